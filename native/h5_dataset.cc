@@ -1,0 +1,277 @@
+#include "h5_dataset.h"
+
+#include <hdf5.h>
+
+#include "addon_state.h"
+#include "errors.h"
+#include "h5_file.h"
+
+namespace h5stitch {
+namespace {
+
+// Hand-over from Wrap() to the constructor (construction happens synchronously inside New).
+struct PendingDataset {
+  H5File* file = nullptr;
+  Hid dataset;
+  std::string name;
+  bool set = false;
+};
+PendingDataset g_pending;
+
+std::vector<hsize_t> IndexArray(Napi::Env env, const Napi::Value& value, const char* what, size_t rank) {
+  if (!value.IsArray() || value.As<Napi::Array>().Length() != rank) {
+    ThrowTypeError(env, "an array of " + std::to_string(rank) + " non-negative integers", what, value);
+  }
+  Napi::Array array = value.As<Napi::Array>();
+  std::vector<hsize_t> out(rank);
+  for (uint32_t i = 0; i < rank; i++) {
+    Napi::Value item = array.Get(i);
+    double d = item.IsNumber() ? item.As<Napi::Number>().DoubleValue() : -1;
+    if (d < 0 || d != static_cast<double>(static_cast<hsize_t>(d))) {
+      ThrowTypeError(env, "a non-negative integer", std::string(what) + "[" + std::to_string(i) + "]", item);
+    }
+    out[i] = static_cast<hsize_t>(d);
+  }
+  return out;
+}
+
+std::string DimsText(const std::vector<hsize_t>& dims) {
+  std::string text = "[";
+  for (size_t i = 0; i < dims.size(); i++) text += (i ? ", " : "") + std::to_string(dims[i]);
+  return text + "]";
+}
+
+const char* ActualIoModeName(H5D_mpio_actual_io_mode_t mode) {
+  switch (mode) {
+    case H5D_MPIO_NO_COLLECTIVE: return "independent";
+    case H5D_MPIO_CHUNK_INDEPENDENT: return "chunk-independent";
+    case H5D_MPIO_CHUNK_COLLECTIVE: return "chunk-collective";
+    case H5D_MPIO_CHUNK_MIXED: return "chunk-mixed";
+    case H5D_MPIO_CONTIGUOUS_COLLECTIVE: return "contiguous-collective";
+    default: return "unknown";
+  }
+}
+
+}  // namespace
+
+void H5Dataset::Register(Napi::Env env, Napi::Object exports) {
+  Napi::Function cls = DefineClass(env, "Dataset",
+                                   {
+                                       InstanceMethod<&H5Dataset::Read>("read"),
+                                       InstanceMethod<&H5Dataset::Write>("write"),
+                                       InstanceMethod<&H5Dataset::SetAttr>("setAttr"),
+                                       InstanceMethod<&H5Dataset::GetAttr>("getAttr"),
+                                       InstanceMethod<&H5Dataset::AttrNames>("attrNames"),
+                                       InstanceMethod<&H5Dataset::Close>("close"),
+                                       InstanceAccessor<&H5Dataset::GetShape>("shape"),
+                                       InstanceAccessor<&H5Dataset::GetDtype>("dtype"),
+                                       InstanceAccessor<&H5Dataset::GetChunk>("chunk"),
+                                       InstanceAccessor<&H5Dataset::GetName>("name"),
+                                   });
+  StateOf(env).dataset_class = Napi::Persistent(cls);
+  exports.Set("Dataset", cls);
+}
+
+Napi::Object H5Dataset::Wrap(Napi::Env env, Napi::Object file_object, H5File* file, Hid dataset,
+                             const std::string& name) {
+  g_pending.file = file;
+  g_pending.dataset = std::move(dataset);
+  g_pending.name = name;
+  g_pending.set = true;
+  Napi::Object object = StateOf(env).dataset_class.New({file_object});
+  return object;
+}
+
+H5Dataset::H5Dataset(const Napi::CallbackInfo& info) : Napi::ObjectWrap<H5Dataset>(info) {
+  Napi::Env env = info.Env();
+  if (!g_pending.set) {
+    Napi::TypeError::New(env, "Dataset objects come from File.createDataset() or File.openDataset()").ThrowAsJavaScriptException();
+    return;
+  }
+  g_pending.set = false;
+  file_ = g_pending.file;
+  dataset_ = std::move(g_pending.dataset);
+  name_ = g_pending.name;
+  file_ref_ = Napi::Persistent(info[0].As<Napi::Object>());
+  file_->Adopt(this);
+
+  Hid space = Dataspace(H5Dget_space(dataset_.get()));
+  int rank = H5Sget_simple_extent_ndims(space.get());
+  shape_.resize(rank);
+  H5Sget_simple_extent_dims(space.get(), shape_.data(), nullptr);
+  Hid type = Datatype(H5Dget_type(dataset_.get()));
+  dtype_ = DtypeOfType(type.get());  // nullptr: unsupported, reported on first I/O
+}
+
+H5Dataset::~H5Dataset() {
+  // The file closes its open datasets in a fixed order before closing itself;
+  // a parallel dataset is not closed from the garbage collector (see H5File).
+  if (file_ && !file_->parallel()) CloseNow();
+}
+
+void H5Dataset::CloseNow() {
+  if (file_) file_->Release(this);
+  file_ = nullptr;
+  dataset_.Close();
+  if (!file_ref_.IsEmpty()) file_ref_.Reset();
+}
+
+void H5Dataset::RequireOpen(Napi::Env env, const char* what) const {
+  if (!dataset_.valid()) ThrowWithCode(env, kCodeClosed, "dataset " + name_ + " is closed; cannot " + what);
+}
+
+void H5Dataset::Select(const Napi::CallbackInfo& info, const Napi::TypedArray& buffer, const char* op, Hid& file_space,
+                       Hid& memory_space, hid_t& memory_type) {
+  Napi::Env env = info.Env();
+  std::vector<hsize_t> start = IndexArray(env, info[0], "start", shape_.size());
+  std::vector<hsize_t> count = IndexArray(env, info[1], "count", shape_.size());
+  hsize_t elements = 1;
+  for (size_t i = 0; i < shape_.size(); i++) {
+    if (start[i] + count[i] > shape_[i]) {
+      ThrowWithCode(env, kCodeRange,
+                    std::string(op) + " of " + name_ + ": hyperslab start " + DimsText(start) + " + count " + DimsText(count) +
+                        " lies outside the dataset shape " + DimsText(shape_));
+    }
+    elements *= count[i];
+  }
+  if (!dtype_) ThrowWithCode(env, kCodeDtype, "dataset " + name_ + " has a datatype h5stitch does not support");
+  const Dtype* given = DtypeOfArray(buffer);
+  if (given != dtype_) {
+    ThrowWithCode(env, kCodeDtype,
+                  std::string("Expected a TypedArray of dtype ") + dtype_->name + " for " + op + " of " + name_ + " but received " +
+                      Describe(buffer));
+  }
+  if (buffer.ElementLength() != elements) {
+    ThrowWithCode(env, kCodeRange,
+                  std::string("Expected a buffer of ") + std::to_string(elements) + " elements for " + op + " of " + name_ +
+                      " (count " + DimsText(count) + ") but received " + std::to_string(buffer.ElementLength()));
+  }
+  memory_type = dtype_->native();
+  file_space = Dataspace(H5Dget_space(dataset_.get()));
+  CheckHdf5(env, file_space.get(), "H5Dget_space");
+  if (elements == 0) {
+    // Nothing to do on this rank, but it still takes part in a collective call.
+    CheckHdf5(env, H5Sselect_none(file_space.get()), "H5Sselect_none");
+    memory_space = Dataspace(H5Scopy(file_space.get()));
+    CheckHdf5(env, H5Sselect_none(memory_space.get()), "H5Sselect_none");
+    return;
+  }
+  CheckHdf5(env, H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+            "H5Sselect_hyperslab");
+  memory_space = Dataspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr));
+  CheckHdf5(env, memory_space.get(), "H5Screate_simple");
+}
+
+// Transfer property list from an options object { transfer: 'collective' | 'independent' }.
+Hid H5Dataset::TransferList(const Napi::CallbackInfo& info, size_t index, const char* op) {
+  Napi::Env env = info.Env();
+  std::string mode = "independent";
+  if (!info[index].IsUndefined()) {
+    if (!info[index].IsObject()) ThrowTypeError(env, "an options object", std::string(op) + " options", info[index]);
+    Napi::Value t = info[index].As<Napi::Object>().Get("transfer");
+    if (!t.IsUndefined()) {
+      mode = t.IsString() ? t.As<Napi::String>().Utf8Value() : "";
+      if (mode != "collective" && mode != "independent") ThrowTypeError(env, "'collective' | 'independent'", "transfer", t);
+    }
+  }
+  Hid dxpl = PropertyList(H5Pcreate(H5P_DATASET_XFER));
+  CheckHdf5(env, dxpl.get(), "H5Pcreate(DATASET_XFER)");
+  if (file_->parallel()) {
+    CheckHdf5(env, H5Pset_dxpl_mpio(dxpl.get(), mode == "collective" ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT),
+              "H5Pset_dxpl_mpio");
+  }
+  return dxpl;
+}
+
+// read(start, count, out, { transfer }) -> out
+Napi::Value H5Dataset::Read(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "read");
+  if (!info[2].IsTypedArray()) ThrowTypeError(env, "a TypedArray", "read buffer", info[2]);
+  Napi::TypedArray buffer = info[2].As<Napi::TypedArray>();
+  Hid file_space, memory_space;
+  hid_t memory_type;
+  Select(info, buffer, "read", file_space, memory_space, memory_type);
+  Hid dxpl = TransferList(info, 3, "read");
+  uint8_t dummy = 0;
+  void* data = buffer.ElementLength() ? DataOf(buffer) : &dummy;
+  CheckHdf5(env, H5Dread(dataset_.get(), memory_type, memory_space.get(), file_space.get(), dxpl.get(), data),
+            "H5Dread(" + name_ + ")");
+  return buffer;
+}
+
+// write(start, count, data, { transfer }) -> the I/O mode HDF5 actually used
+// ('independent', 'contiguous-collective', 'chunk-collective', ...; 'serial' for serial files).
+Napi::Value H5Dataset::Write(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "write");
+  if (!info[2].IsTypedArray()) ThrowTypeError(env, "a TypedArray", "write data", info[2]);
+  Napi::TypedArray buffer = info[2].As<Napi::TypedArray>();
+  Hid file_space, memory_space;
+  hid_t memory_type;
+  Select(info, buffer, "write", file_space, memory_space, memory_type);
+  Hid dxpl = TransferList(info, 3, "write");
+  uint8_t dummy = 0;
+  const void* data = buffer.ElementLength() ? DataOf(buffer) : &dummy;
+  CheckHdf5(env, H5Dwrite(dataset_.get(), memory_type, memory_space.get(), file_space.get(), dxpl.get(), data),
+            "H5Dwrite(" + name_ + ")");
+  if (!file_->parallel()) return Napi::String::New(env, "serial");
+  H5D_mpio_actual_io_mode_t mode = H5D_MPIO_NO_COLLECTIVE;
+  H5Pget_mpio_actual_io_mode(dxpl.get(), &mode);
+  return Napi::String::New(env, ActualIoModeName(mode));
+}
+
+Napi::Value H5Dataset::SetAttr(const Napi::CallbackInfo& info) {
+  RequireOpen(info.Env(), "write an attribute");
+  if (!info[0].IsString()) ThrowTypeError(info.Env(), "a string", "attribute name", info[0]);
+  WriteAttribute(info.Env(), dataset_.get(), info[0].As<Napi::String>().Utf8Value(), info[1]);
+  return info.Env().Undefined();
+}
+
+Napi::Value H5Dataset::GetAttr(const Napi::CallbackInfo& info) {
+  RequireOpen(info.Env(), "read an attribute");
+  if (!info[0].IsString()) ThrowTypeError(info.Env(), "a string", "attribute name", info[0]);
+  return ReadAttribute(info.Env(), dataset_.get(), info[0].As<Napi::String>().Utf8Value());
+}
+
+Napi::Value H5Dataset::AttrNames(const Napi::CallbackInfo& info) {
+  RequireOpen(info.Env(), "list attributes");
+  return AttributeNames(info.Env(), dataset_.get());
+}
+
+Napi::Value H5Dataset::Close(const Napi::CallbackInfo& info) {
+  if (!dataset_.valid()) return info.Env().Undefined();
+  if (file_) file_->Release(this);
+  file_ = nullptr;
+  herr_t status = dataset_.Close();
+  file_ref_.Reset();
+  CheckHdf5(info.Env(), status, "H5Dclose(" + name_ + ")");
+  return info.Env().Undefined();
+}
+
+Napi::Value H5Dataset::GetShape(const Napi::CallbackInfo& info) {
+  Napi::Array shape = Napi::Array::New(info.Env(), shape_.size());
+  for (size_t i = 0; i < shape_.size(); i++) shape.Set(static_cast<uint32_t>(i), static_cast<double>(shape_[i]));
+  return shape;
+}
+
+Napi::Value H5Dataset::GetDtype(const Napi::CallbackInfo& info) {
+  if (!dtype_) return info.Env().Null();
+  return Napi::String::New(info.Env(), dtype_->name);
+}
+
+Napi::Value H5Dataset::GetChunk(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "read its layout");
+  Hid dcpl = PropertyList(H5Dget_create_plist(dataset_.get()));
+  if (H5Pget_layout(dcpl.get()) != H5D_CHUNKED) return env.Null();
+  std::vector<hsize_t> chunk(shape_.size());
+  H5Pget_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
+  Napi::Array result = Napi::Array::New(env, chunk.size());
+  for (size_t i = 0; i < chunk.size(); i++) result.Set(static_cast<uint32_t>(i), static_cast<double>(chunk[i]));
+  return result;
+}
+
+Napi::Value H5Dataset::GetName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
+
+}  // namespace h5stitch

@@ -1,0 +1,368 @@
+#include "h5_file.h"
+
+#include <hdf5.h>
+#include <mpi.h>
+
+#include <algorithm>
+
+#include "addon_state.h"
+#include "errors.h"
+#include "h5_dataset.h"
+#include "h5_types.h"
+#include "mpi_runtime.h"
+
+namespace h5stitch {
+namespace {
+
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (!info[i].IsString()) ThrowTypeError(info.Env(), "a string", what, info[i]);
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+Napi::Object OptionsArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info[i].IsUndefined()) return Napi::Object::New(info.Env());
+  if (!info[i].IsObject()) ThrowTypeError(info.Env(), "an options object", what, info[i]);
+  return info[i].As<Napi::Object>();
+}
+
+bool BoolOption(Napi::Env env, const Napi::Object& options, const char* key, bool fallback) {
+  Napi::Value v = options.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsBoolean()) ThrowTypeError(env, "a boolean", key, v);
+  return v.As<Napi::Boolean>().Value();
+}
+
+std::vector<hsize_t> DimsOption(Napi::Env env, const Napi::Value& value, const char* what, bool allow_zero) {
+  if (!value.IsArray()) ThrowTypeError(env, "an array of non-negative integers", what, value);
+  Napi::Array array = value.As<Napi::Array>();
+  std::vector<hsize_t> dims;
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    Napi::Value item = array.Get(i);
+    double d = item.IsNumber() ? item.As<Napi::Number>().DoubleValue() : -1;
+    if (d < (allow_zero ? 0 : 1) || d != static_cast<double>(static_cast<hsize_t>(d))) {
+      ThrowTypeError(env, allow_zero ? "a non-negative integer" : "a positive integer", std::string(what) + "[" + std::to_string(i) + "]", item);
+    }
+    dims.push_back(static_cast<hsize_t>(d));
+  }
+  return dims;
+}
+
+}  // namespace
+
+void H5File::Register(Napi::Env env, Napi::Object exports) {
+  Napi::Function cls = DefineClass(
+      env, "File",
+      {
+          InstanceMethod<&H5File::Close>("close"),
+          InstanceMethod<&H5File::Flush>("flush"),
+          InstanceMethod<&H5File::GetAtomicity>("getAtomicity"),
+          InstanceMethod<&H5File::SetAtomicity>("setAtomicity"),
+          InstanceMethod<&H5File::CreateDataset>("createDataset"),
+          InstanceMethod<&H5File::OpenDataset>("openDataset"),
+          InstanceMethod<&H5File::CreateGroup>("createGroup"),
+          InstanceMethod<&H5File::Exists>("exists"),
+          InstanceMethod<&H5File::ObjectType>("objectType"),
+          InstanceMethod<&H5File::List>("list"),
+          InstanceMethod<&H5File::SetAttr>("setAttr"),
+          InstanceMethod<&H5File::GetAttr>("getAttr"),
+          InstanceMethod<&H5File::AttrNames>("attrNames"),
+          InstanceMethod<&H5File::MpioHints>("mpioHints"),
+          InstanceAccessor<&H5File::GetPath>("path"),
+          InstanceAccessor<&H5File::GetParallel>("parallel"),
+          InstanceAccessor<&H5File::GetIsOpen>("isOpen"),
+      });
+  StateOf(env).file_class = Napi::Persistent(cls);
+  exports.Set("File", cls);
+}
+
+// new File(path, { mode: 'create' | 'r' | 'r+', parallel, comm, hints, alignment, collectiveMetadata, overwrite })
+H5File::H5File(const Napi::CallbackInfo& info) : Napi::ObjectWrap<H5File>(info) {
+  Napi::Env env = info.Env();
+  path_ = StringArg(info, 0, "path");
+  Napi::Object options = OptionsArg(info, 1, "options");
+  std::string mode = "r";
+  if (!options.Get("mode").IsUndefined()) {
+    Napi::Value m = options.Get("mode");
+    mode = m.IsString() ? m.As<Napi::String>().Utf8Value() : "";
+    if (mode != "create" && mode != "r" && mode != "r+") ThrowTypeError(env, "'create' | 'r' | 'r+'", "mode", m);
+  }
+  parallel_ = BoolOption(env, options, "parallel", false);
+  bool overwrite = BoolOption(env, options, "overwrite", false);
+
+  Hid fapl = PropertyList(H5Pcreate(H5P_FILE_ACCESS));
+  CheckHdf5(env, fapl.get(), "H5Pcreate(FILE_ACCESS)");
+  if (parallel_) {
+    mpi::RequireReady(env, "opening a parallel HDF5 file");
+    MPI_Comm comm = mpi::CommFromValue(env, options.Get("comm"), "comm");
+    MPI_Info hints = mpi::InfoFromObject(env, options.Get("hints"), "hints");
+    herr_t status = H5Pset_fapl_mpio(fapl.get(), comm, hints);
+    if (hints != MPI_INFO_NULL) MPI_Info_free(&hints);  // HDF5 keeps its own copy
+    CheckHdf5(env, status, "H5Pset_fapl_mpio");
+    if (BoolOption(env, options, "collectiveMetadata", true)) {
+      // Metadata reads by one rank + broadcast, and collective metadata writes:
+      // avoids a metadata storm of N ranks reading the same bytes.
+      CheckHdf5(env, H5Pset_all_coll_metadata_ops(fapl.get(), true), "H5Pset_all_coll_metadata_ops");
+      CheckHdf5(env, H5Pset_coll_metadata_write(fapl.get(), true), "H5Pset_coll_metadata_write");
+    }
+  }
+  Napi::Value alignment = options.Get("alignment");
+  if (!alignment.IsUndefined()) {
+    std::vector<hsize_t> pair = DimsOption(env, alignment, "alignment", false);
+    if (pair.size() != 2) ThrowTypeError(env, "[threshold, alignment]", "alignment", alignment);
+    CheckHdf5(env, H5Pset_alignment(fapl.get(), pair[0], pair[1]), "H5Pset_alignment");
+  }
+
+  hid_t id;
+  if (mode == "create") {
+    id = H5Fcreate(path_.c_str(), overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, fapl.get());
+    CheckHdf5(env, id, "H5Fcreate(" + path_ + ")");
+  } else {
+    id = H5Fopen(path_.c_str(), mode == "r" ? H5F_ACC_RDONLY : H5F_ACC_RDWR, fapl.get());
+    CheckHdf5(env, id, "H5Fopen(" + path_ + ")");
+  }
+  file_ = Hid(id, H5Fclose);
+}
+
+H5File::~H5File() {
+  // A parallel file's close is collective: closing it from the garbage collector
+  // on some ranks only would deadlock. It is closed at finalize (H5close) instead.
+  if (!parallel_) {
+    CloseDatasets();
+    file_.Close();
+  }
+}
+
+void H5File::RequireOpen(Napi::Env env, const char* what) const {
+  if (!file_.valid()) ThrowWithCode(env, kCodeClosed, "HDF5 file " + path_ + " is closed; cannot " + what);
+}
+
+void H5File::Release(H5Dataset* dataset) {
+  datasets_.erase(std::remove(datasets_.begin(), datasets_.end(), dataset), datasets_.end());
+}
+
+void H5File::CloseDatasets() {
+  std::vector<H5Dataset*> open = datasets_;
+  for (H5Dataset* d : open) d->CloseNow();
+  datasets_.clear();
+}
+
+Napi::Value H5File::Close(const Napi::CallbackInfo& info) {
+  if (!file_.valid()) return info.Env().Undefined();  // closing twice is harmless
+  CloseDatasets();
+  CheckHdf5(info.Env(), file_.Close(), "H5Fclose(" + path_ + ")");
+  return info.Env().Undefined();
+}
+
+Napi::Value H5File::Flush(const Napi::CallbackInfo& info) {
+  RequireOpen(info.Env(), "flush");
+  // Collective for parallel files; the MPI-IO driver ends it with MPI_File_sync.
+  CheckHdf5(info.Env(), H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), "H5Fflush(" + path_ + ")");
+  return info.Env().Undefined();
+}
+
+Napi::Value H5File::GetAtomicity(const Napi::CallbackInfo& info) {
+  RequireOpen(info.Env(), "get atomicity");
+  if (!parallel_) return Napi::Boolean::New(info.Env(), false);
+  hbool_t flag = false;
+  CheckHdf5(info.Env(), H5Fget_mpi_atomicity(file_.get(), &flag), "H5Fget_mpi_atomicity");
+  return Napi::Boolean::New(info.Env(), flag);
+}
+
+Napi::Value H5File::SetAtomicity(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "set atomicity");
+  if (!info[0].IsBoolean()) ThrowTypeError(env, "a boolean", "atomicity", info[0]);
+  if (!parallel_) ThrowWithCode(env, kCodeHdf5, "atomicity applies only to files opened with the MPI-IO driver");
+  CheckHdf5(env, H5Fset_mpi_atomicity(file_.get(), info[0].As<Napi::Boolean>().Value()), "H5Fset_mpi_atomicity");
+  return env.Undefined();
+}
+
+// createDataset(name, { shape, dtype, chunk?, gzip?, fillValue?, fillTime? })
+Napi::Value H5File::CreateDataset(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "create a dataset");
+  std::string name = StringArg(info, 0, "dataset name");
+  if (!info[1].IsObject()) ThrowTypeError(env, "an options object", "createDataset options", info[1]);
+  Napi::Object options = info[1].As<Napi::Object>();
+  std::vector<hsize_t> shape = DimsOption(env, options.Get("shape"), "shape", true);
+  if (shape.empty() || shape.size() > 8) ThrowTypeError(env, "a shape of 1 to 8 dimensions", "shape", options.Get("shape"));
+  const Dtype& dtype = DtypeByName(env, options.Get("dtype"), "dtype");
+
+  Hid dcpl = PropertyList(H5Pcreate(H5P_DATASET_CREATE));
+  // Allocate all storage at creation, so the fill value (one collective write)
+  // is what unwritten pixels hold; parallel HDF5 requires early allocation anyway.
+  CheckHdf5(env, H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time");
+  Napi::Value chunk_value = options.Get("chunk");
+  if (!chunk_value.IsUndefined() && !chunk_value.IsNull()) {
+    std::vector<hsize_t> chunk = DimsOption(env, chunk_value, "chunk", false);
+    if (chunk.size() != shape.size()) ThrowTypeError(env, "a chunk shape with one entry per dimension", "chunk", chunk_value);
+    CheckHdf5(env, H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), "H5Pset_chunk");
+  }
+  Napi::Value gzip = options.Get("gzip");
+  if (!gzip.IsUndefined() && !gzip.IsNull()) {
+    double level = gzip.IsNumber() ? gzip.As<Napi::Number>().DoubleValue() : -1;
+    if (level < 0 || level > 9 || level != static_cast<int>(level)) ThrowTypeError(env, "an integer level 0-9", "gzip", gzip);
+    if (chunk_value.IsUndefined() || chunk_value.IsNull()) ThrowTypeError(env, "a chunk shape (gzip needs chunked storage)", "chunk", chunk_value);
+    CheckHdf5(env, H5Pset_deflate(dcpl.get(), static_cast<unsigned>(level)), "H5Pset_deflate");
+  }
+  Napi::Value fill_value = options.Get("fillValue");
+  if (!fill_value.IsUndefined()) {
+    if (!fill_value.IsNumber()) ThrowTypeError(env, "a number", "fillValue", fill_value);
+    double value = fill_value.As<Napi::Number>().DoubleValue();
+    CheckHdf5(env, H5Pset_fill_value(dcpl.get(), H5T_NATIVE_DOUBLE, &value), "H5Pset_fill_value");
+  }
+  Napi::Value fill_time = options.Get("fillTime");
+  if (!fill_time.IsUndefined()) {
+    std::string t = fill_time.IsString() ? fill_time.As<Napi::String>().Utf8Value() : "";
+    H5D_fill_time_t when;
+    if (t == "alloc") when = H5D_FILL_TIME_ALLOC;
+    else if (t == "never") when = H5D_FILL_TIME_NEVER;
+    else if (t == "ifset") when = H5D_FILL_TIME_IFSET;
+    else ThrowTypeError(env, "'alloc' | 'never' | 'ifset'", "fillTime", fill_time);
+    CheckHdf5(env, H5Pset_fill_time(dcpl.get(), when), "H5Pset_fill_time");
+  }
+  Hid lcpl = PropertyList(H5Pcreate(H5P_LINK_CREATE));
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  Hid space = Dataspace(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr));
+  CheckHdf5(env, space.get(), "H5Screate_simple");
+  Hid dataset(H5Dcreate2(file_.get(), name.c_str(), dtype.native(), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
+              H5Dclose);
+  CheckHdf5(env, dataset.get(), "H5Dcreate2(" + name + ")");
+  return H5Dataset::Wrap(env, Value(), this, std::move(dataset), name);
+}
+
+Napi::Value H5File::OpenDataset(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "open a dataset");
+  std::string name = StringArg(info, 0, "dataset name");
+  Hid dataset(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
+  CheckHdf5(env, dataset.get(), "H5Dopen2(" + name + ")");
+  return H5Dataset::Wrap(env, Value(), this, std::move(dataset), name);
+}
+
+Napi::Value H5File::CreateGroup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "create a group");
+  std::string name = StringArg(info, 0, "group name");
+  Hid lcpl = PropertyList(H5Pcreate(H5P_LINK_CREATE));
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  Hid group(H5Gcreate2(file_.get(), name.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+  CheckHdf5(env, group.get(), "H5Gcreate2(" + name + ")");
+  return env.Undefined();
+}
+
+// exists(path): true when every link along the path exists and resolves to an object.
+Napi::Value H5File::Exists(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "look up a path");
+  std::string path = StringArg(info, 0, "path");
+  if (path.empty() || path == "/") return Napi::Boolean::New(env, true);
+  size_t pos = path[0] == '/' ? 1 : 0;
+  while (true) {
+    size_t next = path.find('/', pos);
+    std::string prefix = path.substr(0, next);
+    if (!prefix.empty() && prefix != "/") {
+      htri_t link = H5Lexists(file_.get(), prefix.c_str(), H5P_DEFAULT);
+      if (link <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return Napi::Boolean::New(env, false);
+      }
+      htri_t object = H5Oexists_by_name(file_.get(), prefix.c_str(), H5P_DEFAULT);
+      if (object <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return Napi::Boolean::New(env, false);
+      }
+    }
+    if (next == std::string::npos) break;
+    pos = next + 1;
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+Hid H5File::OpenObject(Napi::Env env, const Napi::Value& path, const char* what) {
+  if (!path.IsString()) ThrowTypeError(env, "an object path string", what, path);
+  std::string name = path.As<Napi::String>().Utf8Value();
+  Hid object = Object(H5Oopen(file_.get(), name.empty() ? "/" : name.c_str(), H5P_DEFAULT));
+  CheckHdf5(env, object.get(), "H5Oopen(" + name + ")");
+  return object;
+}
+
+// objectType(path) -> 'group' | 'dataset' | 'datatype' | null (missing)
+Napi::Value H5File::ObjectType(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "look up an object");
+  std::string name = StringArg(info, 0, "path");
+  htri_t exists = H5Oexists_by_name(file_.get(), name.c_str(), H5P_DEFAULT);
+  if (exists <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return env.Null();
+  }
+  Hid object = OpenObject(env, info[0], "path");
+  switch (H5Iget_type(object.get())) {
+    case H5I_GROUP: return Napi::String::New(env, "group");
+    case H5I_DATASET: return Napi::String::New(env, "dataset");
+    case H5I_DATATYPE: return Napi::String::New(env, "datatype");
+    default: return Napi::String::New(env, "other");
+  }
+}
+
+namespace {
+herr_t CollectLink(hid_t, const char* name, const H5L_info_t*, void* data) {
+  static_cast<std::vector<std::string>*>(data)->push_back(name);
+  return 0;
+}
+}  // namespace
+
+// list(groupPath) -> member names in name order
+Napi::Value H5File::List(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "list a group");
+  std::string name = info[0].IsUndefined() ? "/" : StringArg(info, 0, "group path");
+  Hid group(H5Gopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Gclose);
+  CheckHdf5(env, group.get(), "H5Gopen2(" + name + ")");
+  std::vector<std::string> names;
+  hsize_t index = 0;
+  CheckHdf5(env, H5Literate(group.get(), H5_INDEX_NAME, H5_ITER_INC, &index, CollectLink, &names), "H5Literate");
+  Napi::Array result = Napi::Array::New(env, names.size());
+  for (size_t i = 0; i < names.size(); i++) result.Set(static_cast<uint32_t>(i), names[i]);
+  return result;
+}
+
+Napi::Value H5File::SetAttr(const Napi::CallbackInfo& info) {
+  RequireOpen(info.Env(), "write an attribute");
+  Hid object = OpenObject(info.Env(), info[0], "object path");
+  WriteAttribute(info.Env(), object.get(), StringArg(info, 1, "attribute name"), info[2]);
+  return info.Env().Undefined();
+}
+
+Napi::Value H5File::GetAttr(const Napi::CallbackInfo& info) {
+  RequireOpen(info.Env(), "read an attribute");
+  Hid object = OpenObject(info.Env(), info[0], "object path");
+  return ReadAttribute(info.Env(), object.get(), StringArg(info, 1, "attribute name"));
+}
+
+Napi::Value H5File::AttrNames(const Napi::CallbackInfo& info) {
+  RequireOpen(info.Env(), "list attributes");
+  Hid object = OpenObject(info.Env(), info[0], "object path");
+  return AttributeNames(info.Env(), object.get());
+}
+
+// mpioHints() -> the hints the MPI-IO layer reports for the open file (MPI_File_get_info).
+Napi::Value H5File::MpioHints(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "read MPI-IO hints");
+  if (!parallel_) return Napi::Object::New(env);
+  void* handle = nullptr;
+  CheckHdf5(env, H5Fget_vfd_handle(file_.get(), H5P_DEFAULT, &handle), "H5Fget_vfd_handle");
+  MPI_Info hints = MPI_INFO_NULL;
+  mpi::Check(env, MPI_File_get_info(*static_cast<MPI_File*>(handle), &hints), "MPI_File_get_info");
+  Napi::Object result = mpi::InfoToObject(env, hints);
+  if (hints != MPI_INFO_NULL) MPI_Info_free(&hints);
+  return result;
+}
+
+Napi::Value H5File::GetPath(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), path_); }
+Napi::Value H5File::GetParallel(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), parallel_); }
+Napi::Value H5File::GetIsOpen(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), file_.valid()); }
+
+}  // namespace h5stitch
