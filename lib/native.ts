@@ -1,0 +1,145 @@
+/**
+ * Typed loader for the native addon (C++ over parallel HDF5 and MPI).
+ * Every native call goes through {@link callSite} so a failure surfaces as an
+ * H5StitchError with a JavaScript stack from the caller, plus the native code.
+ */
+import * as path from 'node:path';
+import { H5StitchError } from './errors';
+
+/** Element types h5stitch reads and writes. */
+export type Dtype = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64';
+export type NumericArray =
+  | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
+  | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
+export type Transfer = 'collective' | 'independent';
+/** The I/O mode HDF5 reports it actually used for a write. */
+export type ActualIoMode = 'serial' | 'independent' | 'contiguous-collective' | 'chunk-collective' | 'chunk-independent' | 'chunk-mixed' | 'unknown';
+export type AttrValue = number | string | number[] | NumericArray;
+
+export interface FileOptions {
+  /** 'create' fails if the file exists unless `overwrite`. Default 'r'. */
+  mode?: 'create' | 'r' | 'r+';
+  /** Open with the MPI-IO driver (collective open/close); default false (serial). */
+  parallel?: boolean;
+  comm?: 'world' | 'self';
+  /** MPI_Info hints passed to MPI_File_open. */
+  hints?: Record<string, string>;
+  /** H5Pset_alignment(threshold, alignment) in bytes. */
+  alignment?: [number, number];
+  /** Collective metadata reads and writes (default true for parallel files). */
+  collectiveMetadata?: boolean;
+  overwrite?: boolean;
+}
+
+export interface DatasetOptions {
+  shape: number[];
+  dtype: Dtype;
+  chunk?: number[];
+  gzip?: number;
+  fillValue?: number;
+  fillTime?: 'alloc' | 'never' | 'ifset';
+}
+
+export interface IoOptions {
+  transfer?: Transfer;
+}
+
+/** An open dataset. Hyperslab I/O: `start`/`count` have one entry per dimension. */
+export interface NativeDataset {
+  readonly shape: number[];
+  /** null when the file's type is not one h5stitch supports. */
+  readonly dtype: Dtype | null;
+  readonly chunk: number[] | null;
+  readonly name: string;
+  read<T extends NumericArray>(start: number[], count: number[], out: T, options?: IoOptions): T;
+  write(start: number[], count: number[], data: NumericArray, options?: IoOptions): ActualIoMode;
+  setAttr(name: string, value: AttrValue): void;
+  getAttr(name: string): number | string | Float64Array | undefined;
+  attrNames(): string[];
+  close(): void;
+}
+
+/** An open HDF5 file; parallel files must be closed collectively. */
+export interface NativeFile {
+  readonly path: string;
+  readonly parallel: boolean;
+  readonly isOpen: boolean;
+  close(): void;
+  /** H5Fflush: collective for parallel files, ends in MPI_File_sync. */
+  flush(): void;
+  getAtomicity(): boolean;
+  setAtomicity(on: boolean): void;
+  createDataset(name: string, options: DatasetOptions): NativeDataset;
+  openDataset(name: string): NativeDataset;
+  createGroup(name: string): void;
+  exists(path: string): boolean;
+  objectType(path: string): 'group' | 'dataset' | 'datatype' | 'other' | null;
+  list(group?: string): string[];
+  setAttr(objectPath: string, name: string, value: AttrValue): void;
+  getAttr(objectPath: string, name: string): number | string | Float64Array | undefined;
+  attrNames(objectPath: string): string[];
+  /** Hints the MPI-IO layer reports for this open file (MPI_File_get_info). */
+  mpioHints(): Record<string, string>;
+}
+
+export type ThreadLevel = 'single' | 'funneled' | 'serialized' | 'multiple';
+export type ReduceOp = 'sum' | 'max' | 'min' | 'lor' | 'land';
+
+export interface NativeMpi {
+  init(threadLevel?: ThreadLevel): { requested: ThreadLevel; provided: ThreadLevel };
+  state(): 'uninitialized' | 'running' | 'finalized';
+  rank(): number;
+  size(): number;
+  barrier(): void;
+  wtime(): number;
+  /** In place; every rank passes an array of the same type and length. */
+  bcast<T extends NumericArray>(buffer: T, root?: number): T;
+  allreduce<T extends NumericArray>(buffer: T, op: ReduceOp): T;
+  gather<T extends NumericArray>(buffer: T, root?: number): T | null;
+  allgather<T extends NumericArray>(buffer: T): T;
+  processorName(): string;
+  libraryVersion(): { library: string; standard: string };
+  abort(code?: number): never;
+  finalize(): void;
+}
+
+export interface NativeAddon {
+  mpi: NativeMpi;
+  File: new (path: string, options?: FileOptions) => NativeFile;
+  hdf5Version(): { version: string; parallel: boolean; threadsafe: boolean };
+}
+
+let addon: NativeAddon | undefined;
+
+/** Loads the addon once (build/Release first, then prebuilds/). */
+export function native(): NativeAddon {
+  if (!addon) {
+    // UCX (used by some MPICH/Open MPI builds) installs a SIGSEGV handler that
+    // fights Node's own; an empty list turns that off.
+    if (process.env.UCX_ERROR_SIGNALS === undefined) process.env.UCX_ERROR_SIGNALS = '';
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require('node-gyp-build') as (dir: string) => NativeAddon;
+    addon = load(path.join(__dirname, '..'));
+  }
+  return addon;
+}
+
+/**
+ * Runs a native call and rethrows its error as an H5StitchError made here,
+ * so the stack shows the JavaScript caller (the native frame has none).
+ */
+export function callSite<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof TypeError) {
+      const again = new TypeError(error.message);
+      Error.captureStackTrace(again, callSite);
+      throw again;
+    }
+    const e = error as { code?: string; message?: string };
+    const wrapped = new H5StitchError(e.code ?? 'ERR_NATIVE', e.message ?? String(error), { cause: error });
+    Error.captureStackTrace(wrapped, callSite);
+    throw wrapped;
+  }
+}

@@ -1,0 +1,51 @@
+/** Split canvas rows into per-rank slabs and memory-bounded bands. */
+import { Canvas, PlannedTile } from './geometry';
+
+export interface Band { y0: number; y1: number }
+
+export interface SlabPlan { rank: number; y0: number; y1: number; bands: Band[] }
+
+export interface SlabOptions {
+  /** HDF5 chunk height; slab and band edges land on chunk boundaries so no chunk is shared by two writers */
+  chunkRows?: number;
+  /** bytes of one accumulator row */
+  bytesPerRow: number;
+  memPerRank: number;
+}
+
+export function planSlabs(canvas: Canvas, ranks: number, opts: SlabOptions): { slabs: SlabPlan[]; bandCount: number } {
+  const { chunkRows, bytesPerRow, memPerRank } = opts;
+  const H = canvas.height;
+  if (!Number.isInteger(ranks) || ranks < 1) throw new Error(`ranks must be a positive integer, got ${ranks}`);
+  if (!Number.isInteger(H) || H < 0) throw new Error(`canvas height must be a non-negative integer, got ${H}`);
+  if (chunkRows !== undefined && (!Number.isInteger(chunkRows) || chunkRows < 1))
+    throw new Error(`chunkRows must be a positive integer, got ${chunkRows}`);
+  if (!(bytesPerRow > 0)) throw new Error(`bytesPerRow must be positive, got ${bytesPerRow}`);
+  const maxRows = Math.floor(memPerRank / bytesPerRow);
+  if (!(maxRows >= 1))
+    throw new Error(`mem-per-rank ${memPerRank} bytes is less than one canvas row (${bytesPerRow} bytes); raise --mem-per-rank`);
+
+  // Split whole chunks (or rows) evenly, then convert unit counts back to row boundaries.
+  const unit = chunkRows ?? 1;
+  const units = Math.ceil(H / unit);
+  // Same counts as arraySplit (numpy semantics) without materialising one item per row.
+  const counts = Array.from({ length: ranks }, (_, r) => Math.floor(units / ranks) + (r < units % ranks ? 1 : 0));
+  // Bands are whole chunks when at least one chunk fits in memory; otherwise fall back to rows.
+  const bandRows = maxRows >= unit ? Math.floor(maxRows / unit) * unit : maxRows;
+
+  const slabs: SlabPlan[] = [];
+  let start = 0;
+  counts.forEach((n, rank) => {
+    const y0 = Math.min(start * unit, H), y1 = Math.min((start + n) * unit, H);
+    start += n;
+    const bands: Band[] = [];
+    for (let b = y0; b < y1; b += bandRows) bands.push({ y0: b, y1: Math.min(b + bandRows, y1) });
+    slabs.push({ rank, y0, y1, bands });
+  });
+  return { slabs, bandCount: slabs.reduce((m, s) => Math.max(m, s.bands.length), 0) };
+}
+
+/** Tiles intersecting rows [band.y0, band.y1), in canonical order. */
+export function tilesInBand(planned: readonly PlannedTile[], band: Band): PlannedTile[] {
+  return planned.filter((t) => t.y < band.y1 && t.y + t.height > band.y0).sort((a, b) => a.order - b.order);
+}

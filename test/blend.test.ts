@@ -1,0 +1,151 @@
+import { describe, it, expect } from 'vitest';
+import { gridPositions, explicitPositions, PlannedTile, Canvas } from '../lib/geometry';
+import { planRounds } from '../lib/rounds';
+import { accumulateRegion, neighbourIndex, weightSum, rawWeight, BlendMode } from '../lib/blend';
+
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const image = (y: number, x: number) => 100 + 50 * Math.sin(y / 7) * Math.cos(x / 11) + 0.3 * x;
+
+/** The tile's pixels for a canvas region, cut from `f`. */
+function cut(f: (y: number, x: number) => number, y0: number, y1: number, x0: number, x1: number): Float32Array {
+  const out = new Float32Array((y1 - y0) * (x1 - x0));
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) out[(y - y0) * (x1 - x0) + x - x0] = f(y, x);
+  return out;
+}
+
+function stitch(planned: PlannedTile[], canvas: Canvas, blend: BlendMode, f: (y: number, x: number, t: PlannedTile) => number,
+                acc: Float32Array | Float64Array = new Float32Array(canvas.height * canvas.width), splitRows = false) {
+  const nb = neighbourIndex(planned);
+  planned.forEach((t, i) => {
+    const halves = splitRows ? [[t.y, t.y + (t.height >> 1)], [t.y + (t.height >> 1), t.y + t.height]] : [[t.y, t.y + t.height]];
+    for (const [y0, y1] of halves) {
+      const region = { y0, y1, x0: t.x, x1: t.x + t.width };
+      accumulateRegion({ acc, accWidth: canvas.width, accY0: 0, accX0: 0, tile: t, covering: nb[i], blend, region,
+        data: cut((y, x) => f(y, x, t), y0, y1, region.x0, region.x1) });
+    }
+  });
+  return acc;
+}
+
+const holeGrid = () => gridPositions({ layout: [[0, 1, 2], [3, -1, 4], [5, 6, 7]], tileHeight: 12, tileWidth: 15, overlapY: 4, overlapX: 6 });
+const randomSet = (seed: number) => {
+  const rand = prng(seed);
+  const pos = Array.from({ length: 12 }, () => [rand() * 40, rand() * 40] as [number, number]);
+  return explicitPositions(pos, 9 + Math.floor(rand() * 10), 9 + Math.floor(rand() * 10));
+};
+const covered = (planned: PlannedTile[], y: number, x: number) => planned.some((t) => rawWeight(t, y, x) > 0);
+
+describe('linear weights', () => {
+  it('reduce to the linear ramp in a plain two-tile overlap', () => {
+    const planned = planRounds(explicitPositions([[0, 0], [0, 6]], 1, 10).tiles);
+    const o = 4;
+    for (let j = 0; j < o; j++) {
+      const W = rawWeight(planned[0], 0, 6 + j) + rawWeight(planned[1], 0, 6 + j);
+      expect(rawWeight(planned[0], 0, 6 + j) / W).toBeCloseTo((o - j) / (o + 1), 12);
+      expect(rawWeight(planned[1], 0, 6 + j) / W).toBeCloseTo((j + 1) / (o + 1), 12);
+    }
+  });
+
+  it('partition unity on a 3x3 grid with a hole and on random positions', () => {
+    for (const { tiles, canvas } of [holeGrid(), randomSet(1), randomSet(2), randomSet(3)]) {
+      const planned = planRounds(tiles);
+      for (let y = 0; y < canvas.height; y++)
+        for (let x = 0; x < canvas.width; x++) {
+          const s = weightSum(planned, y, x);
+          if (covered(planned, y, x)) expect(Math.abs(s - 1)).toBeLessThanOrEqual(1e-6);
+          else expect(s).toBe(0);
+        }
+    }
+  });
+});
+
+describe('accumulateRegion', () => {
+  it('reproduces a smooth image with linear blend (grid with hole and random positions)', () => {
+    for (const { tiles, canvas } of [holeGrid(), randomSet(7), randomSet(8)]) {
+      const planned = planRounds(tiles);
+      const acc = stitch(planned, canvas, 'linear', image);
+      let lo = Infinity, hi = -Infinity;
+      for (let y = 0; y < canvas.height; y++) for (let x = 0; x < canvas.width; x++) {
+        lo = Math.min(lo, image(y, x)); hi = Math.max(hi, image(y, x));
+      }
+      for (let y = 0; y < canvas.height; y++) for (let x = 0; x < canvas.width; x++) {
+        if (!covered(planned, y, x)) { expect(acc[y * canvas.width + x]).toBe(0); continue; }
+        // compare with the float32-rounded source, which is what the tiles hold
+        expect(Math.abs(acc[y * canvas.width + x] - Math.fround(image(y, x))) / (hi - lo)).toBeLessThanOrEqual(1e-5);
+      }
+    }
+  });
+
+  it('gives bit-identical results processing a tile in row halves or whole', () => {
+    for (const { tiles, canvas } of [holeGrid(), randomSet(11)]) {
+      const planned = planRounds(tiles);
+      const noisy = (y: number, x: number, t: PlannedTile) => image(y, x) + t.index * 0.37;
+      for (const blend of ['linear', 'none', 'max'] as const)
+        for (const mk of [() => new Float32Array(canvas.height * canvas.width), () => new Float64Array(canvas.height * canvas.width)]) {
+          const whole = stitch(planned, canvas, blend, noisy, mk());
+          const halves = stitch(planned, canvas, blend, noisy, mk(), true);
+          expect(Buffer.from(halves.buffer).equals(Buffer.from(whole.buffer))).toBe(true);
+        }
+    }
+  });
+
+  it('is exactly the tile value where only one tile covers, for every mode', () => {
+    const { tiles, canvas } = holeGrid();
+    const planned = planRounds(tiles);
+    for (const blend of ['linear', 'none', 'max'] as const) {
+      const acc = stitch(planned, canvas, blend, image);
+      expect(acc[0]).toBe(Math.fround(image(0, 0)));
+      expect(acc[5 * canvas.width + 16]).toBe(Math.fround(image(5, 16)));
+    }
+  });
+
+  it('sums with none and takes the maximum with max, regardless of tile order', () => {
+    const { tiles, canvas } = explicitPositions([[0, 0], [0, 3]], 2, 5);
+    const planned = planRounds(tiles);
+    const val = (_y: number, _x: number, t: PlannedTile) => (t.index === 0 ? 5 : 2);
+    expect(Array.from(stitch(planned, canvas, 'none', val).subarray(0, 8))).toEqual([5, 5, 5, 7, 7, 2, 2, 2]);
+    // pre-filled garbage must be overwritten by the first writer
+    const acc = new Float32Array(16).fill(99);
+    expect(Array.from(stitch(planned, canvas, 'max', val, acc).subarray(0, 8))).toEqual([5, 5, 5, 5, 5, 2, 2, 2]);
+    const rev = planRounds(explicitPositions([[0, 3], [0, 0]], 2, 5).tiles);
+    expect(Array.from(stitch(rev, canvas, 'max', (_y, _x, t) => (t.index === 1 ? 5 : 2)).subarray(0, 8)))
+      .toEqual([5, 5, 5, 5, 5, 2, 2, 2]);
+  });
+
+  it('honours acc offsets and rejects regions outside the tile or acc', () => {
+    const planned = planRounds(explicitPositions([[0, 0], [10, 20]], 4, 4).tiles);
+    const nb = neighbourIndex(planned);
+    expect(planned[1]).toMatchObject({ index: 1, y: 10, x: 20 });
+    const acc = new Float64Array(2 * 3);
+    accumulateRegion({ acc, accWidth: 3, accY0: 11, accX0: 21, tile: planned[1], covering: nb[1], blend: 'none',
+      region: { y0: 11, y1: 13, x0: 21, x1: 24 }, data: [1, 2, 3, 4, 5, 6] });
+    expect(Array.from(acc)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(() => accumulateRegion({ acc, accWidth: 3, accY0: 11, accX0: 21, tile: planned[1], covering: nb[1], blend: 'none',
+      region: { y0: 9, y1: 11, x0: 21, x1: 24 }, data: [] })).toThrow(/inside tile/);
+    expect(() => accumulateRegion({ acc, accWidth: 3, accY0: 11, accX0: 21, tile: planned[1], covering: nb[1], blend: 'none',
+      region: { y0: 11, y1: 14, x0: 21, x1: 24 }, data: new Float32Array(9) })).toThrow(/accumulator/);
+  });
+});
+
+describe('neighbourIndex', () => {
+  it('lists overlapping tiles, itself included, in canonical order', () => {
+    const planned = planRounds(holeGrid().tiles);
+    const nb = neighbourIndex(planned);
+    planned.forEach((t, i) => {
+      expect(nb[i]).toContain(t);
+      expect(nb[i].map((c) => c.order)).toEqual([...nb[i].map((c) => c.order)].sort((a, b) => a - b));
+      const brute = planned.filter((c) => c.y < t.y + t.height && t.y < c.y + c.height && c.x < t.x + t.width && t.x < c.x + c.width);
+      expect(new Set(nb[i])).toEqual(new Set(brute));
+    });
+    const corner = planned.find((t) => t.index === 0)!;
+    expect(nb[planned.indexOf(corner)].map((t) => t.index).sort()).toEqual([0, 1, 3]);
+  });
+});

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // MPI jobs are spawned as child processes; the runner itself never initialises MPI.
+    pool: 'forks',
+    fileParallelism: false,
+    testTimeout: 120_000,
+    env: { NO_COLOR: '1' },
+    hookTimeout: 120_000,
+  },
+});
