@@ -22,12 +22,16 @@ function cut(f: (y: number, x: number) => number, y0: number, y1: number, x0: nu
 }
 
 function stitch(planned: PlannedTile[], canvas: Canvas, blend: BlendMode, f: (y: number, x: number, t: PlannedTile) => number,
-                acc: Float32Array | Float64Array = new Float32Array(canvas.height * canvas.width), splitRows = false) {
+                acc: Float32Array | Float64Array = new Float32Array(canvas.height * canvas.width), split = false) {
   const nb = neighbourIndex(planned);
   planned.forEach((t, i) => {
-    const halves = splitRows ? [[t.y, t.y + (t.height >> 1)], [t.y + (t.height >> 1), t.y + t.height]] : [[t.y, t.y + t.height]];
-    for (const [y0, y1] of halves) {
-      const region = { y0, y1, x0: t.x, x1: t.x + t.width };
+    // split: the tile as four uneven quadrants (row halves x column halves) instead of whole
+    const ym = t.y + (t.height >> 1) + 1, xm = t.x + (t.width >> 1) - 1;
+    const parts = split
+      ? [[t.y, ym, t.x, xm], [t.y, ym, xm, t.x + t.width], [ym, t.y + t.height, t.x, xm], [ym, t.y + t.height, xm, t.x + t.width]]
+      : [[t.y, t.y + t.height, t.x, t.x + t.width]];
+    for (const [y0, y1, x0, x1] of parts) {
+      const region = { y0, y1, x0, x1 };
       accumulateRegion({ acc, accWidth: canvas.width, accY0: 0, accX0: 0, tile: t, covering: nb[i], blend, region,
         data: cut((y, x) => f(y, x, t), y0, y1, region.x0, region.x1) });
     }
@@ -84,7 +88,7 @@ describe('accumulateRegion', () => {
     }
   });
 
-  it('gives bit-identical results processing a tile in row halves or whole', () => {
+  it('gives bit-identical results processing a tile in parts (row and column halves) or whole', () => {
     for (const { tiles, canvas } of [holeGrid(), randomSet(11)]) {
       const planned = planRounds(tiles);
       const noisy = (y: number, x: number, t: PlannedTile) => image(y, x) + t.index * 0.37;
@@ -105,6 +109,14 @@ describe('accumulateRegion', () => {
       expect(acc[0]).toBe(Math.fround(image(0, 0)));
       expect(acc[5 * canvas.width + 16]).toBe(Math.fround(image(5, 16)));
     }
+  });
+
+  it('blends a 0-valued and a 1-valued tile along the linear ramp', () => {
+    const { tiles, canvas } = explicitPositions([[0, 0], [0, 6]], 3, 10);
+    const acc = stitch(planRounds(tiles), canvas, 'linear', (_y, _x, t) => t.index, new Float64Array(3 * 16));
+    for (let j = 0; j < 4; j++) expect(acc[16 + 6 + j]).toBeCloseTo((j + 1) / 5, 12);
+    expect(acc[16 + 5]).toBe(0);
+    expect(acc[16 + 10]).toBe(1);
   });
 
   it('sums with none and takes the maximum with max, regardless of tile order', () => {

@@ -1,0 +1,102 @@
+/** `info`: what MPI, MPI-IO layer, HDF5 and file system a run would use, and known-unsafe setups. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { openFile } from './hdf5';
+import type { Mpi } from './mpi';
+import { native } from './native';
+
+/**
+ * Hints h5stitch passes to every parallel file. Data sieving for writes turns a
+ * strided write into read-modify-write of the whole span, which silently loses
+ * other ranks' bytes where file locks do not work (Open MPI < 5.0.6, many cluster
+ * file systems).
+ */
+export function defaultHints(keepDataSieving = false): Record<string, string> {
+  return keepDataSieving ? {} : { romio_ds_write: 'disable' };
+}
+
+export interface RunInfo {
+  mpiLibrary: string;
+  mpiStandard: string;
+  ranks: number;
+  threadLevel: string;
+  hdf5: string;
+  hdf5Threadsafe: boolean;
+  mpioLayer: string;
+  hintsRequested: Record<string, string>;
+  hintsInForce: Record<string, string>;
+  ompioWriteDataSieving: string | null;
+  fileSystem: string;
+  directory: string;
+  warnings: string[];
+}
+
+/** File system type of the mount holding `dir`, from /proc/mounts (longest matching mount point). */
+export function fileSystemOf(dir: string): string {
+  try {
+    const real = fs.realpathSync(dir);
+    let best = { point: '', type: 'unknown' };
+    for (const line of fs.readFileSync('/proc/mounts', 'utf8').split('\n')) {
+      const [, point, type] = line.split(' ');
+      if (!point || !type) continue;
+      const inside = real === point || real.startsWith(point.endsWith('/') ? point : `${point}/`);
+      if (inside && point.length >= best.point.length) best = { point, type };
+    }
+    return best.type;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function openMpiVersion(library: string): [number, number, number] | null {
+  const m = /Open MPI v(\d+)\.(\d+)\.(\d+)/.exec(library);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
+}
+
+/** Collective: every rank opens a probe file in `dir` to read the hints MPI-IO reports in force. */
+export function collectInfo(mpi: Mpi, dir: string, hints: Record<string, string>): RunInfo {
+  const addon = native();
+  const { library, standard } = addon.mpi.libraryVersion();
+  const probe = path.join(path.resolve(dir), `.h5stitch-info-probe-${process.env.OMPI_COMM_WORLD_JOBID ?? ''}${mpi.bcastJson(mpi.rank === 0 ? process.pid : undefined)}.h5`);
+  const file = openFile(probe, { mode: 'create', parallel: true, overwrite: true, hints });
+  const inForce = file.mpioHints();
+  file.close();
+  mpi.barrier();
+  if (mpi.rank === 0) fs.rmSync(probe, { force: true });
+  // ROMIO reports its romio_* / cb_* hints; Open MPI's OMPIO reports almost none.
+  const romio = Object.keys(inForce).some((k) => k === 'cb_buffer_size' || k === 'romio_cb_read');
+  const ompiVersion = openMpiVersion(library);
+  const sieving = process.env.OMPI_MCA_fbtl_posix_write_datasieving ?? null;
+  const warnings: string[] = [];
+  const romioSievingOn = romio && inForce.romio_ds_write !== 'disable';
+  const ompioSievingOn = !!ompiVersion && !romio && sieving !== '0';
+  const oldOpenMpi = !!ompiVersion && (ompiVersion[0] < 5 || (ompiVersion[0] === 5 && ompiVersion[1] === 0 && ompiVersion[2] < 6));
+  if (oldOpenMpi && (romioSievingOn || ompioSievingOn)) {
+    warnings.push(`Open MPI ${ompiVersion!.join('.')} (< 5.0.6) with write data sieving on: concurrent strided writes can lose data ` +
+      `(read-modify-write without working locks). Keep the default hints (romio_ds_write=disable, OMPI_MCA_fbtl_posix_write_datasieving=0).`);
+  } else if (romioSievingOn) {
+    warnings.push('ROMIO write data sieving is on: strided independent writes become read-modify-write of whole spans; safe only with working byte-range locks.');
+  }
+  const fsType = fileSystemOf(dir);
+  if (fsType === 'nfs' || fsType === 'nfs4') warnings.push('output on NFS: MPI-IO needs NFS v3+ with lockd and the noac mount option for correct concurrent writes.');
+  return {
+    mpiLibrary: library.split('\n')[0], mpiStandard: standard, ranks: mpi.size, threadLevel: mpi.threadLevel,
+    hdf5: addon.hdf5Version().version, hdf5Threadsafe: addon.hdf5Version().threadsafe,
+    mpioLayer: romio ? 'ROMIO' : ompiVersion ? 'OMPIO' : 'unknown', hintsRequested: hints, hintsInForce: inForce,
+    ompioWriteDataSieving: sieving, fileSystem: fsType, directory: path.resolve(dir), warnings,
+  };
+}
+
+export function formatInfo(info: RunInfo): string {
+  const lines = [
+    `MPI library:        ${info.mpiLibrary} (MPI ${info.mpiStandard}), ${info.ranks} ranks, thread level ${info.threadLevel}`,
+    `MPI-IO layer:       ${info.mpioLayer}`,
+    `HDF5:               ${info.hdf5} parallel${info.hdf5Threadsafe ? ', thread-safe' : ', not thread-safe (all HDF5 calls on one thread)'}`,
+    `hints requested:    ${Object.entries(info.hintsRequested).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}`,
+    `hints in force:     ${Object.entries(info.hintsInForce).map(([k, v]) => `${k}=${v}`).join(' ') || '(none reported)'}`,
+    `OMPIO write sieving: OMPI_MCA_fbtl_posix_write_datasieving=${info.ompioWriteDataSieving ?? '(unset)'}`,
+    `output directory:   ${info.directory} (${info.fileSystem})`,
+    ...info.warnings.map((w) => `WARNING: ${w}`),
+  ];
+  return lines.join('\n') + '\n';
+}

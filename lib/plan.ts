@@ -1,0 +1,50 @@
+/** Turns a tile source plus options into the geometry every rank agrees on. */
+import { UsageError } from './errors';
+import { explicitPositions, gridPositions, type Canvas, type PlannedTile } from './geometry';
+import { neighbourIndex, type BlendMode } from './blend';
+import { planRounds } from './rounds';
+import type { TileSource } from './tiles';
+
+export interface StitchPlan {
+  canvas: Canvas;
+  /** Sorted by canonical order: planned[k].order === k. */
+  planned: PlannedTile[];
+  /** covering[k]: tiles overlapping planned[k], itself included, in canonical order. */
+  covering: PlannedTile[][];
+  overlap: [number, number] | null;
+  blend: BlendMode;
+}
+
+export interface PlanOptions {
+  layout?: number[][];
+  positions?: Array<[number, number]>;
+  overlap?: [number, number];
+  blend: BlendMode;
+}
+
+export function planStitch(source: TileSource, options: PlanOptions): StitchPlan {
+  const positions = options.positions ?? (options.layout ? undefined : source.positions);
+  let placement;
+  let overlap: [number, number] | null = null;
+  try {
+    if (positions) {
+      if (positions.length !== source.count) {
+        throw new UsageError(`positions give ${positions.length} tiles but the input has ${source.count}`);
+      }
+      placement = explicitPositions(positions, source.height, source.width);
+    } else {
+      const layout = options.layout ?? source.layout;
+      if (!layout) throw new UsageError('no layout: the input has no /tile_array dataset; pass --layout FILE.json or --positions');
+      overlap = options.overlap ?? source.overlap ?? null;
+      if (!overlap) throw new UsageError('no overlap: pass --overlap P (or --overlap-y/--overlap-x), or store an "overlap" attribute on the tiles');
+      placement = gridPositions({
+        layout, tileCount: source.count, tileHeight: source.height, tileWidth: source.width, overlapY: overlap[0], overlapX: overlap[1],
+      });
+    }
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError((error as Error).message);
+  }
+  const planned = planRounds(placement.tiles);
+  return { canvas: placement.canvas, planned, covering: neighbourIndex(planned), overlap, blend: options.blend };
+}

@@ -1,0 +1,361 @@
+#!/usr/bin/env node
+/**
+ * h5stitch command line: `mpirun -n N node dist/stitch.js [stitch] INPUT --out OUT.h5 [options]`,
+ * plus `verify`, `generate` and `info`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { optBytes, optChoice, optFlag, optInt, optPair, optString, parseArgs, type ParsedArgs } from './args';
+import type { BlendMode } from './blend';
+import { H5StitchError, UsageError } from './errors';
+import { generateTiles } from './generate';
+import { openFile } from './hdf5';
+import { collectInfo, defaultHints, formatInfo } from './info';
+import { initMpi, RankFailedError, type Mpi } from './mpi';
+import type { Dtype, Transfer } from './native';
+import { planStitch } from './plan';
+import { STRATEGIES, runStrategy, type StrategyContext, type StrategyName } from './strategies';
+import { openTileSource } from './tiles';
+import { verifyOutput } from './verify';
+
+export const VERSION: string = require('../package.json').version;
+const OUT_DTYPES: readonly Dtype[] = ['float32', 'float64', 'uint8', 'uint16', 'int16', 'int32', 'uint32'];
+const BLENDS: readonly BlendMode[] = ['linear', 'none', 'max'];
+
+const USAGE = `h5stitch ${VERSION}: stitch overlapping tiles into one HDF5 dataset with MPI + parallel HDF5
+
+usage:
+  mpirun -n N node dist/stitch.js [stitch] INPUT --out OUT.h5[:/dataset] [options]
+  mpirun -n N node dist/stitch.js verify OUT.h5[:/dataset] --input INPUT
+  node dist/stitch.js generate TILES.h5 [--tiles RxC] [--tile HxW] [--overlap P] [--dtype D] [--permute] [--hole R,C]
+  mpirun -n N node dist/stitch.js info [--out DIR]
+
+stitch options:
+  --out FILE[:/ds]      output file and dataset (default dataset /stitched)
+  --strategy S          slab (default) | rounds | serial
+  --io M                collective (default) | independent   (rounds only)
+  --atomic              MPI-IO atomic mode during rounds
+  --blend B             linear (default) | none | max
+  --dtype D             float32 (default) | float64 | uint8 | uint16 | int16 | int32 | uint32
+  --chunk HxW           chunked output;  --compress gzip[:level]  (needs --chunk)
+  --overlap P | --overlap-y P --overlap-x P   overlap in pixels (default: 'overlap' attribute)
+  --layout FILE.json    tile-index array (default: /tile_array in INPUT; -1 = empty)
+  --positions /DATASET  explicit [N,2] (y, x) tile positions in INPUT instead of a grid
+  --tiles-path /PATH    tiles dataset [N,H,W] or group of 2-D datasets (default /tiles)
+  --mem-per-rank SIZE   band memory per rank for slab (default 1G)
+  --hint KEY=VALUE      extra MPI-IO hint (repeatable)
+  --force               replace an existing output
+  --json                print a machine-readable report on stdout
+  --debug               stack traces on errors
+`;
+
+const SPECS = {
+  out: {}, strategy: {}, io: {}, atomic: { flag: true }, blend: {}, dtype: {}, chunk: {}, compress: {},
+  overlap: {}, 'overlap-y': {}, 'overlap-x': {}, layout: {}, positions: {}, 'tiles-path': {}, 'layout-path': {},
+  'mem-per-rank': {}, hint: { repeat: true }, force: { flag: true }, json: { flag: true }, debug: { flag: true },
+  input: {}, tiles: {}, tile: {}, permute: { flag: true }, hole: { repeat: true }, seed: {}, help: { flag: true },
+  'skew-ms': {}, 'keep-data-sieving': { flag: true },
+};
+
+interface Target { file: string; dataset: string }
+
+function splitTarget(value: string, fallbackDataset: string): Target {
+  const m = /^(.*?):(\/.*)$/.exec(value);
+  return m ? { file: m[1], dataset: m[2] } : { file: value, dataset: fallbackDataset };
+}
+
+function hintsFrom(args: ParsedArgs): Record<string, string> {
+  const hints = defaultHints(optFlag(args, 'keep-data-sieving'));
+  for (const h of args.options.get('hint') ?? []) {
+    const eq = h.indexOf('=');
+    if (eq <= 0) throw new UsageError(`Expected KEY=VALUE for --hint but received "${h}"`);
+    hints[h.slice(0, eq)] = h.slice(eq + 1);
+  }
+  return hints;
+}
+
+function overlapFrom(args: ParsedArgs): [number, number] | undefined {
+  const both = optInt(args, 'overlap', 0);
+  const y = optInt(args, 'overlap-y', 0) ?? both;
+  const x = optInt(args, 'overlap-x', 0) ?? both;
+  if (y === undefined && x === undefined) return undefined;
+  if (y === undefined || x === undefined) throw new UsageError('give --overlap, or both --overlap-y and --overlap-x');
+  return [y, x];
+}
+
+function readLayoutJson(file: string): number[][] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`cannot read layout ${file}: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(parsed) || !parsed.every((row) => Array.isArray(row) && row.every((v) => Number.isInteger(v)))) {
+    throw new UsageError(`layout ${file} must be a 2-D JSON array of integer tile indices (-1 = empty)`);
+  }
+  return parsed as number[][];
+}
+
+/** Checks on rank 0 that the output can be written, without touching the input. */
+function checkOutputPath(input: string, out: string, force: boolean): void {
+  const dir = path.dirname(path.resolve(out));
+  if (!fs.existsSync(dir)) throw new UsageError(`output directory ${dir} does not exist`);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new UsageError(`output directory ${dir} is not writable`);
+  }
+  if (fs.existsSync(out)) {
+    if (fs.realpathSync(out) === fs.realpathSync(input)) throw new UsageError(`output ${out} is the input file; choose another --out`);
+    if (!force) throw new UsageError(`output ${out} exists; pass --force to replace it`);
+  }
+}
+
+function stitchCommand(mpi: Mpi, args: ParsedArgs): number {
+  const input = args.positional[0];
+  if (!input) throw new UsageError('missing INPUT (an HDF5 file of tiles or a directory of .npy tiles)');
+  if (args.positional.length > 1) throw new UsageError(`unexpected argument "${args.positional[1]}"`);
+  const outArg = optString(args, 'out');
+  if (!outArg) throw new UsageError('missing --out OUT.h5');
+  const target = splitTarget(outArg, '/stitched');
+  const strategy = optChoice<StrategyName>(args, 'strategy', STRATEGIES, 'slab');
+  const io = optChoice<Transfer>(args, 'io', ['collective', 'independent'], 'collective');
+  const blend = optChoice(args, 'blend', BLENDS, 'linear');
+  const outDtype = optChoice(args, 'dtype', OUT_DTYPES, 'float32');
+  const chunk = optPair(args, 'chunk', 1);
+  const compress = optString(args, 'compress');
+  let gzip: number | undefined;
+  if (compress !== undefined) {
+    const m = /^gzip(?::([0-9]))?$/.exec(compress);
+    if (!m) throw new UsageError(`Expected gzip or gzip:LEVEL (0-9) for --compress but received "${compress}"`);
+    if (!chunk) throw new UsageError('--compress needs --chunk HxW (compression works on chunks)');
+    gzip = Number(m[1] ?? 4);
+  }
+  const memPerRank = optBytes(args, 'mem-per-rank', 1024 ** 3);
+  const hints = hintsFrom(args);
+  const layoutJson = optString(args, 'layout');
+  const overlap = overlapFrom(args);
+  const skewMs = optInt(args, 'skew-ms', 0);
+  const started = mpi.wtime();
+
+  // Rank-dependent checks (file system) on rank 0, agreed on by all before any collective I/O.
+  let failure: unknown;
+  try {
+    if (mpi.rank === 0) checkOutputPath(input, target.file, optFlag(args, 'force'));
+  } catch (error) {
+    failure = error;
+  }
+  mpi.agree(failure);
+  let source;
+  let plan;
+  try {
+    source = openTileSource(input, { tilesPath: optString(args, 'tiles-path'), layoutPath: optString(args, 'layout-path'), positionsPath: optString(args, 'positions') });
+    plan = planStitch(source, { blend, overlap, layout: layoutJson ? readLayoutJson(layoutJson) : undefined });
+    if (chunk && (chunk[0] > plan.canvas.height || chunk[1] > plan.canvas.width)) {
+      throw new UsageError(`--chunk ${chunk.join('x')} is larger than the canvas ${plan.canvas.height}x${plan.canvas.width}`);
+    }
+    const rowBytes = plan.canvas.width * (outDtype === 'float64' ? 8 : 4);
+    if (memPerRank < rowBytes) throw new UsageError(`--mem-per-rank ${memPerRank} bytes is too small for one canvas row (${rowBytes} bytes)`);
+  } catch (error) {
+    failure = error;
+  }
+  mpi.agree(failure);
+  if (!source || !plan) throw new Error('unreachable: agreed without a plan');
+
+  const finalPath = path.resolve(target.file);
+  const tmpPath = path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.h5stitch-partial`);
+  const scratchPath = path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.h5stitch-scratch`);
+  cleanupOnAbort = [tmpPath, scratchPath];
+  const times = { read: 0, compute: 0, write: 0, sync: 0 };
+  const bytes = { read: 0, written: 0 };
+  const file = openFile(tmpPath, { mode: 'create', parallel: true, overwrite: true, hints });
+  const out = file.createDataset(target.dataset, {
+    shape: [plan.canvas.height, plan.canvas.width],
+    dtype: outDtype,
+    chunk: chunk ? [Math.min(chunk[0], plan.canvas.height), Math.min(chunk[1], plan.canvas.width)] : undefined,
+    gzip,
+    fillValue: 0,
+    // slab writes every pixel: skip the fill. serial/rounds start from HDF5's fill at allocation.
+    fillTime: strategy === 'slab' ? 'never' : 'alloc',
+  });
+  out.setAttr('complete', 0);
+  if (optFlag(args, 'atomic')) file.setAtomicity(true);
+  const tty = mpi.rank === 0 && process.stderr.isTTY && !optFlag(args, 'json');
+  const ctx: StrategyContext = {
+    mpi, source, plan, file, out, outDtype, io, memPerRank, chunkRows: chunk?.[0], hints, scratchPath, times, bytes, skewMs,
+    progress: tty ? (done, total) => {
+      const mb = bytes.written / 1e6 / Math.max(1e-9, mpi.wtime() - started);
+      process.stderr.write(`\rh5stitch: ${done}/${total} tiles, ${mb.toFixed(1)} MB/s (rank 0)`);
+    } : undefined,
+  };
+  runStrategy(strategy, ctx);
+  if (tty) process.stderr.write('\n');
+
+  // Provenance, then complete=1 only after every byte is flushed.
+  const order = [...plan.planned].sort((a, b) => a.index - b.index);
+  out.setAttr('tile_index', order.map((t) => t.index));
+  out.setAttr('tile_y', order.map((t) => t.y));
+  out.setAttr('tile_x', order.map((t) => t.x));
+  out.setAttr('tile_grid_row', order.map((t) => t.gridRow));
+  out.setAttr('tile_grid_col', order.map((t) => t.gridCol));
+  out.setAttr('tile_shape', [source.height, source.width]);
+  if (plan.overlap) out.setAttr('overlap', plan.overlap);
+  out.setAttr('blend', blend);
+  out.setAttr('strategy', strategy);
+  out.setAttr('io', strategy === 'slab' ? 'collective' : strategy === 'serial' ? 'independent' : io);
+  out.setAttr('ranks', mpi.size);
+  out.setAttr('h5stitch_version', VERSION);
+  out.setAttr('input', path.resolve(input));
+  const syncStart = mpi.wtime();
+  file.flush();
+  out.setAttr('complete', 1);
+  out.close();
+  file.close();
+  source.close();
+  mpi.barrier();
+  if (mpi.rank === 0) {
+    fs.renameSync(tmpPath, finalPath);
+    fs.rmSync(scratchPath, { force: true });
+  }
+  mpi.barrier();
+  times.sync += mpi.wtime() - syncStart;
+  cleanupOnAbort = [];
+
+  const wall = mpi.wtime() - started;
+  const phases = mpi.allreduce(new Float64Array([times.read, times.compute, times.write, times.sync]), 'max');
+  const totals = mpi.allreduce(new Float64Array([bytes.read, bytes.written]), 'sum');
+  if (mpi.rank === 0) {
+    const outBytes = plan.canvas.height * plan.canvas.width * (outDtype === 'float64' ? 8 : outDtype.endsWith('8') ? 1 : outDtype.endsWith('16') ? 2 : 4);
+    const report = {
+      command: 'stitch', output: `${finalPath}:${target.dataset}`, strategy, io: strategy === 'rounds' ? io : undefined, blend, dtype: outDtype,
+      ranks: mpi.size, tiles: plan.planned.length, canvas: [plan.canvas.height, plan.canvas.width], wallSeconds: wall,
+      phases: { read: phases[0], compute: phases[1], write: phases[2], sync: phases[3] },
+      bytes: { output: outBytes, read: totals[0], written: totals[1] }, outputMBps: outBytes / 1e6 / wall,
+    };
+    if (optFlag(args, 'json')) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else {
+      console.log(`h5stitch: stitched ${report.tiles} tiles into ${report.output} ` +
+        `(${report.canvas.join('x')} ${outDtype}, ${strategy}, ${mpi.size} ranks) in ${wall.toFixed(2)} s, ${report.outputMBps.toFixed(1)} MB/s`);
+    }
+  }
+  return 0;
+}
+
+function verifyCommand(mpi: Mpi, args: ParsedArgs): number {
+  const outArg = args.positional[0];
+  if (!outArg) throw new UsageError('missing OUT.h5[:/dataset] to verify');
+  const target = splitTarget(outArg, '/stitched');
+  let failure: unknown;
+  let input = optString(args, 'input');
+  try {
+    if (!fs.existsSync(target.file)) throw new UsageError(`output ${target.file} does not exist`);
+    if (!input) {
+      const f = openFile(target.file);
+      try {
+        input = String(f.getAttr(target.dataset, 'input') ?? '');
+      } finally {
+        f.close();
+      }
+      if (!input) throw new UsageError('missing --input INPUT');
+    }
+  } catch (error) {
+    failure = error;
+  }
+  mpi.agree(failure);
+  const report = verifyOutput(mpi, {
+    output: target.file, dataset: target.dataset, input: input!, tilesPath: optString(args, 'tiles-path'),
+    memPerRank: optBytes(args, 'mem-per-rank', 1024 ** 3),
+  });
+  if (mpi.rank === 0) {
+    if (optFlag(args, 'json')) process.stdout.write(`${JSON.stringify({ command: 'verify', ...report })}\n`);
+    else {
+      for (const t of report.failed) {
+        console.log(`tile ${t.index}: ${t.status} (${t.mismatched} pixels differ; worst |error| ${t.worst.toPrecision(4)} at y=${t.worstAt?.[0]}, x=${t.worstAt?.[1]})`);
+      }
+      if (!report.complete) console.log('output is not marked complete=1: the stitch did not finish');
+      const ok = report.tiles.length - report.failed.length;
+      console.log(`h5stitch verify: ${report.ok ? 'OK' : 'FAILED'}: ${ok}/${report.tiles.length} tiles ok, ` +
+        `${report.failed.filter((t) => t.status === 'missing').length} missing, ${report.failed.filter((t) => t.status === 'wrong').length} wrong`);
+    }
+  }
+  return report.ok ? 0 : 1;
+}
+
+function generateCommand(mpi: Mpi, args: ParsedArgs): number {
+  const out = args.positional[0];
+  if (!out) throw new UsageError('missing TILES.h5 to generate');
+  const [rows, cols] = optPair(args, 'tiles', 1) ?? [4, 4];
+  const [tileHeight, tileWidth] = optPair(args, 'tile', 2) ?? [256, 256];
+  const both = optInt(args, 'overlap', 0);
+  const overlapY = optInt(args, 'overlap-y', 0) ?? both ?? Math.round(tileHeight / 10);
+  const overlapX = optInt(args, 'overlap-x', 0) ?? both ?? Math.round(tileWidth / 10);
+  const dtype = optChoice<Dtype>(args, 'dtype', ['uint8', 'uint16', 'float32', 'float64'], 'float32');
+  const holes = (args.options.get('hole') ?? []).map((h) => {
+    const m = /^(\d+),(\d+)$/.exec(h);
+    if (!m) throw new UsageError(`Expected R,C for --hole but received "${h}"`);
+    return [Number(m[1]), Number(m[2])] as [number, number];
+  });
+  let failure: unknown;
+  let result;
+  try {
+    if (overlapY >= tileHeight || overlapX >= tileWidth) throw new UsageError(`overlap ${overlapY}x${overlapX} must be smaller than the tile ${tileHeight}x${tileWidth}`);
+    if (mpi.rank === 0) {
+      if (fs.existsSync(out) && !optFlag(args, 'force')) throw new UsageError(`${out} exists; pass --force to replace it`);
+      result = generateTiles(out, { rows, cols, tileHeight, tileWidth, overlapY, overlapX, dtype, permute: optFlag(args, 'permute'), holes, seed: optInt(args, 'seed', 0) }, true);
+    }
+  } catch (error) {
+    failure = error instanceof H5StitchError && !(error instanceof UsageError) ? new UsageError(error.message) : error;
+  }
+  mpi.agree(failure);
+  if (mpi.rank === 0) {
+    if (optFlag(args, 'json')) process.stdout.write(`${JSON.stringify({ command: 'generate', output: out, ...result })}\n`);
+    else console.log(`h5stitch: generated ${result!.tiles} ${dtype} tiles of ${tileHeight}x${tileWidth} (${rows}x${cols} grid, overlap ${overlapY}x${overlapX}) in ${out}; canvas ${result!.canvas.join('x')}`);
+  }
+  return 0;
+}
+
+function infoCommand(mpi: Mpi, args: ParsedArgs): number {
+  const dir = optString(args, 'out') ?? process.cwd();
+  const info = collectInfo(mpi, dir, hintsFrom(args));
+  if (mpi.rank === 0) {
+    if (optFlag(args, 'json')) process.stdout.write(`${JSON.stringify(info)}\n`);
+    else process.stdout.write(formatInfo(info));
+  }
+  return 0;
+}
+
+let cleanupOnAbort: string[] = [];
+
+export function main(argv: string[]): void {
+  const commands: Record<string, (mpi: Mpi, args: ParsedArgs) => number> = {
+    stitch: stitchCommand, verify: verifyCommand, generate: generateCommand, info: infoCommand,
+  };
+  const name = argv[0] && commands[argv[0]] ? argv[0] : 'stitch';
+  const rest = name === argv[0] ? argv.slice(1) : argv;
+  const debug = rest.includes('--debug');
+  if (rest.includes('--help') || argv.length === 0) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const mpi = initMpi({ keepDataSieving: rest.includes('--keep-data-sieving') });
+  try {
+    const code = commands[name](mpi, parseArgs(rest, SPECS));
+    mpi.finalize();
+    process.exitCode = code;
+  } catch (error) {
+    // Agreed errors (every rank has the same one): rank 0 reports, all finalize.
+    const usage = error instanceof UsageError || (error instanceof RankFailedError && error.reasonCode === 'ERR_USAGE');
+    if (usage || error instanceof RankFailedError) {
+      if (mpi.rank === 0) process.stderr.write(`h5stitch: error: ${(error as Error).message}\n${debug ? (error as Error).stack + '\n' : ''}`);
+      mpi.finalize();
+      process.exitCode = usage ? 2 : 1;
+      return;
+    }
+    // An error on this rank alone: other ranks may be inside a collective call, so abort the job.
+    process.stderr.write(`h5stitch: [rank ${mpi.rank}] error: ${(error as Error)?.message ?? error}\n${debug ? (error as Error).stack + '\n' : ''}`);
+    for (const file of cleanupOnAbort) fs.rmSync(file, { force: true });
+    mpi.abort(1);
+  }
+}
+
+if (require.main === module) main(process.argv.slice(2));

@@ -1,0 +1,235 @@
+/**
+ * The three ways to write the stitched canvas. All add a pixel's contributions
+ * in canonical (round) order with the same kernel, so their outputs are
+ * bit-identical for any number of ranks.
+ */
+import { accumulateRegion } from './blend';
+import { intersect, type PlannedTile } from './geometry';
+import { newArray, openFile, type Dataset, type H5File } from './hdf5';
+import type { Mpi } from './mpi';
+import type { Dtype, NumericArray, Transfer } from './native';
+import type { StitchPlan } from './plan';
+import { arraySplit, roundsOf } from './rounds';
+import { planSlabs, tilesInBand, type Band } from './slab';
+import type { TileSource } from './tiles';
+
+export type StrategyName = 'serial' | 'rounds' | 'slab';
+export const STRATEGIES: readonly StrategyName[] = ['serial', 'rounds', 'slab'];
+
+export interface PhaseTimes { read: number; compute: number; write: number; sync: number }
+export interface IoBytes { read: number; written: number }
+
+export interface StrategyContext {
+  mpi: Mpi;
+  source: TileSource;
+  plan: StitchPlan;
+  file: H5File;
+  out: Dataset;
+  outDtype: Dtype;
+  io: Transfer;
+  memPerRank: number;
+  chunkRows?: number;
+  /** Parallel HDF5 hints for any scratch file. */
+  hints: Record<string, string>;
+  /** Where serial/rounds keep a float accumulator when the output is an integer dtype. */
+  scratchPath: string;
+  times: PhaseTimes;
+  bytes: IoBytes;
+  /** Called on rank 0 as tiles complete (progress display). */
+  progress?: (done: number, total: number) => void;
+  /** Test-only: sleep a random 0..ms before each tile and phase (hostile timing). */
+  skewMs?: number;
+}
+
+/** float64 output accumulates in float64; everything else in float32. */
+export function accDtypeOf(outDtype: Dtype): 'float32' | 'float64' {
+  return outDtype === 'float64' ? 'float64' : 'float32';
+}
+
+const INT_RANGES: Partial<Record<Dtype, [number, number]>> = {
+  uint8: [0, 255], int8: [-128, 127], uint16: [0, 65535], int16: [-32768, 32767],
+  int32: [-2147483648, 2147483647], uint32: [0, 4294967295],
+};
+
+/** Rounds and clips once, at the end, for integer outputs; floats are copied. */
+export function convertInto(acc: Float32Array | Float64Array, out: NumericArray, dtype: Dtype): void {
+  const range = INT_RANGES[dtype];
+  const o = out as Float64Array;
+  if (!range) {
+    o.set(acc);
+    return;
+  }
+  const [lo, hi] = range;
+  for (let i = 0; i < acc.length; i++) {
+    const v = Math.round(acc[i]);
+    o[i] = v < lo ? lo : v > hi ? hi : v;
+  }
+}
+
+function timed<T>(ctx: Pick<StrategyContext, 'times'>, phase: keyof PhaseTimes, fn: () => T): T {
+  const start = performance.now();
+  try {
+    return fn();
+  } finally {
+    ctx.times[phase] += (performance.now() - start) / 1000;
+  }
+}
+
+function skew(ctx: Pick<StrategyContext, 'skewMs'>): void {
+  if (!ctx.skewMs) return;
+  const until = Date.now() + Math.random() * ctx.skewMs;
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, until - Date.now()));
+}
+
+/** Reads the part of `tile` inside `region` and adds it into `acc` (whose [0] is canvas (accY0, accX0)). */
+function addTile(ctx: BlendContext, tile: PlannedTile, region: { y: number; x: number; height: number; width: number },
+  acc: Float32Array | Float64Array, accY0: number, accX0: number, accWidth: number): void {
+  const ty0 = region.y - tile.y, tx0 = region.x - tile.x;
+  const data = timed(ctx, 'read', () => ctx.source.readRegion(tile.index, ty0, ty0 + region.height, tx0, tx0 + region.width));
+  ctx.bytes.read += data.byteLength;
+  timed(ctx, 'compute', () => accumulateRegion({
+    acc, accWidth, accY0, accX0, tile, covering: ctx.plan.covering[tile.order],
+    data: data as ArrayLike<number>,
+    region: { y0: region.y, y1: region.y + region.height, x0: region.x, x1: region.x + region.width },
+    blend: ctx.plan.blend,
+  }));
+}
+
+export type BlendContext = Pick<StrategyContext, 'mpi' | 'source' | 'plan' | 'memPerRank' | 'chunkRows' | 'times' | 'bytes' | 'skewMs' | 'progress'>;
+
+/**
+ * Blends this rank's slab of canvas rows band by band in memory and hands each
+ * band to `sink`. Every rank calls `sink` the same number of times (bandCount),
+ * with `band` undefined once it is out of rows, so sinks may make collective calls.
+ */
+export function blendBands(ctx: BlendContext, accDtype: 'float32' | 'float64',
+  sink: (band: Band | undefined, acc: Float32Array | Float64Array) => void): void {
+  const { mpi, plan } = ctx;
+  const width = plan.canvas.width;
+  const bytesPerRow = width * (accDtype === 'float64' ? 8 : 4);
+  const { slabs, bandCount } = planSlabs(plan.canvas, mpi.size, { chunkRows: ctx.chunkRows, bytesPerRow, memPerRank: ctx.memPerRank });
+  const mine = slabs[mpi.rank];
+  const maxRows = mine.bands.reduce((m, b) => Math.max(m, b.y1 - b.y0), 0);
+  const acc = newArray(accDtype, maxRows * width) as Float32Array | Float64Array;
+  let done = 0;
+  for (let b = 0; b < bandCount; b++) {
+    const band: Band | undefined = mine.bands[b];
+    if (!band) {
+      sink(undefined, acc.subarray(0, 0));
+      continue;
+    }
+    skew(ctx);
+    const rows = band.y1 - band.y0;
+    const view = acc.subarray(0, rows * width);
+    view.fill(0);
+    for (const tile of tilesInBand(plan.planned, band)) {
+      const region = intersect(tile, { y: band.y0, x: 0, height: rows, width })!;
+      addTile(ctx, tile, region, view, band.y0, 0, width);
+      done++;
+    }
+    sink(band, view);
+    if (mpi.rank === 0) ctx.progress?.(Math.min(done, plan.planned.length), plan.planned.length);
+  }
+}
+
+/** Owner computes: each rank blends its slab of rows in memory and writes it, one collective call per band. */
+export function runSlab(ctx: StrategyContext): void {
+  const width = ctx.plan.canvas.width;
+  const accDtype = accDtypeOf(ctx.outDtype);
+  let converted: NumericArray | undefined;
+  blendBands(ctx, accDtype, (band, acc) => {
+    let data: NumericArray = acc;
+    if (accDtype !== ctx.outDtype) {
+      if (!converted || converted.length < acc.length) converted = newArray(ctx.outDtype, acc.length);
+      data = converted.subarray(0, acc.length) as NumericArray;
+      convertInto(acc, data, ctx.outDtype);
+    }
+    // A rank out of rows still takes part in the collective write, with nothing selected.
+    const rows = band ? band.y1 - band.y0 : 0;
+    timed(ctx, 'write', () => ctx.out.write([band?.y0 ?? 0, 0], [rows, width], data, { transfer: 'collective' }));
+    ctx.bytes.written += data.byteLength;
+  });
+}
+
+/**
+ * Read-add-write per tile into a dataset that starts at zero through HDF5's fill
+ * at allocation. `rounds`: tiles of one round never overlap and are split over the
+ * ranks; sync-barrier-sync between rounds. `serial`: rank 0 does every tile.
+ */
+export function runReadAddWrite(ctx: StrategyContext, serial: boolean): void {
+  const { mpi, plan } = ctx;
+  const accDtype = accDtypeOf(ctx.outDtype);
+  let scratchFile: H5File | undefined;
+  let accDataset = ctx.out;
+  if (accDtype !== ctx.outDtype) {
+    scratchFile = openFile(ctx.scratchPath, { mode: 'create', parallel: true, overwrite: true, hints: ctx.hints });
+    accDataset = scratchFile.createDataset('/acc', { shape: [plan.canvas.height, plan.canvas.width], dtype: accDtype, fillValue: 0, fillTime: 'alloc' });
+  }
+  const syncFile = scratchFile ?? ctx.file;
+  const tileBuffer = newArray(accDtype, plan.planned[0].height * plan.planned[0].width) as Float32Array | Float64Array;
+  const empty = newArray(accDtype, 0);
+  const rounds = serial ? [plan.planned] : roundsOf(plan.planned);
+  const transfer: Transfer = serial ? 'independent' : ctx.io;
+  let done = 0;
+  for (const round of rounds) {
+    const mine = serial ? (mpi.rank === 0 ? round : []) : arraySplit(round, mpi.size)[mpi.rank];
+    // Collective calls need every rank the same number of times: the largest share.
+    const calls = serial ? mine.length : Math.ceil(round.length / mpi.size);
+    for (let k = 0; k < calls; k++) {
+      const tile = mine[k];
+      if (!tile) {
+        if (transfer === 'collective') {
+          timed(ctx, 'read', () => accDataset.read([0, 0], [0, 0], empty, { transfer }));
+          timed(ctx, 'write', () => accDataset.write([0, 0], [0, 0], empty, { transfer }));
+        }
+        continue;
+      }
+      skew(ctx);
+      const n = tile.height * tile.width;
+      const acc = tileBuffer.subarray(0, n);
+      timed(ctx, 'read', () => accDataset.read([tile.y, tile.x], [tile.height, tile.width], acc, { transfer }));
+      ctx.bytes.read += acc.byteLength;
+      addTile(ctx, tile, tile, acc, tile.y, tile.x, tile.width);
+      timed(ctx, 'write', () => accDataset.write([tile.y, tile.x], [tile.height, tile.width], acc, { transfer }));
+      ctx.bytes.written += acc.byteLength;
+    }
+    done += round.length;
+    // sync-barrier-sync: every rank's writes of this round are on disk and visible
+    // before any rank reads pixels of the next round.
+    timed(ctx, 'sync', () => {
+      syncFile.flush();
+      mpi.barrier();
+      syncFile.flush();
+    });
+    if (mpi.rank === 0) ctx.progress?.(done, plan.planned.length);
+  }
+  if (scratchFile) {
+    convertScratch(ctx, accDataset, accDtype);
+    accDataset.close();
+    scratchFile.close();
+  }
+}
+
+/** Integer outputs of serial/rounds: round and clip the float accumulator once, slab by slab. */
+function convertScratch(ctx: StrategyContext, accDataset: Dataset, accDtype: 'float32' | 'float64'): void {
+  const { mpi, plan, out } = ctx;
+  const width = plan.canvas.width;
+  const { slabs, bandCount } = planSlabs(plan.canvas, mpi.size, { chunkRows: ctx.chunkRows, bytesPerRow: width * 4, memPerRank: ctx.memPerRank });
+  const mine = slabs[mpi.rank];
+  for (let b = 0; b < bandCount; b++) {
+    const band = mine.bands[b];
+    const rows = band ? band.y1 - band.y0 : 0;
+    const acc = newArray(accDtype, rows * width) as Float32Array | Float64Array;
+    const data = newArray(ctx.outDtype, rows * width);
+    timed(ctx, 'read', () => accDataset.read([band?.y0 ?? 0, 0], [rows, width], acc, { transfer: 'collective' }));
+    convertInto(acc, data, ctx.outDtype);
+    timed(ctx, 'write', () => out.write([band?.y0 ?? 0, 0], [rows, width], data, { transfer: 'collective' }));
+    ctx.bytes.read += acc.byteLength;
+    ctx.bytes.written += data.byteLength;
+  }
+}
+
+export function runStrategy(name: StrategyName, ctx: StrategyContext): void {
+  if (name === 'slab') runSlab(ctx);
+  else runReadAddWrite(ctx, name === 'serial');
+}

@@ -1,0 +1,112 @@
+import { describe, it, expect } from 'vitest';
+import { gridPositions, PlannedTile } from '../lib/geometry';
+import { planRounds, roundsOf } from '../lib/rounds';
+import { planSlabs, tilesInBand } from '../lib/slab';
+import { accumulateRegion, neighbourIndex } from '../lib/blend';
+
+function checkPlan(height: number, ranks: number, chunkRows: number | undefined, maxRows: number) {
+  const { slabs, bandCount } = planSlabs({ height, width: 7 }, ranks, { chunkRows, bytesPerRow: 28, memPerRank: 28 * maxRows + 5 });
+  expect(slabs.map((s) => s.rank)).toEqual(Array.from({ length: ranks }, (_, i) => i));
+  let next = 0;
+  for (const s of slabs) {
+    expect(s.y0).toBe(next); // contiguous, in rank order: every row exactly once
+    expect(s.y1).toBeGreaterThanOrEqual(s.y0);
+    next = s.y1;
+    let b0 = s.y0;
+    for (const b of s.bands) {
+      expect(b.y0).toBe(b0);
+      expect(b.y1 - b.y0).toBeGreaterThan(0);
+      expect(b.y1 - b.y0).toBeLessThanOrEqual(maxRows);
+      if (chunkRows && maxRows >= chunkRows) expect(b.y1 === height || b.y1 % chunkRows === 0).toBe(true);
+      b0 = b.y1;
+    }
+    expect(b0).toBe(s.y1);
+    if (chunkRows) expect(s.y1 === height || s.y1 % chunkRows === 0).toBe(true);
+  }
+  expect(next).toBe(height);
+  expect(bandCount).toBe(Math.max(...slabs.map((s) => s.bands.length)));
+  return { slabs, bandCount };
+}
+
+describe('planSlabs', () => {
+  it('splits rows evenly without chunks', () => {
+    const { slabs, bandCount } = checkPlan(10, 3, undefined, 100);
+    expect(slabs.map((s) => [s.y0, s.y1])).toEqual([[0, 4], [4, 7], [7, 10]]);
+    expect(bandCount).toBe(1);
+  });
+
+  it('aligns slabs and bands to chunks', () => {
+    const { slabs, bandCount } = checkPlan(103, 4, 8, 20);
+    expect(slabs.map((s) => [s.y0, s.y1])).toEqual([[0, 32], [32, 56], [56, 80], [80, 103]]);
+    expect(slabs[0].bands).toEqual([{ y0: 0, y1: 16 }, { y0: 16, y1: 32 }]);
+    expect(bandCount).toBe(2);
+  });
+
+  it('falls back to row bands when less than a chunk fits', () => {
+    const { slabs, bandCount } = checkPlan(40, 2, 16, 5);
+    expect(slabs[0].bands[0]).toEqual({ y0: 0, y1: 5 });
+    expect(bandCount).toBe(Math.ceil(32 / 5)); // 3 chunks -> slabs of 32 and 8 rows
+  });
+
+  it('gives empty slabs to ranks beyond the rows', () => {
+    const { slabs } = checkPlan(3, 5, undefined, 10);
+    expect(slabs.slice(3)).toEqual([{ rank: 3, y0: 3, y1: 3, bands: [] }, { rank: 4, y0: 3, y1: 3, bands: [] }]);
+    const chunked = checkPlan(20, 6, 8, 100).slabs;
+    expect(chunked.filter((s) => s.y0 === s.y1 && s.bands.length === 0).length).toBe(3);
+  });
+
+  it('passes many random shapes', () => {
+    for (let h = 1; h < 60; h += 7)
+      for (const ranks of [1, 2, 3, 7, 64])
+        for (const chunk of [undefined, 1, 4, 9])
+          for (const maxRows of [1, 3, 10, 1000]) checkPlan(h, ranks, chunk, maxRows);
+  });
+
+  it('rejects mem-per-rank below one row, naming the numbers', () => {
+    expect(() => planSlabs({ height: 10, width: 10 }, 2, { bytesPerRow: 4000, memPerRank: 3999 }))
+      .toThrow(/mem-per-rank.*3999.*4000/);
+  });
+});
+
+describe('tilesInBand', () => {
+  it('returns intersecting tiles in canonical order', () => {
+    const planned = planRounds(gridPositions({ layout: [[0, 1], [2, 3], [4, 5]], tileHeight: 10, tileWidth: 10, overlapY: 2, overlapX: 2 }).tiles);
+    expect(tilesInBand(planned, { y0: 0, y1: 8 }).map((t) => t.index)).toEqual([0, 1]);
+    expect(tilesInBand(planned, { y0: 9, y1: 10 }).map((t) => t.index)).toEqual([0, 4, 1, 5, 2, 3].filter((i) => i < 4));
+    expect(tilesInBand(planned, { y0: 26, y1: 27 })).toEqual([]);
+    const orders = tilesInBand(planned, { y0: 0, y1: 26 }).map((t) => t.order);
+    expect(orders).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+});
+
+describe('slab vs rounds strategies', () => {
+  it('produce bit-identical canvases', () => {
+    const { tiles, canvas } = gridPositions({ layout: [[0, 1, 2], [3, -1, 4], [5, 6, 7]], tileHeight: 13, tileWidth: 11, overlapY: 5, overlapX: 4 });
+    const planned = planRounds(tiles);
+    const nb = new Map<PlannedTile, PlannedTile[]>(neighbourIndex(planned).map((c, i) => [planned[i], c]));
+    const f = (y: number, x: number, t: PlannedTile) => Math.sin(y * 0.3 + t.index) * 40 + x * 0.7;
+    const data = (t: PlannedTile, y0: number, y1: number) =>
+      Float32Array.from({ length: (y1 - y0) * t.width }, (_, k) => f(y0 + Math.floor(k / t.width), t.x + (k % t.width), t));
+
+    for (const blend of ['linear', 'none', 'max'] as const) {
+      // rounds: whole tiles, round by round
+      const whole = new Float32Array(canvas.height * canvas.width);
+      for (const group of roundsOf(planned)) for (const t of group)
+        accumulateRegion({ acc: whole, accWidth: canvas.width, accY0: 0, accX0: 0, tile: t, covering: nb.get(t)!, blend,
+          region: { y0: t.y, y1: t.y + t.height, x0: t.x, x1: t.x + t.width }, data: data(t, t.y, t.y + t.height) });
+      // slabs: each rank owns rows, each band has its own accumulator holding only the band's rows
+      const sliced = new Float32Array(canvas.height * canvas.width);
+      for (const slab of planSlabs(canvas, 3, { chunkRows: 2, bytesPerRow: canvas.width * 4, memPerRank: canvas.width * 4 * 5 }).slabs)
+        for (const band of slab.bands) {
+          const acc = new Float32Array((band.y1 - band.y0) * canvas.width);
+          for (const t of tilesInBand(planned, band)) {
+            const y0 = Math.max(band.y0, t.y), y1 = Math.min(band.y1, t.y + t.height);
+            accumulateRegion({ acc, accWidth: canvas.width, accY0: band.y0, accX0: 0, tile: t, covering: nb.get(t)!, blend,
+              region: { y0, y1, x0: t.x, x1: t.x + t.width }, data: data(t, y0, y1) });
+          }
+          sliced.set(acc, band.y0 * canvas.width);
+        }
+      expect(Buffer.from(sliced.buffer).equals(Buffer.from(whole.buffer))).toBe(true);
+    }
+  });
+});
