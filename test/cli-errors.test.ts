@@ -1,0 +1,59 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mpirun, node, stitchJs, tempDir } from './helpers/mpirun';
+
+const dir = tempDir();
+const input = path.join(dir, 'in.h5');
+beforeAll(() => {
+  const job = node([stitchJs, 'generate', input, '--tiles', '2x2', '--tile', '32', '--overlap', '4']);
+  expect(job.code).toBe(0);
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('bad input: one clear line, exit code 2, no output file', () => {
+  const out = path.join(dir, 'out.h5');
+  const cases: Array<[string, string[], RegExp]> = [
+    ['missing input', [path.join(dir, 'nope.h5'), '--out', out], /input .*nope\.h5 does not exist/],
+    ['input not HDF5', [path.join(dir, 'notes.txt'), '--out', out], /notes\.txt is not an HDF5 file/],
+    ['tiles dataset missing', [input, '--out', out, '--tiles-path', '/missing'], /no tiles dataset or group \/missing/],
+    ['overlap >= tile size', [input, '--out', out, '--overlap', '40'], /overlapY must be an integer in \[0, 32\).*got 40/],
+    ['negative overlap', [input, '--out', out, '--overlap', '-3'], /--overlap but received "-3"/],
+    ['unknown dtype', [input, '--out', out, '--dtype', 'complex64'], /--dtype but received "complex64"/],
+    ['missing output directory', [input, '--out', path.join(dir, 'no', 'such', 'out.h5')], /output directory .*no\/such does not exist/],
+    ['output is the input', [input, '--out', input, '--force'], /is the input file/],
+    ['mem-per-rank below one row', [input, '--out', out, '--mem-per-rank', '64'], /--mem-per-rank 64 bytes is too small for one canvas row/],
+    ['unknown option', [input, '--out', out, '--frobnicate'], /unknown option --frobnicate/],
+  ];
+  beforeAll(() => fs.writeFileSync(path.join(dir, 'notes.txt'), 'not hdf5\n'));
+
+  it.each(cases)('%s', (_name, args, message) => {
+    const before = fs.readFileSync(input);
+    const job = mpirun(2, [stitchJs, ...args]);
+    expect(job.code).toBe(2);
+    const lines = job.stderr.split('\n').filter((l) => l.startsWith('h5stitch:'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    expect(job.stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
+    expect(fs.existsSync(out)).toBe(false);
+    expect(fs.readdirSync(dir).filter((f) => f.includes('h5stitch-partial'))).toEqual([]);
+    expect(fs.readFileSync(input).equals(before)).toBe(true); // the input is never modified
+  });
+
+  it('refuses an existing output without --force', () => {
+    expect(mpirun(2, [stitchJs, input, '--out', out]).code).toBe(0);
+    const job = mpirun(2, [stitchJs, input, '--out', out]);
+    expect(job.code).toBe(2);
+    expect(job.stderr).toMatch(/output .*out\.h5 exists; pass --force to replace it/);
+    expect(mpirun(2, [stitchJs, input, '--out', out, '--force']).code).toBe(0);
+  });
+
+  it('more ranks than canvas rows is not an error', () => {
+    const tiny = path.join(dir, 'tiny.h5');
+    expect(node([stitchJs, 'generate', tiny, '--tiles', '1x1', '--tile', '3x8', '--overlap', '0']).code).toBe(0);
+    const job = mpirun(5, [stitchJs, tiny, '--out', path.join(dir, 'tiny-out.h5')]);
+    expect(job.stderr).toBe('');
+    expect(job.code).toBe(0);
+    expect(mpirun(5, [stitchJs, 'verify', path.join(dir, 'tiny-out.h5'), '--input', tiny]).code).toBe(0);
+  });
+});
