@@ -1,0 +1,52 @@
+// The MPICH build: configure and build the addon against MPICH's parallel HDF5,
+// then run a collective write under mpirun.mpich. CI installs libhdf5-mpich-dev
+// and mpich for this; on a machine without them the test is reported as skipped.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run, tempDir } from './helpers/mpirun';
+
+const haveMpich = fs.existsSync('/usr/bin/mpicc.mpich') && fs.existsSync('/usr/bin/h5pcc.mpich') && fs.existsSync('/usr/bin/mpirun.mpich');
+const dir = tempDir();
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe.skipIf(!haveMpich)('MPICH build', () => {
+  it('configures, links only MPICH, and writes collectively under mpirun.mpich', () => {
+    const out = path.join(dir, 'build');
+    const build = run('npx', ['cmake-js', 'compile', '--out', out,
+      '--CDMPI_C_COMPILER=/usr/bin/mpicc.mpich', '--CDHDF5_C_COMPILER_EXECUTABLE=/usr/bin/h5pcc.mpich'], { timeoutMs: 300_000 });
+    expect(build.code).toBe(0);
+    const addon = path.join(out, 'Release', 'h5stitch.node');
+    const libs = run('ldd', [addon]).stdout;
+    expect(libs).toMatch(/libmpich/);
+    expect(libs).not.toMatch(/libmpi\.so|openmpi/); // never both MPIs in one process
+    const script = path.join(dir, 'write.js');
+    fs.writeFileSync(script, `
+      process.env.UCX_ERROR_SIGNALS = '';
+      const a = require(${JSON.stringify(addon)});
+      a.mpi.init('funneled');
+      const rank = a.mpi.rank(), size = a.mpi.size();
+      const f = new a.File(${JSON.stringify(path.join(dir, 'mpich.h5'))}, { mode: 'create', parallel: true, overwrite: true, hints: { romio_ds_write: 'disable' } });
+      const d = f.createDataset('/x', { shape: [size, 2], dtype: 'int32' });
+      const mode = d.write([rank, 0], [1, 2], new Int32Array([rank, rank * 10]), { transfer: 'collective' });
+      d.close(); f.close();
+      console.log(rank + '/' + size + ' ' + mode + ' ' + a.mpi.libraryVersion().library.split('\\n')[0]);
+      a.mpi.finalize();
+    `);
+    const job = run('mpirun.mpich', ['-n', '3', process.execPath, script], { timeoutMs: 60_000 });
+    expect(job.code).toBe(0);
+    const lines = job.stdout.trim().split('\n').sort();
+    expect(lines.map((l) => l.split(' ').slice(0, 2).join(' '))).toEqual(['0/3 contiguous-collective', '1/3 contiguous-collective', '2/3 contiguous-collective']);
+    expect(lines[0]).toMatch(/MPICH Version/);
+    const dump = run('h5dump', ['-d', '/x', '-y', '-w', '0', path.join(dir, 'mpich.h5')]).stdout;
+    expect(dump.slice(dump.indexOf('DATA {')).match(/-?\d+/g)!.map(Number)).toEqual([0, 0, 1, 10, 2, 20]);
+  });
+
+  it('warns when started by the launcher of another MPI', () => {
+    const job = run('mpirun.mpich', ['-n', '2', process.execPath, '-e', "const m=require('./dist/mpi.js').initMpi();console.log(m.rank+'/'+m.size)"],
+      { timeoutMs: 60_000 });
+    expect(job.stderr).toContain('started by a launcher of another MPI than the one linked');
+    expect(job.stdout.trim().split('\n')).toEqual(['0/1', '0/1']);
+  });
+});
+
