@@ -33,7 +33,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
     fi
     say "installing:$missing"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
   fi
 elif ! command -v h5pcc >/dev/null 2>&1 && ! command -v h5pcc.mpich >/dev/null 2>&1; then
   say "not a Debian/Ubuntu system: install parallel HDF5 (h5pcc), an MPI (mpicc, mpirun), hdf5-tools and cmake yourself"
