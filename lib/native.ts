@@ -101,6 +101,11 @@ export interface NativeMpi {
   libraryVersion(): { library: string; standard: string };
   abort(code?: number): never;
   finalize(): void;
+  /**
+   * Benchmark reference: every rank writes its contiguous share of a `totalBytes` file with one
+   * collective MPI-IO write plus MPI_File_sync; returns seconds (barrier to barrier). Collective.
+   */
+  rawWrite(path: string, totalBytes: number, hints?: Record<string, string>): number;
 }
 
 export interface NativeAddon {

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <hdf5.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -264,6 +265,45 @@ Napi::Value Finalize(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// rawWrite(path, totalBytes, hints) -> seconds: the reference for benchmarks. Every rank
+// writes its contiguous share of a file of totalBytes with one collective MPI-IO
+// write, then MPI_File_sync; the time is from a barrier before the open to one after the close.
+Napi::Value RawWrite(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireReady(env, "rawWrite()");
+  if (!info[0].IsString()) ThrowTypeError(env, "a string", "path", info[0]);
+  if (!info[1].IsNumber() || info[1].As<Napi::Number>().DoubleValue() < 0) ThrowTypeError(env, "a byte count >= 0", "totalBytes", info[1]);
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  auto total = static_cast<MPI_Offset>(info[1].As<Napi::Number>().DoubleValue());
+  MPI_Info hints = InfoFromObject(env, info[2], "hints");
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  MPI_Offset share = total / size, start = share * rank;
+  if (rank == size - 1) share = total - start;
+  std::vector<char> buffer(static_cast<size_t>(share), 1);  // touched now, not inside the timed region
+  MPI_Barrier(MPI_COMM_WORLD);
+  double t0 = MPI_Wtime();
+  MPI_File file;
+  int rc = MPI_File_open(MPI_COMM_WORLD, path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, hints, &file);
+  if (hints != MPI_INFO_NULL) MPI_Info_free(&hints);
+  Check(env, rc, "MPI_File_open");
+  // Large shares go in pieces below 2 GiB (the int count limit).
+  const MPI_Offset piece = 1 << 30;
+  MPI_Offset pieces = (total / size + piece - 1) / piece + 1;
+  for (MPI_Offset k = 0; k < pieces; k++) {
+    MPI_Offset offset = k * piece;
+    int count = static_cast<int>(offset < share ? std::min(piece, share - offset) : 0);
+    rc = MPI_File_write_at_all(file, start + offset, buffer.data() + (count ? offset : 0), count, MPI_BYTE, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS) break;
+  }
+  if (rc == MPI_SUCCESS) rc = MPI_File_sync(file);
+  MPI_File_close(&file);
+  Check(env, rc, "raw MPI-IO write");
+  MPI_Barrier(MPI_COMM_WORLD);
+  return Napi::Number::New(env, MPI_Wtime() - t0);
+}
+
 }  // namespace
 
 bool Ready() { return g_phase == Phase::kRunning; }
@@ -346,6 +386,7 @@ void Register(Napi::Env env, Napi::Object exports) {
   mpi.Set("libraryVersion", Napi::Function::New(env, LibraryVersion, "libraryVersion"));
   mpi.Set("abort", Napi::Function::New(env, Abort, "abort"));
   mpi.Set("finalize", Napi::Function::New(env, Finalize, "finalize"));
+  mpi.Set("rawWrite", Napi::Function::New(env, RawWrite, "rawWrite"));
   exports.Set("mpi", mpi);
 }
 
