@@ -9,7 +9,7 @@ import { optBytes, optChoice, optFlag, optInt, optPair, optString, parseArgs, ty
 import type { BlendMode } from './blend';
 import { H5StitchError, UsageError } from './errors';
 import { generateTiles } from './generate';
-import { openFile } from './hdf5';
+import { newArray, openFile } from './hdf5';
 import { collectInfo, defaultHints, formatInfo } from './info';
 import { initMpi, RankFailedError, type Mpi } from './mpi';
 import type { Dtype, Transfer } from './native';
@@ -111,17 +111,54 @@ function checkOutputPath(input: string, out: string, force: boolean): void {
   }
 }
 
-function stitchCommand(mpi: Mpi, args: ParsedArgs): number {
+/** Everything a stitch run needs, parsed and validated (identically on every rank). */
+export interface StitchRequest {
+  input: string;
+  target: Target;
+  strategy: StrategyName;
+  io: Transfer;
+  blend: BlendMode;
+  outDtype: Dtype;
+  chunk?: [number, number];
+  gzip?: number;
+  memPerRank: number;
+  hints: Record<string, string>;
+  layoutJson?: string;
+  overlap?: [number, number];
+  tilesPath?: string;
+  layoutPath?: string;
+  positionsPath?: string;
+  force: boolean;
+  atomic: boolean;
+  skewMs?: number;
+  /** Show progress on rank 0 (TTY). */
+  progress: boolean;
+}
+
+export interface StitchReport {
+  command: 'stitch';
+  output: string;
+  strategy: StrategyName;
+  io?: Transfer;
+  blend: BlendMode;
+  dtype: Dtype;
+  ranks: number;
+  tiles: number;
+  canvas: [number, number];
+  wallSeconds: number;
+  /** Max over ranks of the seconds each rank spent in each phase. */
+  phases: { read: number; compute: number; write: number; sync: number };
+  /** Output size, and bytes read and written (tile data and accumulator, summed over ranks). */
+  bytes: { output: number; read: number; written: number };
+  outputMBps: number;
+}
+
+export function stitchRequest(args: ParsedArgs): StitchRequest {
   const input = args.positional[0];
   if (!input) throw new UsageError('missing INPUT (an HDF5 file of tiles or a directory of .npy tiles)');
   if (args.positional.length > 1) throw new UsageError(`unexpected argument "${args.positional[1]}"`);
   const outArg = optString(args, 'out');
   if (!outArg) throw new UsageError('missing --out OUT.h5');
-  const target = splitTarget(outArg, '/stitched');
-  const strategy = optChoice<StrategyName>(args, 'strategy', STRATEGIES, 'slab');
-  const io = optChoice<Transfer>(args, 'io', ['collective', 'independent'], 'collective');
-  const blend = optChoice(args, 'blend', BLENDS, 'linear');
-  const outDtype = optChoice(args, 'dtype', OUT_DTYPES, 'float32');
   const chunk = optPair(args, 'chunk', 1);
   const compress = optString(args, 'compress');
   let gzip: number | undefined;
@@ -131,17 +168,50 @@ function stitchCommand(mpi: Mpi, args: ParsedArgs): number {
     if (!chunk) throw new UsageError('--compress needs --chunk HxW (compression works on chunks)');
     gzip = Number(m[1] ?? 4);
   }
-  const memPerRank = optBytes(args, 'mem-per-rank', 1024 ** 3);
-  const hints = hintsFrom(args);
-  const layoutJson = optString(args, 'layout');
-  const overlap = overlapFrom(args);
-  const skewMs = optInt(args, 'skew-ms', 0);
+  return {
+    input,
+    target: splitTarget(outArg, '/stitched'),
+    strategy: optChoice<StrategyName>(args, 'strategy', STRATEGIES, 'slab'),
+    io: optChoice<Transfer>(args, 'io', ['collective', 'independent'], 'collective'),
+    blend: optChoice(args, 'blend', BLENDS, 'linear'),
+    outDtype: optChoice(args, 'dtype', OUT_DTYPES, 'float32'),
+    chunk,
+    gzip,
+    memPerRank: optBytes(args, 'mem-per-rank', 1024 ** 3),
+    hints: hintsFrom(args),
+    layoutJson: optString(args, 'layout'),
+    overlap: overlapFrom(args),
+    tilesPath: optString(args, 'tiles-path'),
+    layoutPath: optString(args, 'layout-path'),
+    positionsPath: optString(args, 'positions'),
+    force: optFlag(args, 'force'),
+    atomic: optFlag(args, 'atomic'),
+    skewMs: optInt(args, 'skew-ms', 0),
+    progress: !optFlag(args, 'json'),
+  };
+}
+
+function stitchCommand(mpi: Mpi, args: ParsedArgs): number {
+  const report = runStitch(mpi, stitchRequest(args));
+  if (mpi.rank === 0) {
+    if (optFlag(args, 'json')) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else {
+      console.log(`h5stitch: stitched ${report.tiles} tiles into ${report.output} ` +
+        `(${report.canvas.join('x')} ${report.dtype}, ${report.strategy}, ${report.ranks} ranks) in ${report.wallSeconds.toFixed(2)} s, ${report.outputMBps.toFixed(1)} MB/s`);
+    }
+  }
+  return 0;
+}
+
+/** Stitches as `req` says; collective. Returns the same report on every rank. */
+export function runStitch(mpi: Mpi, req: StitchRequest): StitchReport {
+  const { input, target, strategy, io, blend, outDtype, chunk, gzip, memPerRank, hints, layoutJson, overlap, skewMs } = req;
   const started = mpi.wtime();
 
   // Rank-dependent checks (file system) on rank 0, agreed on by all before any collective I/O.
   let failure: unknown;
   try {
-    if (mpi.rank === 0) checkOutputPath(input, target.file, optFlag(args, 'force'));
+    if (mpi.rank === 0) checkOutputPath(input, target.file, req.force);
   } catch (error) {
     failure = error;
   }
@@ -149,7 +219,7 @@ function stitchCommand(mpi: Mpi, args: ParsedArgs): number {
   let source;
   let plan;
   try {
-    source = openTileSource(input, { tilesPath: optString(args, 'tiles-path'), layoutPath: optString(args, 'layout-path'), positionsPath: optString(args, 'positions') });
+    source = openTileSource(input, { tilesPath: req.tilesPath, layoutPath: req.layoutPath, positionsPath: req.positionsPath });
     plan = planStitch(source, { blend, overlap, layout: layoutJson ? readLayoutJson(layoutJson) : undefined });
     if (chunk && (chunk[0] > plan.canvas.height || chunk[1] > plan.canvas.width)) {
       throw new UsageError(`--chunk ${chunk.join('x')} is larger than the canvas ${plan.canvas.height}x${plan.canvas.width}`);
@@ -179,8 +249,8 @@ function stitchCommand(mpi: Mpi, args: ParsedArgs): number {
     fillTime: strategy === 'slab' ? 'never' : 'alloc',
   });
   out.setAttr('complete', 0);
-  if (optFlag(args, 'atomic')) file.setAtomicity(true);
-  const tty = mpi.rank === 0 && process.stderr.isTTY && !optFlag(args, 'json');
+  if (req.atomic) file.setAtomicity(true);
+  const tty = mpi.rank === 0 && process.stderr.isTTY && req.progress;
   const ctx: StrategyContext = {
     mpi, source, plan, file, out, outDtype, io, memPerRank, chunkRows: chunk?.[0], hints, scratchPath, times, bytes, skewMs,
     progress: tty ? (done, total) => {
@@ -221,24 +291,16 @@ function stitchCommand(mpi: Mpi, args: ParsedArgs): number {
   times.sync += mpi.wtime() - syncStart;
   cleanupOnAbort = [];
 
-  const wall = mpi.wtime() - started;
+  const wall = mpi.allreduce(new Float64Array([mpi.wtime() - started]), 'max')[0];
   const phases = mpi.allreduce(new Float64Array([times.read, times.compute, times.write, times.sync]), 'max');
   const totals = mpi.allreduce(new Float64Array([bytes.read, bytes.written]), 'sum');
-  if (mpi.rank === 0) {
-    const outBytes = plan.canvas.height * plan.canvas.width * (outDtype === 'float64' ? 8 : outDtype.endsWith('8') ? 1 : outDtype.endsWith('16') ? 2 : 4);
-    const report = {
-      command: 'stitch', output: `${finalPath}:${target.dataset}`, strategy, io: strategy === 'rounds' ? io : undefined, blend, dtype: outDtype,
-      ranks: mpi.size, tiles: plan.planned.length, canvas: [plan.canvas.height, plan.canvas.width], wallSeconds: wall,
-      phases: { read: phases[0], compute: phases[1], write: phases[2], sync: phases[3] },
-      bytes: { output: outBytes, read: totals[0], written: totals[1] }, outputMBps: outBytes / 1e6 / wall,
-    };
-    if (optFlag(args, 'json')) process.stdout.write(`${JSON.stringify(report)}\n`);
-    else {
-      console.log(`h5stitch: stitched ${report.tiles} tiles into ${report.output} ` +
-        `(${report.canvas.join('x')} ${outDtype}, ${strategy}, ${mpi.size} ranks) in ${wall.toFixed(2)} s, ${report.outputMBps.toFixed(1)} MB/s`);
-    }
-  }
-  return 0;
+  const outBytes = plan.canvas.height * plan.canvas.width * newArray(outDtype, 0).BYTES_PER_ELEMENT;
+  return {
+    command: 'stitch', output: `${finalPath}:${target.dataset}`, strategy, io: strategy === 'rounds' ? io : undefined, blend, dtype: outDtype,
+    ranks: mpi.size, tiles: plan.planned.length, canvas: [plan.canvas.height, plan.canvas.width], wallSeconds: wall,
+    phases: { read: phases[0], compute: phases[1], write: phases[2], sync: phases[3] },
+    bytes: { output: outBytes, read: totals[0], written: totals[1] }, outputMBps: outBytes / 1e6 / wall,
+  };
 }
 
 function verifyCommand(mpi: Mpi, args: ParsedArgs): number {
