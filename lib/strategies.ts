@@ -81,9 +81,19 @@ function skew(ctx: Pick<StrategyContext, 'skewMs'>): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, until - Date.now()));
 }
 
+/**
+ * Test-only fault injection: H5STITCH_TEST_FAIL_AT="RANK:N" makes that rank throw when it
+ * starts its N-th tile read (from 0), to prove a failing rank ends the whole job.
+ */
+const injectedFault = /^(\d+):(\d+)$/.exec(process.env.H5STITCH_TEST_FAIL_AT ?? '');
+let tilesStarted = 0;
+
 /** Reads the part of `tile` inside `region` and adds it into `acc` (whose [0] is canvas (accY0, accX0)). */
 function addTile(ctx: BlendContext, tile: PlannedTile, region: { y: number; x: number; height: number; width: number },
   acc: Float32Array | Float64Array, accY0: number, accX0: number, accWidth: number): void {
+  if (injectedFault && ctx.mpi.rank === Number(injectedFault[1]) && tilesStarted++ === Number(injectedFault[2])) {
+    throw new Error(`injected fault (H5STITCH_TEST_FAIL_AT) at tile ${tile.index}`);
+  }
   const ty0 = region.y - tile.y, tx0 = region.x - tile.x;
   const data = timed(ctx, 'read', () => ctx.source.readRegion(tile.index, ty0, ty0 + region.height, tx0, tx0 + region.width));
   ctx.bytes.read += data.byteLength;
