@@ -99,18 +99,33 @@ export function accumulateRegion(args: AccumulateArgs): void {
         acc[accRow + x] = earlierRow[x - x0] ? Math.max(acc[accRow + x], v) : v;
       }
     } else {
-      // W = sum of raw weights over covering tiles, added in canonical order per pixel (0 + a is
-      // exact, so skipping non-covering tiles does not change the bits).
+      // Pixels only this tile covers get weight r/r = 1 exactly, so v is added as is: a fast
+      // path with the same bits. Elsewhere W = sum of raw weights over covering tiles, added in
+      // canonical order per pixel (0 + a is exact, so skipping non-covering tiles keeps the bits).
+      let shared = false;
+      for (const c of covering) {
+        if (c === tile || y < c.y || y >= c.y + c.height) continue;
+        if (!shared) earlierRow.fill(0, 0, w);
+        shared = true;
+        for (let x = Math.max(x0, c.x), e = Math.min(x1, c.x + c.width); x < e; x++) earlierRow[x - x0] = 1;
+      }
+      if (!shared) {
+        for (let x = x0; x < x1; x++) acc[accRow + x] += data[dataRow + x];
+        continue;
+      }
       wRow.fill(0, 0, w);
       for (const c of covering) {
         if (y < c.y || y >= c.y + c.height) continue;
         const ry = tent(y - c.y, c.height);
         for (let x = Math.max(x0, c.x), e = Math.min(x1, c.x + c.width); x < e; x++)
-          wRow[x - x0] += ry * tent(x - c.x, c.width);
+          if (earlierRow[x - x0]) wRow[x - x0] += ry * tent(x - c.x, c.width);
       }
       const ry = tent(y - tile.y, tile.height);
-      for (let x = x0; x < x1; x++)
-        acc[accRow + x] += data[dataRow + x] * ((ry * tent(x - tile.x, tile.width)) / wRow[x - x0]);
+      for (let x = x0; x < x1; x++) {
+        acc[accRow + x] += earlierRow[x - x0]
+          ? data[dataRow + x] * ((ry * tent(x - tile.x, tile.width)) / wRow[x - x0])
+          : data[dataRow + x];
+      }
     }
   }
 }

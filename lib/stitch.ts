@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { benchCommand } from './bench';
 import { optBytes, optChoice, optFlag, optInt, optPair, optString, parseArgs, type ParsedArgs } from './args';
 import type { BlendMode } from './blend';
 import { H5StitchError, UsageError } from './errors';
@@ -55,6 +56,7 @@ const SPECS = {
   'mem-per-rank': {}, hint: { repeat: true }, force: { flag: true }, json: { flag: true }, debug: { flag: true },
   input: {}, tiles: {}, tile: {}, permute: { flag: true }, hole: { repeat: true }, seed: {}, help: { flag: true },
   'skew-ms': {}, 'keep-data-sieving': { flag: true },
+  repeat: {}, dir: {}, strategies: {}, 'corrupt-output': {},
 };
 
 interface Target { file: string; dataset: string }
@@ -168,17 +170,28 @@ export function stitchRequest(args: ParsedArgs): StitchRequest {
     if (!chunk) throw new UsageError('--compress needs --chunk HxW (compression works on chunks)');
     gzip = Number(m[1] ?? 4);
   }
+  const strategy = optChoice<StrategyName>(args, 'strategy', STRATEGIES, 'slab');
+  const io = optChoice<Transfer>(args, 'io', ['collective', 'independent'], 'collective');
+  const hints = hintsFrom(args);
+  // Concurrent independent strided writes + write data sieving = read-modify-write of spans
+  // that hold other ranks' tiles: lost tiles wherever byte-range locks do not really work.
+  const sieving = hints.romio_ds_write !== 'disable' || optFlag(args, 'keep-data-sieving') ||
+    (process.env.OMPI_MCA_fbtl_posix_write_datasieving ?? '0') !== '0';
+  if (strategy === 'rounds' && io === 'independent' && sieving) {
+    throw new UsageError('--strategy rounds --io independent with MPI-IO write data sieving on is unsafe (other ranks\' tiles ' +
+      'can be overwritten with stale bytes); use --io collective, --strategy slab, or keep sieving off');
+  }
   return {
     input,
     target: splitTarget(outArg, '/stitched'),
-    strategy: optChoice<StrategyName>(args, 'strategy', STRATEGIES, 'slab'),
-    io: optChoice<Transfer>(args, 'io', ['collective', 'independent'], 'collective'),
+    strategy,
+    io,
     blend: optChoice(args, 'blend', BLENDS, 'linear'),
     outDtype: optChoice(args, 'dtype', OUT_DTYPES, 'float32'),
     chunk,
     gzip,
     memPerRank: optBytes(args, 'mem-per-rank', 1024 ** 3),
-    hints: hintsFrom(args),
+    hints,
     layoutJson: optString(args, 'layout'),
     overlap: overlapFrom(args),
     tilesPath: optString(args, 'tiles-path'),
@@ -391,6 +404,7 @@ let cleanupOnAbort: string[] = [];
 export function main(argv: string[]): void {
   const commands: Record<string, (mpi: Mpi, args: ParsedArgs) => number> = {
     stitch: stitchCommand, verify: verifyCommand, generate: generateCommand, info: infoCommand,
+    bench: benchCommand,
   };
   const name = argv[0] && commands[argv[0]] ? argv[0] : 'stitch';
   const rest = name === argv[0] ? argv.slice(1) : argv;

@@ -24,6 +24,8 @@ describe('bad input: one clear line, exit code 2, no output file', () => {
     ['output is the input', [input, '--out', input, '--force'], /is the input file/],
     ['mem-per-rank below one row', [input, '--out', out, '--mem-per-rank', '64'], /--mem-per-rank 64 bytes is too small for one canvas row/],
     ['unknown option', [input, '--out', out, '--frobnicate'], /unknown option --frobnicate/],
+    ['independent rounds with data sieving on', [input, '--out', out, '--strategy', 'rounds', '--io', 'independent', '--hint', 'romio_ds_write=enable'],
+      /--strategy rounds --io independent with MPI-IO write data sieving on is unsafe/],
   ];
   beforeAll(() => fs.writeFileSync(path.join(dir, 'notes.txt'), 'not hdf5\n'));
 

@@ -1,0 +1,280 @@
+/**
+ * `bench`: times every write strategy on one generated tile set, in one MPI job,
+ * against the raw MPI-IO write speed of the same byte count, and checks every
+ * strategy's output (verifyOutput, and bit-identical to the first strategy's).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { optBytes, optChoice, optFlag, optInt, optPair, optString, type ParsedArgs } from './args';
+import { H5StitchError, UsageError } from './errors';
+import { generateTiles } from './generate';
+import { newArray, openFile } from './hdf5';
+import type { Mpi } from './mpi';
+import { native, type Dtype } from './native';
+import { runStitch, stitchRequest, type StitchReport } from './stitch';
+import { verifyOutput } from './verify';
+
+export type BenchStrategy = 'serial' | 'rounds-independent' | 'rounds-collective' | 'slab';
+export const BENCH_STRATEGIES: readonly BenchStrategy[] = ['serial', 'rounds-independent', 'rounds-collective', 'slab'];
+
+export interface BenchStrategyResult {
+  name: BenchStrategy;
+  runs: number[];
+  median: number;
+  min: number;
+  max: number;
+  /** Phases of the median run (max over ranks). */
+  phases: StitchReport['phases'];
+  outputMBps: number;
+  bytes: StitchReport['bytes'];
+  /** Process-lifetime peak RSS (KiB), max over ranks, taken right after this strategy's runs. */
+  peakRssKiB: number;
+  /** memPerRank + 2 tiles + Node baseline at bench start, in KiB. */
+  rssBoundKiB: number;
+  /** raw-write median / strategy median: 1.0 = as fast as a raw write. */
+  ratio: number;
+  verified: boolean;
+  identical: boolean;
+}
+
+export interface BenchReport {
+  command: 'bench';
+  machine: { host: string; cpus: number; mpiLibrary: string; hdf5: string };
+  config: {
+    ranks: number; tiles: [number, number]; tile: [number, number]; overlap: number; dtype: Dtype; repeat: number;
+    canvas: [number, number]; tileCount: number; memPerRank: number; dir: string; input: string; baselineRssKiB: number;
+  };
+  raw: { runs: number[]; median: number; min: number; max: number; bytes: number; outputMBps: number };
+  strategies: BenchStrategyResult[];
+  verified: boolean;
+}
+
+/** Index of the median run in `values` (lower middle for an even count). */
+function medianIndex(values: number[]): number {
+  const order = values.map((v, i) => [v, i]).sort((a, b) => a[0] - b[0]);
+  return order[Math.floor((order.length - 1) / 2)][1];
+}
+
+function summary(runs: number[]) {
+  return { runs, median: runs[medianIndex(runs)], min: Math.min(...runs), max: Math.max(...runs) };
+}
+
+function maxRssKiB(mpi: Mpi): number {
+  return mpi.allreduce(new Float64Array([process.resourceUsage().maxRSS]), 'max')[0];
+}
+
+/** Runs `fn` on rank 0 only and agrees on its outcome; returns rank 0's result on every rank. */
+function onRank0<T>(mpi: Mpi, fn: () => T): T {
+  let failure: unknown;
+  let result: T | undefined;
+  try {
+    if (mpi.rank === 0) result = fn();
+  } catch (error) {
+    failure = error;
+  }
+  mpi.agree(failure);
+  return mpi.bcastJson(result);
+}
+
+/** Compares the first dataset of two h5stitch outputs byte for byte, in row blocks (serial, rank 0). */
+function sameBytes(a: string, b: string, dataset: string): { identical: boolean; firstRow?: number } {
+  const fa = openFile(a), fb = openFile(b);
+  try {
+    const da = fa.openDataset(dataset), db = fb.openDataset(dataset);
+    try {
+      if (da.dtype !== db.dtype || da.shape.join('x') !== db.shape.join('x')) return { identical: false, firstRow: 0 };
+      const [height, width] = da.shape;
+      const rows = Math.max(1, Math.floor((16 << 20) / (width * 8)));
+      const ba = newArray(da.dtype ?? 'float64', rows * width), bb = newArray(db.dtype ?? 'float64', rows * width);
+      for (let y = 0; y < height; y += rows) {
+        const n = Math.min(rows, height - y);
+        const va = da.read([y, 0], [n, width], ba.subarray(0, n * width) as Float64Array);
+        const vb = db.read([y, 0], [n, width], bb.subarray(0, n * width) as Float64Array);
+        if (!Buffer.from(va.buffer, va.byteOffset, va.byteLength).equals(Buffer.from(vb.buffer, vb.byteOffset, vb.byteLength))) {
+          return { identical: false, firstRow: y };
+        }
+      }
+      return { identical: true };
+    } finally {
+      da.close();
+      db.close();
+    }
+  } finally {
+    fa.close();
+    fb.close();
+  }
+}
+
+/** Test hook: zeroes the central half of one tile (pixels only it owns) in an output. Serial, rank 0. */
+function corruptOneTile(file: string, dataset: string): number {
+  const f = openFile(file, { mode: 'r+' });
+  try {
+    const ds = f.openDataset(dataset);
+    try {
+      const index = ds.getAttr('tile_index') as Float64Array;
+      const ys = ds.getAttr('tile_y') as Float64Array, xs = ds.getAttr('tile_x') as Float64Array;
+      const [h, w] = Array.from(ds.getAttr('tile_shape') as Float64Array);
+      const k = Math.floor(index.length / 2);
+      const y0 = ys[k] + Math.floor(h / 4), x0 = xs[k] + Math.floor(w / 4);
+      const rows = Math.max(1, Math.floor(h / 2)), cols = Math.max(1, Math.floor(w / 2));
+      ds.write([y0, x0], [rows, cols], newArray(ds.dtype ?? 'float32', rows * cols));
+      return index[k];
+    } finally {
+      ds.close();
+    }
+  } finally {
+    f.close();
+  }
+}
+
+function stitchArgs(input: string, out: string, strategy: BenchStrategy, args: ParsedArgs): ParsedArgs {
+  const options = new Map<string, string[]>([['out', [out]], ['force', ['true']], ['json', ['true']]]);
+  const [base, io] = strategy.split('-');
+  options.set('strategy', [base]);
+  if (io) options.set('io', [io]);
+  for (const name of ['mem-per-rank', 'hint', 'keep-data-sieving']) {
+    const v = args.options.get(name);
+    if (v) options.set(name, v);
+  }
+  return { positional: [input], options };
+}
+
+export function benchCommand(mpi: Mpi, args: ParsedArgs): number {
+  const baselineRssKiB = maxRssKiB(mpi);
+  if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
+  const [rows, cols] = optPair(args, 'tiles', 1) ?? [4, 4];
+  const [tileHeight, tileWidth] = optPair(args, 'tile', 2) ?? [512, 512];
+  const overlap = optInt(args, 'overlap', 0) ?? Math.round(Math.min(tileHeight, tileWidth) / 10);
+  const dtype = optChoice<Dtype>(args, 'dtype', ['uint8', 'uint16', 'float32', 'float64'], 'float32');
+  const repeat = optInt(args, 'repeat', 1) ?? 3;
+  const dir = path.resolve(optString(args, 'dir') ?? path.join(os.tmpdir(), 'h5stitch-bench'));
+  const memPerRank = optBytes(args, 'mem-per-rank', 1024 ** 3);
+  const strategies = (optString(args, 'strategies') ?? BENCH_STRATEGIES.join(',')).split(',').map((s) => s.trim());
+  for (const s of strategies) {
+    if (!BENCH_STRATEGIES.includes(s as BenchStrategy)) throw new UsageError(`Expected a comma-separated list of ${BENCH_STRATEGIES.join(' | ')} for --strategies but received "${s}"`);
+  }
+  if (new Set(strategies).size !== strategies.length) throw new UsageError('--strategies lists a strategy twice');
+  const corrupt = optString(args, 'corrupt-output');
+  if (corrupt !== undefined && !strategies.includes(corrupt)) throw new UsageError(`--corrupt-output ${corrupt} is not one of the strategies benchmarked (${strategies.join(',')})`);
+  if (overlap >= tileHeight || overlap >= tileWidth) throw new UsageError(`overlap ${overlap} must be smaller than the tile ${tileHeight}x${tileWidth}`);
+  const json = optFlag(args, 'json');
+  const dataset = '/stitched';
+
+  // Tile set: reuse one generated with the same parameters (its name says which).
+  const input = path.join(dir, `tiles-${rows}x${cols}-${tileHeight}x${tileWidth}-o${overlap}-${dtype}.h5`);
+  onRank0(mpi, () => {
+    fs.mkdirSync(dir, { recursive: true });
+    if (fs.existsSync(input)) return true;
+    if (!json) console.log(`h5stitch bench: generating ${rows}x${cols} tiles of ${tileHeight}x${tileWidth} ${dtype} in ${input}`);
+    const partial = `${input}.partial`;
+    generateTiles(partial, { rows, cols, tileHeight, tileWidth, overlapY: overlap, overlapX: overlap, dtype }, true);
+    fs.renameSync(partial, input);
+    return true;
+  });
+  mpi.barrier();
+
+  const tileBytes = tileHeight * tileWidth * newArray(dtype, 0).BYTES_PER_ELEMENT;
+  const rssBoundKiB = Math.ceil((memPerRank + 2 * tileBytes) / 1024 + baselineRssKiB);
+  const results: BenchStrategyResult[] = [];
+  const failures: string[] = [];
+  let first: string | undefined;
+  let outputBytes = 0;
+  let canvas: [number, number] = [0, 0];
+  let tileCount = 0;
+  let hints: Record<string, string> = {};
+  for (const name of strategies as BenchStrategy[]) {
+    const out = path.join(dir, `out-${name}.h5`);
+    const reports: StitchReport[] = [];
+    for (let i = 0; i < repeat; i++) {
+      const req = stitchRequest(stitchArgs(input, out, name, args));
+      req.progress = false;
+      hints = req.hints;
+      reports.push(runStitch(mpi, req));
+      if (!json && mpi.rank === 0) process.stderr.write(`h5stitch bench: ${name} run ${i + 1}/${repeat}: ${reports[i].wallSeconds.toFixed(3)} s\n`);
+    }
+    const peakRssKiB = maxRssKiB(mpi);
+    const walls = reports.map((r) => r.wallSeconds);
+    const mid = reports[medianIndex(walls)];
+    outputBytes = mid.bytes.output;
+    canvas = mid.canvas;
+    tileCount = mid.tiles;
+
+    if (corrupt === name) {
+      mpi.barrier();
+      const tile = onRank0(mpi, () => corruptOneTile(out, dataset));
+      mpi.barrier();
+      if (!json && mpi.rank === 0) process.stderr.write(`h5stitch bench: --corrupt-output: zeroed pixels of tile ${tile} in ${out}\n`);
+    }
+    const verify = verifyOutput(mpi, { output: out, dataset, input, memPerRank: Math.min(memPerRank, 256 * 1024 ** 2) });
+    if (!verify.ok) {
+      const tiles = verify.failed.map((t) => `tile ${t.index} ${t.status} (${t.mismatched} pixels)`).join(', ');
+      failures.push(`${name}: output failed verification: ${tiles || 'not marked complete'}`);
+    }
+    let identical = true;
+    if (first === undefined) first = out;
+    else {
+      const cmp = onRank0(mpi, () => sameBytes(first!, out, dataset));
+      identical = cmp.identical;
+      if (!identical) failures.push(`${name}: output differs from ${path.basename(first)} (first at row ${cmp.firstRow})`);
+    }
+    results.push({
+      name, ...summary(walls), phases: mid.phases, outputMBps: mid.bytes.output / 1e6 / mid.wallSeconds, bytes: mid.bytes,
+      peakRssKiB, rssBoundKiB, ratio: 0, verified: verify.ok, identical,
+    });
+  }
+
+  // Raw-write reference: the same byte count, one collective MPI-IO write + sync per run.
+  const rawPath = path.join(dir, 'raw.bin');
+  const rawRuns: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const local = native().mpi.rawWrite(rawPath, outputBytes, hints);
+    rawRuns.push(mpi.allreduce(new Float64Array([local]), 'max')[0]);
+  }
+  mpi.barrier();
+  if (mpi.rank === 0) fs.rmSync(rawPath, { force: true });
+  mpi.barrier();
+  const raw = { ...summary(rawRuns), bytes: outputBytes, outputMBps: 0 };
+  raw.outputMBps = outputBytes / 1e6 / raw.median;
+  for (const r of results) r.ratio = raw.median / r.median;
+
+  // Every rank has the same verdict (all inputs were agreed or reduced); fail on all ranks together.
+  if (failures.length > 0) {
+    let failure: unknown;
+    if (mpi.rank === 0) failure = new H5StitchError('ERR_BENCH_VERIFY', `bench: ${failures.join('; ')}`);
+    mpi.agree(failure);
+  }
+
+  const { library } = native().mpi.libraryVersion();
+  const report: BenchReport = {
+    command: 'bench',
+    machine: { host: os.hostname(), cpus: os.cpus().length, mpiLibrary: library.split('\n')[0].split(',')[0].trim(), hdf5: native().hdf5Version().version },
+    config: {
+      ranks: mpi.size, tiles: [rows, cols], tile: [tileHeight, tileWidth], overlap, dtype, repeat, canvas, tileCount, memPerRank, dir, input, baselineRssKiB,
+    },
+    raw,
+    strategies: results,
+    verified: true,
+  };
+  if (mpi.rank === 0) {
+    if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else process.stdout.write(formatBench(report));
+  }
+  return 0;
+}
+
+export function formatBench(r: BenchReport): string {
+  const c = r.config;
+  const head = `h5stitch bench: ${c.tileCount} tiles of ${c.tile.join('x')} ${c.dtype} -> ${c.canvas.join('x')} canvas ` +
+    `(${(r.raw.bytes / 1e6).toFixed(1)} MB), ${c.ranks} ranks, ${c.repeat} runs each, ${r.machine.host} (${r.machine.cpus} cpus, ${r.machine.mpiLibrary})\n`;
+  const cols = ['strategy', 'median s', 'min s', 'max s', 'read s', 'compute s', 'write s', 'sync s', 'MB/s', 'ratio', 'peak RSS MiB', 'bound MiB'];
+  const rows = r.strategies.map((s) => [
+    s.name, s.median.toFixed(3), s.min.toFixed(3), s.max.toFixed(3), s.phases.read.toFixed(3), s.phases.compute.toFixed(3),
+    s.phases.write.toFixed(3), s.phases.sync.toFixed(3), s.outputMBps.toFixed(1), s.ratio.toFixed(2),
+    (s.peakRssKiB / 1024).toFixed(0), (s.rssBoundKiB / 1024).toFixed(0),
+  ]);
+  rows.push(['raw write', r.raw.median.toFixed(3), r.raw.min.toFixed(3), r.raw.max.toFixed(3), '', '', '', '', r.raw.outputMBps.toFixed(1), '1.00', '', '']);
+  const widths = cols.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ').trimEnd();
+  return `${head}${line(cols)}\n${rows.map(line).join('\n')}\nverified: all outputs pass verify and are bit-identical\n`;
+}
