@@ -1,16 +1,9 @@
 import { describe, it, expect } from 'vitest';
+import { prng } from './helpers/prng';
 import { gridPositions, explicitPositions, PlannedTile, Canvas } from '../lib/geometry';
 import { planRounds } from '../lib/rounds';
 import { accumulateRegion, neighbourIndex, weightSum, rawWeight, BlendMode } from '../lib/blend';
 
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const image = (y: number, x: number) => 100 + 50 * Math.sin(y / 7) * Math.cos(x / 11) + 0.3 * x;
 

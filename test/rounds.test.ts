@@ -1,16 +1,8 @@
 import { describe, it, expect } from 'vitest';
+import { prng } from './helpers/prng';
 import { gridPositions, explicitPositions, overlaps, PlannedTile } from '../lib/geometry';
 import { parityRounds, greedyRounds, planRounds, roundsOf, arraySplit } from '../lib/rounds';
 
-/** mulberry32: small seeded PRNG so random cases are reproducible. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function expectDisjointRounds(planned: PlannedTile[]): void {
   for (const group of roundsOf(planned)) {
