@@ -1,14 +1,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mpirun, node, stitchJs, tempDir } from './helpers/mpirun';
+import { spawnSync } from 'node:child_process';
+import { mpirun, node, repoRoot, stitchJs, tempDir } from './helpers/mpirun';
 
 const dir = tempDir();
 const input = path.join(dir, 'in.h5');
 beforeAll(() => {
   const job = node([stitchJs, 'generate', input, '--tiles', '2x2', '--tile', '32', '--overlap', '4']);
   expect(job.code).toBe(0);
+  expect(node([path.join(repoRoot, 'test', 'fixtures', 'bad-inputs.js'), input, dir]).code).toBe(0);
 });
+const at = (name: string) => path.join(dir, name);
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('bad input: one clear line, exit code 2, no output file', () => {
@@ -24,6 +27,12 @@ describe('bad input: one clear line, exit code 2, no output file', () => {
     ['output is the input', [input, '--out', input, '--force'], /is the input file/],
     ['mem-per-rank below one row', [input, '--out', out, '--mem-per-rank', '64'], /--mem-per-rank 64 bytes is too small for one canvas row/],
     ['unknown option', [input, '--out', out, '--frobnicate'], /unknown option --frobnicate/],
+    ['tiles of different shapes', [at('mixed-shapes.h5'), '--out', out, '--overlap', '4'], /tiles have different shapes: \/tiles\/0 is 32x32 but \/tiles\/1 is 16x32/],
+    ['tiles dataset not 3-D', [at('tiles-2d.h5'), '--out', out], /tiles dataset \/tiles .* has 2 dimensions; expected 3/],
+    ['layout index out of range', [input, '--out', out, '--layout', at('layout-range.json')], /layout\[1\]\[1\] = 9 is not a valid tile index \(expected -1 or 0..3\)/],
+    ['layout index duplicated', [input, '--out', out, '--layout', at('layout-dup.json')], /tile index 1 appears twice in layout: at \[0\]\[1\] and \[1\]\[1\]/],
+    ['layout not 2-D', [input, '--out', out, '--layout', at('layout-1d.json')], /layout .*layout-1d\.json must be a 2-D JSON array/],
+    ['position NaN', [at('nan-positions.h5'), '--out', out, '--positions', '/pos'], /position of tile 1 must be two finite numbers, got \(20, NaN\)/],
     ['independent rounds with data sieving on', [input, '--out', out, '--strategy', 'rounds', '--io', 'independent', '--hint', 'romio_ds_write=enable'],
       /--strategy rounds --io independent with MPI-IO write data sieving on is unsafe/],
   ];
@@ -40,6 +49,20 @@ describe('bad input: one clear line, exit code 2, no output file', () => {
     expect(fs.existsSync(out)).toBe(false);
     expect(fs.readdirSync(dir).filter((f) => f.includes('h5stitch-partial'))).toEqual([]);
     expect(fs.readFileSync(input).equals(before)).toBe(true); // the input is never modified
+  });
+
+  it('refuses a read-only output directory', (ctx) => {
+    const ro = at('read-only');
+    fs.mkdirSync(ro);
+    // As root, permission bits do not stop writes: a read-only mount does.
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', ro]).status !== 0) ctx.skip();
+    try {
+      const job = mpirun(2, [stitchJs, input, '--out', path.join(ro, 'out.h5')]);
+      expect(job.code).toBe(2);
+      expect(job.stderr).toMatch(/output directory .*read-only is not writable/);
+    } finally {
+      spawnSync('umount', [ro]);
+    }
   });
 
   it('refuses an existing output without --force', () => {

@@ -20,6 +20,7 @@ function stitchAndVerify(args: string[], out: string, verifyInput: string): void
 beforeAll(() => {
   expect(node([stitchJs, 'generate', input, '--tiles', '3x4', '--tile', '40x48', '--overlap', '6', '--permute', '--hole', '2,1']).code).toBe(0);
   expect(node([fixture('make-inputs.js'), input, dir, '6']).code).toBe(0);
+  expect(node([fixture('bad-inputs.js'), input, dir]).code).toBe(0);
   expect(mpirun(2, [stitchJs, input, '--out', path.join(dir, 'ref.h5')]).code).toBe(0);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -30,6 +31,12 @@ describe('input forms and output options', () => {
   it('a directory of .npy tiles with --layout JSON gives the same bits as the HDF5 input', () => {
     const out = path.join(dir, 'npy.h5');
     stitchAndVerify([path.join(dir, 'npy'), '--layout', path.join(dir, 'layout.json'), '--overlap', '6'], out, path.join(dir, 'npy'));
+    expect(maxDiff(ref(), `${out}:/stitched`).identical).toBe(true);
+  });
+
+  it('a group of 2-D tile datasets (/tiles/0, /tiles/1, ...) gives the same bits as the 3-D dataset', () => {
+    const out = path.join(dir, 'group.out.h5');
+    stitchAndVerify([path.join(dir, 'group.h5')], out, path.join(dir, 'group.h5'));
     expect(maxDiff(ref(), `${out}:/stitched`).identical).toBe(true);
   });
 
