@@ -401,6 +401,18 @@ function infoCommand(mpi: Mpi, args: ParsedArgs): number {
 
 let cleanupOnAbort: string[] = [];
 
+/** "no space left on device in DIR: " when the output's file system is full (a failed write says only "write failed"). */
+function diskFullNote(): string {
+  if (cleanupOnAbort.length === 0) return '';
+  const dir = path.dirname(cleanupOnAbort[0]);
+  try {
+    const stats = fs.statfsSync(dir);
+    return stats.bavail === 0 ? `no space left on device in ${dir}: ` : '';
+  } catch {
+    return '';
+  }
+}
+
 export function main(argv: string[]): void {
   const commands: Record<string, (mpi: Mpi, args: ParsedArgs) => number> = {
     stitch: stitchCommand, verify: verifyCommand, generate: generateCommand, info: infoCommand,
@@ -428,7 +440,7 @@ export function main(argv: string[]): void {
       return;
     }
     // An error on this rank alone: other ranks may be inside a collective call, so abort the job.
-    process.stderr.write(`h5stitch: [rank ${mpi.rank}] error: ${(error as Error)?.message ?? error}\n${debug ? (error as Error).stack + '\n' : ''}`);
+    process.stderr.write(`h5stitch: [rank ${mpi.rank}] error: ${diskFullNote()}${(error as Error)?.message ?? error}\n${debug ? (error as Error).stack + '\n' : ''}`);
     for (const file of cleanupOnAbort) fs.rmSync(file, { force: true });
     mpi.abort(1);
   }
