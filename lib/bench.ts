@@ -12,7 +12,7 @@ import { generateTiles } from './generate';
 import { newArray, openFile } from './hdf5';
 import type { Mpi } from './mpi';
 import { native, type Dtype } from './native';
-import { runStitch, stitchRequest, type StitchReport } from './stitch';
+import { runStitch, stitchRequest, type StitchReport } from './run';
 import { verifyOutput } from './verify';
 
 export type BenchStrategy = 'serial' | 'rounds-independent' | 'rounds-collective' | 'slab';
