@@ -1,6 +1,6 @@
 /** Turns a tile source plus options into the geometry every rank agrees on. */
 import { UsageError } from './errors';
-import { explicitPositions, gridPositions, type Canvas, type PlannedTile } from './geometry';
+import { explicitPositions, gridPositions, type Canvas, type PlacedTile, type PlannedTile } from './geometry';
 import { neighbourIndex, type BlendMode } from './blend';
 import { planRounds } from './rounds';
 import type { TileSource } from './tiles';
@@ -45,6 +45,11 @@ export function planStitch(source: TileSource, options: PlanOptions): StitchPlan
     if (error instanceof UsageError) throw error;
     throw new UsageError((error as Error).message);
   }
-  const planned = planRounds(placement.tiles);
-  return { canvas: placement.canvas, planned, covering: neighbourIndex(planned), overlap, blend: options.blend };
+  return planFromPlacement(placement.tiles, placement.canvas, overlap, options.blend);
+}
+
+/** Rounds, canonical order and neighbours for placed tiles: the plan every rank (and verify) derives alike. */
+export function planFromPlacement(tiles: PlacedTile[], canvas: Canvas, overlap: [number, number] | null, blend: BlendMode): StitchPlan {
+  const planned = planRounds(tiles);
+  return { canvas, planned, covering: neighbourIndex(planned), overlap, blend };
 }

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from './errors';
-import { newArray, openFile, type Dataset, type H5File } from './hdf5';
+import { newArray, openFile, readAll, type Dataset, type H5File } from './hdf5';
 import type { Dtype, NumericArray } from './native';
 
 export const TILE_DTYPES: readonly Dtype[] = ['uint8', 'uint16', 'int16', 'int32', 'uint32', 'float32', 'float64'];
@@ -129,11 +129,8 @@ function openHdf5Tiles(input: string, options: TileSourceOptions): TileSource {
 function readNumbers(file: H5File, name: string): { shape: number[]; values: number[] } {
   const ds = file.openDataset(name);
   try {
-    const total = ds.shape.reduce((a, b) => a * b, 1);
     if (!ds.dtype) throw new UsageError(`${name} has an unsupported dtype`);
-    const out = newArray(ds.dtype, total);
-    ds.read(ds.shape.map(() => 0), ds.shape, out);
-    return { shape: ds.shape, values: Array.from(out as ArrayLike<number | bigint>, Number) };
+    return { shape: ds.shape, values: Array.from(readAll(ds) as ArrayLike<number | bigint>, Number) };
   } finally {
     ds.close();
   }

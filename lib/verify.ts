@@ -8,8 +8,7 @@ import type { PlacedTile } from './geometry';
 import { newArray, openFile } from './hdf5';
 import type { Mpi } from './mpi';
 import type { Dtype, NumericArray } from './native';
-import { neighbourIndex } from './blend';
-import { planRounds } from './rounds';
+import { planFromPlacement } from './plan';
 import { accDtypeOf, blendBands, convertInto } from './strategies';
 import { openTileSource } from './tiles';
 
@@ -54,8 +53,8 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
   try {
     const prov = readProvenance((n) => out.getAttr(n));
     const outDtype = out.dtype as Dtype;
-    const planned = planRounds(prov.tiles);
-    const plan = { canvas: { height: out.shape[0], width: out.shape[1] }, planned, covering: neighbourIndex(planned), overlap: null, blend: prov.blend };
+    const plan = planFromPlacement(prov.tiles, { height: out.shape[0], width: out.shape[1] }, null, prov.blend);
+    const planned = plan.planned;
     const n = planned.length;
     // Per tile (by canonical order): worst error, mismatched pixels, mismatched zeros, owned pixels, worst y, worst x.
     const stats = new Float64Array(6 * n);

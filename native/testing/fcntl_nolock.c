@@ -23,12 +23,15 @@ static int is_lock_command(int cmd) {
   }
 }
 
-static int forward(const char *name, int fd, int cmd, void *arg) {
-  fcntl_fn real = (fcntl_fn)dlsym(RTLD_NEXT, name);
-  return real(fd, cmd, arg);
-}
-
-static int fake_lock(int cmd, void *arg) {
+int fcntl(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  void *arg = va_arg(ap, void *);
+  va_end(ap);
+  if (!is_lock_command(cmd)) {
+    fcntl_fn real = (fcntl_fn)dlsym(RTLD_NEXT, "fcntl");
+    return real(fd, cmd, arg);
+  }
   if (cmd == F_GETLK
 #ifdef F_OFD_GETLK
       || cmd == F_OFD_GETLK
@@ -39,18 +42,5 @@ static int fake_lock(int cmd, void *arg) {
   return 0;
 }
 
-int fcntl(int fd, int cmd, ...) {
-  va_list ap;
-  va_start(ap, cmd);
-  void *arg = va_arg(ap, void *);
-  va_end(ap);
-  return is_lock_command(cmd) ? fake_lock(cmd, arg) : forward("fcntl", fd, cmd, arg);
-}
-
-int fcntl64(int fd, int cmd, ...) {
-  va_list ap;
-  va_start(ap, cmd);
-  void *arg = va_arg(ap, void *);
-  va_end(ap);
-  return is_lock_command(cmd) ? fake_lock(cmd, arg) : forward("fcntl64", fd, cmd, arg);
-}
+/* On 64-bit glibc fcntl64 is the same call; both names are intercepted. */
+int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
