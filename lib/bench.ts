@@ -12,7 +12,7 @@ import { generateTiles } from './generate';
 import { newArray, openFile } from './hdf5';
 import type { Mpi } from './mpi';
 import { native, type Dtype } from './native';
-import { runStitch, stitchRequest, type StitchReport } from './run';
+import { DEFAULT_MEM_PER_RANK, runStitch, stitchRequest, type StitchReport } from './run';
 import { verifyOutput } from './verify';
 
 export type BenchStrategy = 'serial' | 'rounds-independent' | 'rounds-collective' | 'slab';
@@ -28,9 +28,11 @@ export interface BenchStrategyResult {
   phases: StitchReport['phases'];
   outputMBps: number;
   bytes: StitchReport['bytes'];
-  /** Process-lifetime peak RSS (KiB), max over ranks, taken right after this strategy's runs. */
+  /** Peak RSS (KiB) during this strategy's runs, max over ranks (Linux; elsewhere the process-lifetime peak). */
   peakRssKiB: number;
-  /** memPerRank + 2 tiles + Node baseline at bench start, in KiB. */
+  /** RSS when this strategy started (KiB, max over ranks): Node, the addon, MPI and what earlier strategies left. */
+  baselineRssKiB: number;
+  /** memPerRank + 2 tiles + baselineRssKiB, in KiB. */
   rssBoundKiB: number;
   /** raw-write median / strategy median: 1.0 = as fast as a raw write. */
   ratio: number;
@@ -47,7 +49,32 @@ export interface BenchReport {
   };
   raw: { runs: number[]; median: number; min: number; max: number; bytes: number; outputMBps: number };
   strategies: BenchStrategyResult[];
+  /** The project's performance goals, checked on this run (reported, never a pass/fail of the bench). */
+  targets: BenchTarget[];
   verified: boolean;
+}
+
+export interface BenchTarget {
+  name: string;
+  /** e.g. ">= 0.6" */
+  goal: string;
+  value: number;
+  met: boolean;
+}
+
+/** slab vs the raw write, slab vs rounds-independent, slab's peak RSS vs its bound (for the strategies that ran). */
+export function benchTargets(strategies: readonly BenchStrategyResult[]): BenchTarget[] {
+  const slab = strategies.find((s) => s.name === 'slab');
+  if (!slab) return [];
+  const targets: BenchTarget[] = [{ name: 'slab ratio to raw write', goal: '>= 0.6', value: slab.ratio, met: slab.ratio >= 0.6 }];
+  const rounds = strategies.find((s) => s.name === 'rounds-independent');
+  if (rounds) {
+    const speedup = rounds.median / slab.median;
+    targets.push({ name: 'slab speed-up over rounds-independent', goal: '>= 2 (stated for 2 ranks)', value: speedup, met: speedup >= 2 });
+  }
+  const rss = slab.peakRssKiB / slab.rssBoundKiB;
+  targets.push({ name: 'slab peak RSS / bound', goal: '<= 1', value: rss, met: rss <= 1 });
+  return targets;
 }
 
 /** Index of the median run in `values` (lower middle for an even count). */
@@ -60,8 +87,29 @@ function summary(runs: number[]) {
   return { runs, median: runs[medianIndex(runs)], min: Math.min(...runs), max: Math.max(...runs) };
 }
 
-function maxRssKiB(mpi: Mpi): number {
-  return mpi.allreduce(new Float64Array([process.resourceUsage().maxRSS]), 'max')[0];
+/** VmRSS or VmHWM (peak) of this process in KiB, from /proc (Linux); getrusage's lifetime peak elsewhere. */
+function rssKiB(field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s*(\\d+) kB`, 'm').exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch { /* not Linux */ }
+  return process.resourceUsage().maxRSS;
+}
+
+/**
+ * Starts a new peak-RSS window (Linux: writing 5 to clear_refs resets VmHWM to the current RSS),
+ * so each strategy's peak is its own rather than the process's lifetime peak. Returns the RSS
+ * at the reset (max over ranks): the baseline of the window.
+ */
+function resetPeakRss(mpi: Mpi): number {
+  try {
+    fs.writeFileSync('/proc/self/clear_refs', '5');
+  } catch { /* cannot reset: the peak stays the lifetime peak */ }
+  return mpi.allreduce(new Float64Array([rssKiB('VmRSS')]), 'max')[0];
+}
+
+function peakRssKiB(mpi: Mpi): number {
+  return mpi.allreduce(new Float64Array([rssKiB('VmHWM')]), 'max')[0];
 }
 
 /** Runs `fn` on rank 0 only and agrees on its outcome; returns rank 0's result on every rank. */
@@ -141,7 +189,7 @@ function stitchArgs(input: string, out: string, strategy: BenchStrategy, args: P
 }
 
 export function benchCommand(mpi: Mpi, args: ParsedArgs): number {
-  const baselineRssKiB = maxRssKiB(mpi);
+  const baselineRssKiB = resetPeakRss(mpi);
   if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
   const [rows, cols] = optPair(args, 'tiles', 1) ?? [4, 4];
   const [tileHeight, tileWidth] = optPair(args, 'tile', 2) ?? [512, 512];
@@ -149,7 +197,7 @@ export function benchCommand(mpi: Mpi, args: ParsedArgs): number {
   const dtype = optChoice<Dtype>(args, 'dtype', ['uint8', 'uint16', 'float32', 'float64'], 'float32');
   const repeat = optInt(args, 'repeat', 1) ?? 3;
   const dir = path.resolve(optString(args, 'dir') ?? path.join(os.tmpdir(), 'h5stitch-bench'));
-  const memPerRank = optBytes(args, 'mem-per-rank', 1024 ** 3);
+  const memPerRank = optBytes(args, 'mem-per-rank', DEFAULT_MEM_PER_RANK);
   const strategies = (optString(args, 'strategies') ?? BENCH_STRATEGIES.join(',')).split(',').map((s) => s.trim());
   for (const s of strategies) {
     if (!BENCH_STRATEGIES.includes(s as BenchStrategy)) throw new UsageError(`Expected a comma-separated list of ${BENCH_STRATEGIES.join(' | ')} for --strategies but received "${s}"`);
@@ -175,7 +223,6 @@ export function benchCommand(mpi: Mpi, args: ParsedArgs): number {
   mpi.barrier();
 
   const tileBytes = tileHeight * tileWidth * newArray(dtype, 0).BYTES_PER_ELEMENT;
-  const rssBoundKiB = Math.ceil((memPerRank + 2 * tileBytes) / 1024 + baselineRssKiB);
   const results: BenchStrategyResult[] = [];
   const failures: string[] = [];
   let first: string | undefined;
@@ -186,14 +233,19 @@ export function benchCommand(mpi: Mpi, args: ParsedArgs): number {
   for (const name of strategies as BenchStrategy[]) {
     const out = path.join(dir, `out-${name}.h5`);
     const reports: StitchReport[] = [];
+    const startRssKiB = resetPeakRss(mpi);
+    const rssBoundKiB = Math.ceil((memPerRank + 2 * tileBytes) / 1024 + startRssKiB);
     for (let i = 0; i < repeat; i++) {
+      // Each run writes a new file, as the raw write does: deleting the last output is not stitching.
+      if (mpi.rank === 0) fs.rmSync(out, { force: true });
+      mpi.barrier();
       const req = stitchRequest(stitchArgs(input, out, name, args));
       req.progress = false;
       hints = req.hints;
       reports.push(runStitch(mpi, req));
       if (!json && mpi.rank === 0) process.stderr.write(`h5stitch bench: ${name} run ${i + 1}/${repeat}: ${reports[i].wallSeconds.toFixed(3)} s\n`);
     }
-    const peakRssKiB = maxRssKiB(mpi);
+    const peakKiB = peakRssKiB(mpi);
     const walls = reports.map((r) => r.wallSeconds);
     const mid = reports[medianIndex(walls)];
     outputBytes = mid.bytes.output;
@@ -220,14 +272,18 @@ export function benchCommand(mpi: Mpi, args: ParsedArgs): number {
     }
     results.push({
       name, ...summary(walls), phases: mid.phases, outputMBps: mid.bytes.output / 1e6 / mid.wallSeconds, bytes: mid.bytes,
-      peakRssKiB, rssBoundKiB, ratio: 0, verified: verify.ok, identical,
+      peakRssKiB: peakKiB, baselineRssKiB: startRssKiB, rssBoundKiB, ratio: 0, verified: verify.ok, identical,
     });
   }
 
-  // Raw-write reference: the same byte count, one collective MPI-IO write + sync per run.
+  // Raw-write reference: the same byte count, one collective MPI-IO write + sync per run, into a
+  // new file each time like every stitched output (overwriting a file already in the page cache
+  // skips block allocation and is up to several times faster here: not the same work).
   const rawPath = path.join(dir, 'raw.bin');
   const rawRuns: number[] = [];
   for (let i = 0; i < repeat; i++) {
+    if (mpi.rank === 0) fs.rmSync(rawPath, { force: true });
+    mpi.barrier();
     const local = native().mpi.rawWrite(rawPath, outputBytes, hints);
     rawRuns.push(mpi.allreduce(new Float64Array([local]), 'max')[0]);
   }
@@ -254,6 +310,7 @@ export function benchCommand(mpi: Mpi, args: ParsedArgs): number {
     },
     raw,
     strategies: results,
+    targets: benchTargets(results),
     verified: true,
   };
   if (mpi.rank === 0) {
@@ -267,14 +324,16 @@ export function formatBench(r: BenchReport): string {
   const c = r.config;
   const head = `h5stitch bench: ${c.tileCount} tiles of ${c.tile.join('x')} ${c.dtype} -> ${c.canvas.join('x')} canvas ` +
     `(${(r.raw.bytes / 1e6).toFixed(1)} MB), ${c.ranks} ranks, ${c.repeat} runs each, ${r.machine.host} (${r.machine.cpus} cpus, ${r.machine.mpiLibrary})\n`;
-  const cols = ['strategy', 'median s', 'min s', 'max s', 'read s', 'compute s', 'write s', 'sync s', 'MB/s', 'ratio', 'peak RSS MiB', 'bound MiB'];
+  const cols = ['strategy', 'median s', 'min s', 'max s', 'read s', 'compute s', 'write s', 'sync s', 'read MB', 'written MB', 'MB/s', 'ratio', 'peak RSS MiB', 'bound MiB'];
+  const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
   const rows = r.strategies.map((s) => [
     s.name, s.median.toFixed(3), s.min.toFixed(3), s.max.toFixed(3), s.phases.read.toFixed(3), s.phases.compute.toFixed(3),
-    s.phases.write.toFixed(3), s.phases.sync.toFixed(3), s.outputMBps.toFixed(1), s.ratio.toFixed(2),
+    s.phases.write.toFixed(3), s.phases.sync.toFixed(3), mb(s.bytes.read), mb(s.bytes.written), s.outputMBps.toFixed(1), s.ratio.toFixed(2),
     (s.peakRssKiB / 1024).toFixed(0), (s.rssBoundKiB / 1024).toFixed(0),
   ]);
-  rows.push(['raw write', r.raw.median.toFixed(3), r.raw.min.toFixed(3), r.raw.max.toFixed(3), '', '', '', '', r.raw.outputMBps.toFixed(1), '1.00', '', '']);
+  rows.push(['raw write', r.raw.median.toFixed(3), r.raw.min.toFixed(3), r.raw.max.toFixed(3), '', '', '', '', '0', mb(r.raw.bytes), r.raw.outputMBps.toFixed(1), '1.00', '', '']);
   const widths = cols.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ').trimEnd();
-  return `${head}${line(cols)}\n${rows.map(line).join('\n')}\nverified: all outputs pass verify and are bit-identical\n`;
+  const targets = r.targets.map((t) => `target: ${t.name} = ${t.value.toFixed(2)} (goal ${t.goal}): ${t.met ? 'met' : 'NOT met'}\n`).join('');
+  return `${head}${line(cols)}\n${rows.map(line).join('\n')}\nverified: all outputs pass verify and are bit-identical\n${targets}`;
 }

@@ -4,6 +4,7 @@
  * as processing the whole tile (slab and rounds strategies must agree exactly).
  */
 import { PlannedTile, overlaps } from './geometry';
+import { callSite, native, type NumericArray } from './native';
 
 export type BlendMode = 'linear' | 'none' | 'max';
 
@@ -46,13 +47,6 @@ export function weightSum(planned: readonly PlannedTile[], y: number, x: number)
   return sum;
 }
 
-// Scratch rows reused across calls: the kernel runs once per tile (or band) and must not churn the GC.
-let wRow = new Float64Array(0);
-let earlierRow = new Uint8Array(0);
-function scratch(n: number): void {
-  if (wRow.length < n) { wRow = new Float64Array(n); earlierRow = new Uint8Array(n); }
-}
-
 export interface AccumulateArgs {
   acc: Float32Array | Float64Array;
   /** row stride of acc */
@@ -64,68 +58,33 @@ export interface AccumulateArgs {
   /** tiles overlapping `tile` (itself included) in canonical order, from neighbourIndex */
   covering: readonly PlannedTile[];
   /** the tile's pixels for `region`, row-major, row length region.x1 - region.x0 */
-  data: ArrayLike<number>;
+  data: Exclude<NumericArray, BigInt64Array | BigUint64Array>;
   /** canvas coordinates, inside the tile and inside acc */
   region: Region;
   blend: BlendMode;
 }
 
+/** [order, y, x, height, width] per tile, the form the native kernel takes. */
+function packRects(tiles: readonly PlannedTile[]): Int32Array {
+  const out = new Int32Array(tiles.length * 5);
+  tiles.forEach((t, i) => out.set([t.order, t.y, t.x, t.height, t.width], i * 5));
+  return out;
+}
+// Packed once per covering list (and tile): the kernel runs once per tile or band part.
+const packedCovering = new WeakMap<readonly PlannedTile[], Int32Array>();
+const packedTile = new WeakMap<PlannedTile, Int32Array>();
+
+/**
+ * Adds the tile's pixels of `region` into `acc`, weighted by `blend`: the one kernel every
+ * strategy uses (native, monomorphic per dtype; bounds are checked there and throw).
+ */
 export function accumulateRegion(args: AccumulateArgs): void {
   const { acc, accWidth, accY0, accX0, tile, covering, data, region, blend } = args;
-  const { y0, y1, x0, x1 } = region;
-  if (y0 < tile.y || y1 > tile.y + tile.height || x0 < tile.x || x1 > tile.x + tile.width || y0 > y1 || x0 > x1)
-    throw new Error(`region [${y0},${y1})x[${x0},${x1}) is not inside tile ${tile.index}`);
-  if (y0 < accY0 || x0 < accX0 || x1 - accX0 > accWidth || (y1 - accY0) * accWidth > acc.length)
-    throw new Error(`region [${y0},${y1})x[${x0},${x1}) is not inside the accumulator`);
-  // Without the tile itself in `covering`, W would miss its own weight and the blend would be wrong.
-  if (!covering.some((c) => c.order === tile.order)) throw new Error(`covering list of tile ${tile.index} does not include it`);
-  const w = x1 - x0;
-  if (data.length < (y1 - y0) * w) throw new Error(`data has ${data.length} values, region needs ${(y1 - y0) * w}`);
-  scratch(w);
-
-  for (let y = y0; y < y1; y++) {
-    const accRow = (y - accY0) * accWidth - accX0, dataRow = (y - y0) * w - x0;
-    if (blend === 'none') {
-      for (let x = x0; x < x1; x++) acc[accRow + x] += data[dataRow + x];
-    } else if (blend === 'max') {
-      // A pixel's first writer (lowest order) overwrites, so acc need not be pre-filled with -inf.
-      earlierRow.fill(0, 0, w);
-      for (const c of covering) {
-        if (c.order >= tile.order || y < c.y || y >= c.y + c.height) continue;
-        for (let x = Math.max(x0, c.x), e = Math.min(x1, c.x + c.width); x < e; x++) earlierRow[x - x0] = 1;
-      }
-      for (let x = x0; x < x1; x++) {
-        const v = data[dataRow + x];
-        acc[accRow + x] = earlierRow[x - x0] ? Math.max(acc[accRow + x], v) : v;
-      }
-    } else {
-      // Pixels only this tile covers get weight r/r = 1 exactly, so v is added as is: a fast
-      // path with the same bits. Elsewhere W = sum of raw weights over covering tiles, added in
-      // canonical order per pixel (0 + a is exact, so skipping non-covering tiles keeps the bits).
-      let shared = false;
-      for (const c of covering) {
-        if (c === tile || y < c.y || y >= c.y + c.height) continue;
-        if (!shared) earlierRow.fill(0, 0, w);
-        shared = true;
-        for (let x = Math.max(x0, c.x), e = Math.min(x1, c.x + c.width); x < e; x++) earlierRow[x - x0] = 1;
-      }
-      if (!shared) {
-        for (let x = x0; x < x1; x++) acc[accRow + x] += data[dataRow + x];
-        continue;
-      }
-      wRow.fill(0, 0, w);
-      for (const c of covering) {
-        if (y < c.y || y >= c.y + c.height) continue;
-        const ry = tent(y - c.y, c.height);
-        for (let x = Math.max(x0, c.x), e = Math.min(x1, c.x + c.width); x < e; x++)
-          if (earlierRow[x - x0]) wRow[x - x0] += ry * tent(x - c.x, c.width);
-      }
-      const ry = tent(y - tile.y, tile.height);
-      for (let x = x0; x < x1; x++) {
-        acc[accRow + x] += earlierRow[x - x0]
-          ? data[dataRow + x] * ((ry * tent(x - tile.x, tile.width)) / wRow[x - x0])
-          : data[dataRow + x];
-      }
-    }
-  }
+  let rects = packedCovering.get(covering);
+  if (!rects) packedCovering.set(covering, (rects = packRects(covering)));
+  let self = packedTile.get(tile);
+  if (!self) packedTile.set(tile, (self = packRects([tile])));
+  callSite(() => native().accumulate({
+    acc, accWidth, accY0, accX0, tile: self, covering: rects, data, region: [region.y0, region.y1, region.x0, region.x1], blend,
+  }));
 }

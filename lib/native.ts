@@ -112,6 +112,23 @@ export interface NativeAddon {
   mpi: NativeMpi;
   File: new (path: string, options?: FileOptions) => NativeFile;
   hdf5Version(): { version: string; parallel: boolean; threadsafe: boolean };
+  /** The blend kernel (see lib/blend.ts accumulateRegion); needs no MPI. */
+  accumulate(args: NativeAccumulateArgs): void;
+}
+
+export interface NativeAccumulateArgs {
+  acc: Float32Array | Float64Array;
+  accWidth: number;
+  accY0: number;
+  accX0: number;
+  /** [order, y, x, height, width] */
+  tile: Int32Array;
+  /** [order, y, x, height, width] per covering tile, in increasing order */
+  covering: Int32Array;
+  data: Exclude<NumericArray, BigInt64Array | BigUint64Array>;
+  /** [y0, y1, x0, x1] in canvas coordinates */
+  region: [number, number, number, number];
+  blend: 'linear' | 'none' | 'max';
 }
 
 let addon: NativeAddon | undefined;

@@ -16,6 +16,11 @@ import { STRATEGIES, runStrategy, type StrategyContext, type StrategyName } from
 import { openTileSource } from './tiles';
 
 export const VERSION: string = require('../package.json').version;
+/**
+ * Default band memory per rank. Bands this size reuse one cache-friendly accumulator; a
+ * whole slab in one band re-faults fresh pages and was ~20% slower here (bench, 2 ranks).
+ */
+export const DEFAULT_MEM_PER_RANK = 16 * 1024 ** 2;
 export const OUT_DTYPES: readonly Dtype[] = ['float32', 'float64', 'uint8', 'uint16', 'int16', 'int32', 'uint32'];
 export const BLENDS: readonly BlendMode[] = ['linear', 'none', 'max'];
 
@@ -150,7 +155,7 @@ export function stitchRequest(args: ParsedArgs): StitchRequest {
     outDtype: optChoice(args, 'dtype', OUT_DTYPES, 'float32'),
     chunk,
     gzip,
-    memPerRank: optBytes(args, 'mem-per-rank', 1024 ** 3),
+    memPerRank: optBytes(args, 'mem-per-rank', DEFAULT_MEM_PER_RANK),
     hints,
     layoutJson: optString(args, 'layout'),
     overlap: overlapFrom(args),

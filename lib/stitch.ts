@@ -13,7 +13,7 @@ import { openFile } from './hdf5';
 import { collectInfo, formatInfo } from './info';
 import { initMpi, RankFailedError, type Mpi } from './mpi';
 import type { Dtype } from './native';
-import { cleanupOnAbort, diskFullNote, hintsFrom, runStitch, splitTarget, stitchRequest, VERSION } from './run';
+import { cleanupOnAbort, DEFAULT_MEM_PER_RANK, diskFullNote, hintsFrom, runStitch, splitTarget, stitchRequest, VERSION } from './run';
 import { verifyOutput } from './verify';
 
 
@@ -37,7 +37,7 @@ stitch options:
   --layout FILE.json    tile-index array (default: /tile_array in INPUT; -1 = empty)
   --positions /DATASET  explicit [N,2] (y, x) tile positions in INPUT instead of a grid
   --tiles-path /PATH    tiles dataset [N,H,W] or group of 2-D datasets (default /tiles)
-  --mem-per-rank SIZE   band memory per rank for slab (default 1G)
+  --mem-per-rank SIZE   band memory per rank for slab and verify (default 16M)
   --hint KEY=VALUE      extra MPI-IO hint (repeatable)
   --force               replace an existing output
   --json                print a machine-readable report on stdout
@@ -89,7 +89,7 @@ function verifyCommand(mpi: Mpi, args: ParsedArgs): number {
   mpi.agree(failure);
   const report = verifyOutput(mpi, {
     output: target.file, dataset: target.dataset, input: input!, tilesPath: optString(args, 'tiles-path'),
-    memPerRank: optBytes(args, 'mem-per-rank', 1024 ** 3),
+    memPerRank: optBytes(args, 'mem-per-rank', DEFAULT_MEM_PER_RANK),
   });
   if (mpi.rank === 0) {
     if (optFlag(args, 'json')) process.stdout.write(`${JSON.stringify({ command: 'verify', ...report })}\n`);

@@ -3,7 +3,7 @@
  * in canonical (round) order with the same kernel, so their outputs are
  * bit-identical for any number of ranks.
  */
-import { accumulateRegion } from './blend';
+import { accumulateRegion, type AccumulateArgs } from './blend';
 import { intersect, type PlannedTile } from './geometry';
 import { newArray, openFile, type Dataset, type H5File } from './hdf5';
 import type { Mpi } from './mpi';
@@ -99,7 +99,7 @@ function addTile(ctx: BlendContext, tile: PlannedTile, region: { y: number; x: n
   ctx.bytes.read += data.byteLength;
   timed(ctx, 'compute', () => accumulateRegion({
     acc, accWidth, accY0, accX0, tile, covering: ctx.plan.covering[tile.order],
-    data: data as ArrayLike<number>,
+    data: data as AccumulateArgs['data'],
     region: { y0: region.y, y1: region.y + region.height, x0: region.x, x1: region.x + region.width },
     blend: ctx.plan.blend,
   }));
@@ -226,11 +226,14 @@ function convertScratch(ctx: StrategyContext, accDataset: Dataset, accDtype: 'fl
   const width = plan.canvas.width;
   const { slabs, bandCount } = planSlabs(plan.canvas, mpi.size, { chunkRows: ctx.chunkRows, bytesPerRow: width * 4, memPerRank: ctx.memPerRank });
   const mine = slabs[mpi.rank];
+  const maxRows = mine.bands.reduce((m, b) => Math.max(m, b.y1 - b.y0), 0);
+  const accBuffer = newArray(accDtype, maxRows * width) as Float32Array | Float64Array;
+  const dataBuffer = newArray(ctx.outDtype, maxRows * width);
   for (let b = 0; b < bandCount; b++) {
     const band = mine.bands[b];
     const rows = band ? band.y1 - band.y0 : 0;
-    const acc = newArray(accDtype, rows * width) as Float32Array | Float64Array;
-    const data = newArray(ctx.outDtype, rows * width);
+    const acc = accBuffer.subarray(0, rows * width);
+    const data = dataBuffer.subarray(0, rows * width) as NumericArray;
     timed(ctx, 'read', () => accDataset.read([band?.y0 ?? 0, 0], [rows, width], acc, { transfer: 'collective' }));
     convertInto(acc, data, ctx.outDtype);
     timed(ctx, 'write', () => out.write([band?.y0 ?? 0, 0], [rows, width], data, { transfer: 'collective' }));

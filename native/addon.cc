@@ -5,6 +5,7 @@
 #include "addon_state.h"
 #include "h5_dataset.h"
 #include "h5_file.h"
+#include "kernels.h"
 #include "mpi_runtime.h"
 
 namespace h5stitch {
@@ -28,6 +29,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mpi::Register(env, exports);
   H5File::Register(env, exports);
   H5Dataset::Register(env, exports);
+  kernels::Register(env, exports);
   exports.Set("hdf5Version", Napi::Function::New(env, Hdf5Version, "hdf5Version"));
   return exports;
 }

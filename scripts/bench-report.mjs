@@ -31,23 +31,30 @@ const lines = [
     `${c.canvas.join('x')} canvas, ${(first.raw.bytes / 1e6).toFixed(1)} MB output; ${c.repeat} runs per strategy (median shown).`,
   '',
   'ratio = raw-write median / strategy median (1.00 = as fast as writing the same bytes with one collective MPI-IO write).',
-  'Peak RSS is the process-lifetime peak (max over ranks) after the strategy ran; bound = mem-per-rank + 2 tiles + Node baseline.',
+  'read/written MB: bytes each strategy moved (tiles and output read, output written), summed over ranks.',
+  'Peak RSS: the peak (max over ranks) during the strategy\'s runs; bound = mem-per-rank + 2 tiles + the RSS when the strategy started.',
   '',
-  '| ranks | strategy | median s | min s | max s | read s | compute s | write s | sync s | MB/s | ratio | peak RSS MiB | bound MiB | verified |',
-  '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  '| ranks | strategy | median s | min s | max s | read s | compute s | write s | sync s | read MB | written MB | MB/s | ratio | peak RSS MiB | bound MiB | verified |',
+  '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
 ];
+const mb = (bytes) => f(bytes / 1e6, 0);
+const targets = [];
 const points = [];
 const rules = [];
 for (const r of runs) {
   const n = r.config.ranks;
   for (const s of r.strategies) {
     lines.push(`| ${n} | ${s.name} | ${f(s.median)} | ${f(s.min)} | ${f(s.max)} | ${f(s.phases.read)} | ${f(s.phases.compute)} | ` +
-      `${f(s.phases.write)} | ${f(s.phases.sync)} | ${f(s.outputMBps, 1)} | ${f(s.ratio, 2)} | ${f(s.peakRssKiB / 1024, 0)} | ` +
+      `${f(s.phases.write)} | ${f(s.phases.sync)} | ${mb(s.bytes.read)} | ${mb(s.bytes.written)} | ${f(s.outputMBps, 1)} | ${f(s.ratio, 2)} | ${f(s.peakRssKiB / 1024, 0)} | ` +
       `${f(s.rssBoundKiB / 1024, 0)} | ${s.verified && s.identical ? 'yes' : 'NO'} |`);
     points.push({ ranks: String(n), strategy: s.name, seconds: s.median, min: s.min, max: s.max });
   }
-  lines.push(`| ${n} | raw write | ${f(r.raw.median)} | ${f(r.raw.min)} | ${f(r.raw.max)} | | | | | ${f(r.raw.outputMBps, 1)} | 1.00 | | | |`);
+  lines.push(`| ${n} | raw write | ${f(r.raw.median)} | ${f(r.raw.min)} | ${f(r.raw.max)} | | | | | 0 | ${mb(r.raw.bytes)} | ${f(r.raw.outputMBps, 1)} | 1.00 | | | |`);
+  for (const t of r.targets ?? []) targets.push(`| ${n} | ${t.name} | ${t.goal} | ${f(t.value, 2)} | ${t.met ? 'met' : '**not met**'} |`);
   rules.push({ ranks: String(n), seconds: r.raw.median, label: 'raw write' });
+}
+if (targets.length > 0) {
+  lines.push('', '## Targets', '', '| ranks | target | goal | measured | |', '|---:|---|---|---:|---|', ...targets);
 }
 lines.push('');
 fs.writeFileSync(`${base}.md`, lines.join('\n'));

@@ -33,6 +33,18 @@ describe('bench', () => {
       expect(s.verified).toBe(true);
       expect(s.identical).toBe(true);
     }
+    // Bytes moved explain the difference: slab writes each output byte once and reads only tiles;
+    // rounds also reads back and rewrites every tile's rectangle of the output.
+    const by = Object.fromEntries(report.strategies.map((s: { name: string }) => [s.name, s]));
+    expect(by.slab.bytes.written).toBe(pixels * 4);
+    expect(by['rounds-independent'].bytes.written).toBeGreaterThan(pixels * 4);
+    expect(by['rounds-independent'].bytes.read).toBeGreaterThan(by.slab.bytes.read);
+    expect(report.targets.map((t: { name: string }) => t.name)).toEqual(
+      ['slab ratio to raw write', 'slab speed-up over rounds-independent', 'slab peak RSS / bound']);
+    for (const t of report.targets) {
+      expect(t.value).toBeGreaterThan(0);
+      expect(typeof t.met).toBe('boolean');
+    }
     expect(fs.existsSync(path.join(dir, 'raw.bin'))).toBe(false);
   });
 
@@ -55,6 +67,7 @@ describe('bench', () => {
       config: { ranks, tiles: [2, 2], tile: [128, 128], overlap: 13, dtype: 'float32', repeat: 1, canvas: [243, 243], tileCount: 4, memPerRank: 1 << 30, dir, input: 'x', baselineRssKiB: 50_000 },
       raw: { runs: [0.5], median: 0.5, min: 0.5, max: 0.5, bytes: 1e6, outputMBps: 2 },
       strategies: STRATEGIES.map((s, i) => strategy(s, 1 + i)),
+      targets: [{ name: 'slab ratio to raw write', goal: '>= 0.6', value: 0.125, met: false }],
       verified: true,
     });
     const file = path.join(dir, 'report.json');
@@ -64,6 +77,7 @@ describe('bench', () => {
     expect(job.code).toBe(0);
     const md = fs.readFileSync(path.join(dir, 'report.md'), 'utf8');
     for (const s of [...STRATEGIES, 'raw write']) expect(md).toContain(`| ${s} |`);
+    expect(md).toContain('| 2 | slab ratio to raw write | >= 0.6 | 0.13 | **not met** |');
     expect(fs.readFileSync(path.join(dir, 'report.svg'), 'utf8').startsWith('<svg')).toBe(true);
   });
 });

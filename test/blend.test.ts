@@ -2,7 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { prng } from './helpers/prng';
 import { gridPositions, explicitPositions, PlannedTile, Canvas } from '../lib/geometry';
 import { planRounds } from '../lib/rounds';
-import { accumulateRegion, neighbourIndex, weightSum, rawWeight, BlendMode } from '../lib/blend';
+import { accumulateRegion, neighbourIndex, weightSum, rawWeight, BlendMode, type AccumulateArgs } from '../lib/blend';
+import { referenceAccumulate } from './helpers/reference-blend';
 
 
 const image = (y: number, x: number) => 100 + 50 * Math.sin(y / 7) * Math.cos(x / 11) + 0.3 * x;
@@ -131,12 +132,68 @@ describe('accumulateRegion', () => {
     expect(planned[1]).toMatchObject({ index: 1, y: 10, x: 20 });
     const acc = new Float64Array(2 * 3);
     accumulateRegion({ acc, accWidth: 3, accY0: 11, accX0: 21, tile: planned[1], covering: nb[1], blend: 'none',
-      region: { y0: 11, y1: 13, x0: 21, x1: 24 }, data: [1, 2, 3, 4, 5, 6] });
+      region: { y0: 11, y1: 13, x0: 21, x1: 24 }, data: Float64Array.of(1, 2, 3, 4, 5, 6) });
     expect(Array.from(acc)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(() => accumulateRegion({ acc, accWidth: 3, accY0: 11, accX0: 21, tile: planned[1], covering: nb[1], blend: 'none',
-      region: { y0: 9, y1: 11, x0: 21, x1: 24 }, data: [] })).toThrow(/inside tile/);
+      region: { y0: 9, y1: 11, x0: 21, x1: 24 }, data: new Float64Array(0) })).toThrow(/inside tile/);
     expect(() => accumulateRegion({ acc, accWidth: 3, accY0: 11, accX0: 21, tile: planned[1], covering: nb[1], blend: 'none',
       region: { y0: 11, y1: 14, x0: 21, x1: 24 }, data: new Float32Array(9) })).toThrow(/accumulator/);
+  });
+});
+
+describe('native kernel', () => {
+  type Data = AccumulateArgs['data'];
+  const makers: Array<[string, (n: number, r: () => number) => Data]> = [
+    ['uint8', (n, r) => Uint8Array.from({ length: n }, () => r() * 256)],
+    ['uint16', (n, r) => Uint16Array.from({ length: n }, () => r() * 65536)],
+    ['int16', (n, r) => Int16Array.from({ length: n }, () => (r() - 0.5) * 65536)],
+    ['int32', (n, r) => Int32Array.from({ length: n }, () => (r() - 0.5) * 2 ** 32)],
+    ['uint32', (n, r) => Uint32Array.from({ length: n }, () => r() * 2 ** 32)],
+    // NaN and -0 among the floats: the native max and sums must treat them as JavaScript does
+    ['float32', (n, r) => Float32Array.from({ length: n }, (_, k) => (k % 97 === 5 ? NaN : k % 89 === 3 ? -0 : (r() - 0.5) * 1e6))],
+    ['float64', (n, r) => Float64Array.from({ length: n }, (_, k) => (k % 101 === 7 ? NaN : k % 83 === 2 ? -0 : (r() - 0.3) * 1e9))],
+  ];
+
+  it('is bit-identical to the TypeScript reference for every blend, accumulator and tile dtype', () => {
+    for (const seed of [21, 22, 23]) {
+      const { tiles, canvas } = randomSet(seed);
+      const planned = planRounds(tiles);
+      const nb = neighbourIndex(planned);
+      for (const [dtype, make] of makers)
+        for (const blend of ['linear', 'none', 'max'] as const)
+          for (const Acc of [Float32Array, Float64Array]) {
+            const rand = prng(seed * 1000 + dtype.length);
+            const native = new Acc(canvas.height * canvas.width), reference = new Acc(canvas.height * canvas.width);
+            planned.forEach((t, i) => {
+              // a random sub-rectangle of the tile, as bands and rounds cut them
+              const ya = t.y + Math.floor(rand() * t.height), yb = t.y + Math.floor(rand() * t.height);
+              const xa = t.x + Math.floor(rand() * t.width), xb = t.x + Math.floor(rand() * t.width);
+              const region = { y0: Math.min(ya, yb), y1: Math.max(ya, yb) + 1, x0: Math.min(xa, xb), x1: Math.max(xa, xb) + 1 };
+              const data = make((region.y1 - region.y0) * (region.x1 - region.x0), rand);
+              const args = { accWidth: canvas.width, accY0: 0, accX0: 0, tile: t, covering: nb[i], blend, region, data };
+              accumulateRegion({ ...args, acc: native });
+              referenceAccumulate({ ...args, acc: reference });
+            });
+            // Equal bits, except that NaN payloads may differ (x86 makes negative NaNs in V8's Math.max).
+            const k = native.findIndex((v, j) => !Object.is(v, reference[j]));
+            if (k >= 0) expect.fail(`native != reference: seed ${seed}, ${dtype} tiles, ${blend}, ${Acc.name}: [${k}] ${native[k]} vs ${reference[k]}`);
+            expect(native.some(Number.isNaN)).toBe(dtype.startsWith('float'));
+          }
+    }
+  });
+
+  it('rejects arguments that would reach outside its buffers', () => {
+    const planned = planRounds(explicitPositions([[0, 0], [2, 3]], 4, 4).tiles);
+    const nb = neighbourIndex(planned);
+    const base = { acc: new Float32Array(6 * 7), accWidth: 7, accY0: 0, accX0: 0, tile: planned[0], covering: nb[0], blend: 'linear' as const,
+      region: { y0: 0, y1: 4, x0: 0, x1: 4 }, data: new Float32Array(16) };
+    expect(() => accumulateRegion(base)).not.toThrow();
+    expect(() => accumulateRegion({ ...base, data: new Float32Array(15) })).toThrow(/data has 15 values, region needs 16/);
+    expect(() => accumulateRegion({ ...base, acc: new Float32Array(3 * 7) })).toThrow(/not inside the accumulator/);
+    expect(() => accumulateRegion({ ...base, covering: [planned[1]] })).toThrow(/does not include it/);
+    expect(() => accumulateRegion({ ...base, covering: [...nb[0]].reverse() })).toThrow(/increasing order/);
+    expect(() => accumulateRegion({ ...base, blend: 'mean' as never })).toThrow(/Expected 'linear' \| 'none' \| 'max' for blend/);
+    expect(() => accumulateRegion({ ...base, acc: new Int32Array(42) as never })).toThrow(TypeError);
   });
 });
 

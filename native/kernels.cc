@@ -1,0 +1,273 @@
+// The blend accumulation kernel. Every strategy (and every rank count) adds a pixel's
+// contributions through this one function, in canonical tile order, with the same IEEE
+// double operations per pixel, so outputs are bit-identical however the canvas is cut.
+// Built with -ffp-contract=off: a fused multiply-add would change the bits on some CPUs.
+#include "kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "errors.h"
+
+namespace h5stitch::kernels {
+namespace {
+
+enum class Blend { kLinear, kNone, kMax };
+
+// A tile on the canvas, as packed by lib/blend.ts: [order, y, x, height, width].
+struct Rect {
+  int64_t order, y, x, height, width;
+  bool CoversRow(int64_t row) const { return row >= y && row < y + height; }
+};
+
+struct Region {
+  int64_t y0, y1, x0, x1;
+};
+
+// Tent profile along one axis: 1 at the edges, peaking in the middle (exact in double).
+inline double Tent(int64_t i, int64_t n) { return static_cast<double>(i + 1 < n - i ? i + 1 : n - i); }
+
+// JavaScript's Math.max: NaN if either is NaN, +0 over -0.
+inline double JsMax(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<double>::quiet_NaN();
+  if (a == b) return std::signbit(a) ? b : a;
+  return a > b ? a : b;
+}
+
+// A run [from, to) of canvas columns.
+struct Span {
+  int64_t from, to;
+};
+
+// Scratch reused across calls (one JS thread per process).
+std::vector<double> g_weight;
+std::vector<Span> g_spans;
+
+// The columns of row y in [r.x0, r.x1) that a covering tile other than `tile` also covers
+// (for max: only tiles earlier in canonical order), as sorted disjoint spans. A row holds a
+// handful of them (left/right neighbours), so the rest of the row takes the fast path.
+const std::vector<Span>& SharedSpans(const std::vector<Rect>& covering, const Rect& tile, int64_t y, const Region& r,
+                                     bool earlierOnly) {
+  std::vector<Span>& spans = g_spans;
+  spans.clear();
+  for (const Rect& c : covering) {
+    if (c.order == tile.order || (earlierOnly && c.order > tile.order) || !c.CoversRow(y)) continue;
+    int64_t from = std::max(r.x0, c.x), to = std::min(r.x1, c.x + c.width);
+    if (from < to) spans.push_back({from, to});
+  }
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.from < b.from; });
+  size_t n = 0;
+  for (const Span& s : spans) {
+    if (n > 0 && s.from <= spans[n - 1].to) spans[n - 1].to = std::max(spans[n - 1].to, s.to);
+    else spans[n++] = s;
+  }
+  spans.resize(n);
+  return spans;
+}
+
+// a[x] += d[x] over [from, to): pixels with weight exactly 1 (none blend, or covered once).
+template <typename Acc, typename Data>
+inline void AddPlain(Acc* a, const Data* d, int64_t from, int64_t to) {
+  for (int64_t x = from; x < to; x++) a[x] = static_cast<Acc>(static_cast<double>(a[x]) + static_cast<double>(d[x]));
+}
+
+template <typename Acc, typename Data>
+void Accumulate(Acc* acc, int64_t accWidth, int64_t accY0, int64_t accX0, const Rect& tile,
+                const std::vector<Rect>& covering, const Data* data, const Region& r, Blend blend) {
+  const int64_t w = r.x1 - r.x0;
+  if (g_weight.size() < static_cast<size_t>(w)) g_weight.resize(static_cast<size_t>(w));
+  // Indexed by canvas x, like a and d below.
+  double* weight = g_weight.data() - r.x0;
+  for (int64_t y = r.y0; y < r.y1; y++) {
+    Acc* a = acc + (y - accY0) * accWidth - accX0;
+    const Data* d = data + (y - r.y0) * w - r.x0;
+    if (blend == Blend::kNone) {
+      AddPlain(a, d, r.x0, r.x1);
+      continue;
+    }
+    const auto& spans = SharedSpans(covering, tile, y, r, blend == Blend::kMax);
+    int64_t x = r.x0;
+    for (const Span& s : spans) {
+      // Outside the spans this tile is alone (max: first): weight 1, or the value as is.
+      if (blend == Blend::kMax) {
+        for (; x < s.from; x++) a[x] = static_cast<Acc>(static_cast<double>(d[x]));
+        // A pixel's first writer (lowest order) overwrites, so acc need not start at -inf.
+        for (; x < s.to; x++) a[x] = static_cast<Acc>(JsMax(static_cast<double>(a[x]), static_cast<double>(d[x])));
+        continue;
+      }
+      AddPlain(a, d, x, s.from);
+      // Linear: W = sum of raw weights over the tiles covering the pixel, in canonical order
+      // (0 + a is exact, so skipping tiles that miss a pixel keeps the bits).
+      std::fill(weight + s.from, weight + s.to, 0.0);
+      for (const Rect& c : covering) {
+        if (!c.CoversRow(y)) continue;
+        const double ry = Tent(y - c.y, c.height);
+        for (int64_t cx = std::max(s.from, c.x), e = std::min(s.to, c.x + c.width); cx < e; cx++) {
+          weight[cx] += ry * Tent(cx - c.x, c.width);
+        }
+      }
+      const double ry = Tent(y - tile.y, tile.height);
+      for (x = s.from; x < s.to; x++) {
+        const double v = static_cast<double>(d[x]);
+        a[x] = static_cast<Acc>(static_cast<double>(a[x]) + v * ((ry * Tent(x - tile.x, tile.width)) / weight[x]));
+      }
+    }
+    if (blend == Blend::kMax) {
+      for (; x < r.x1; x++) a[x] = static_cast<Acc>(static_cast<double>(d[x]));
+    } else {
+      AddPlain(a, d, x, r.x1);
+    }
+  }
+}
+
+template <typename Acc>
+void DispatchData(Acc* acc, int64_t accWidth, int64_t accY0, int64_t accX0, const Rect& tile,
+                  const std::vector<Rect>& covering, const Napi::TypedArray& data, const Region& r, Blend blend) {
+  const void* base = static_cast<const uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset();
+#define H5STITCH_KERNEL_CASE(napiType, cType)                                                                       \
+  case napiType:                                                                                                   \
+    return Accumulate(acc, accWidth, accY0, accX0, tile, covering, static_cast<const cType*>(base), r, blend);
+  switch (data.TypedArrayType()) {
+    H5STITCH_KERNEL_CASE(napi_int8_array, int8_t)
+    H5STITCH_KERNEL_CASE(napi_uint8_array, uint8_t)
+    H5STITCH_KERNEL_CASE(napi_int16_array, int16_t)
+    H5STITCH_KERNEL_CASE(napi_uint16_array, uint16_t)
+    H5STITCH_KERNEL_CASE(napi_int32_array, int32_t)
+    H5STITCH_KERNEL_CASE(napi_uint32_array, uint32_t)
+    H5STITCH_KERNEL_CASE(napi_float32_array, float)
+    H5STITCH_KERNEL_CASE(napi_float64_array, double)
+    default:
+      break;
+  }
+#undef H5STITCH_KERNEL_CASE
+}
+
+bool IsNumericArray(const Napi::Value& v) {
+  if (!v.IsTypedArray()) return false;
+  switch (v.As<Napi::TypedArray>().TypedArrayType()) {
+    case napi_int8_array: case napi_uint8_array: case napi_int16_array: case napi_uint16_array:
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: case napi_float64_array:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int64_t IntegerField(Napi::Env env, const Napi::Object& args, const char* name) {
+  Napi::Value v = args.Get(name);
+  if (!v.IsNumber()) ThrowTypeError(env, "an integer", name, v);
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (d != std::floor(d) || std::fabs(d) > 9007199254740991.0) ThrowTypeError(env, "an integer", name, v);
+  return static_cast<int64_t>(d);
+}
+
+std::vector<Rect> Rects(Napi::Env env, const Napi::Value& v, const char* name) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      v.As<Napi::TypedArray>().ElementLength() % 5 != 0) {
+    ThrowTypeError(env, "an Int32Array of [order, y, x, height, width] records", name, v);
+  }
+  auto a = v.As<Napi::Int32Array>();
+  std::vector<Rect> out;
+  for (size_t i = 0; i < a.ElementLength(); i += 5) out.push_back({a[i], a[i + 1], a[i + 2], a[i + 3], a[i + 4]});
+  return out;
+}
+
+std::string Describe(const Region& r) {
+  return "[" + std::to_string(r.y0) + "," + std::to_string(r.y1) + ")x[" + std::to_string(r.x0) + "," +
+         std::to_string(r.x1) + ")";
+}
+
+// accumulate({acc, accWidth, accY0, accX0, tile, covering, data, region: [y0,y1,x0,x1], blend}):
+// adds `data` (the tile's pixels of `region`, row-major) into `acc`, whose [0] is canvas
+// (accY0, accX0), weighted by `blend`. Every index is checked: a bad call throws, never writes
+// out of bounds.
+Napi::Value AccumulateJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) ThrowTypeError(env, "an object", "accumulate() arguments", info[0]);
+  Napi::Object args = info[0].As<Napi::Object>();
+  Napi::Value accValue = args.Get("acc");
+  if (!accValue.IsTypedArray() || (accValue.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array &&
+                                   accValue.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)) {
+    ThrowTypeError(env, "a Float32Array or Float64Array", "acc", accValue);
+  }
+  auto acc = accValue.As<Napi::TypedArray>();
+  const int64_t accWidth = IntegerField(env, args, "accWidth");
+  const int64_t accY0 = IntegerField(env, args, "accY0");
+  const int64_t accX0 = IntegerField(env, args, "accX0");
+  std::vector<Rect> tileRect = Rects(env, args.Get("tile"), "tile");
+  if (tileRect.size() != 1) ThrowTypeError(env, "an Int32Array of one [order, y, x, height, width] record", "tile", args.Get("tile"));
+  const Rect tile = tileRect[0];
+  std::vector<Rect> covering = Rects(env, args.Get("covering"), "covering");
+  Napi::Value dataValue = args.Get("data");
+  if (!IsNumericArray(dataValue)) ThrowTypeError(env, "a numeric typed array (not BigInt)", "data", dataValue);
+  auto data = dataValue.As<Napi::TypedArray>();
+  Napi::Value regionValue = args.Get("region");
+  if (!regionValue.IsArray() || regionValue.As<Napi::Array>().Length() != 4) {
+    ThrowTypeError(env, "[y0, y1, x0, x1]", "region", regionValue);
+  }
+  Napi::Array ra = regionValue.As<Napi::Array>();
+  int64_t rv[4];
+  for (uint32_t i = 0; i < 4; i++) {
+    Napi::Value v = ra.Get(i);
+    if (!v.IsNumber() || v.As<Napi::Number>().DoubleValue() != std::floor(v.As<Napi::Number>().DoubleValue())) {
+      ThrowTypeError(env, "[y0, y1, x0, x1] integers", "region", regionValue);
+    }
+    rv[i] = static_cast<int64_t>(v.As<Napi::Number>().DoubleValue());
+  }
+  const Region r{rv[0], rv[1], rv[2], rv[3]};
+  std::string blendName = args.Get("blend").IsString() ? args.Get("blend").As<Napi::String>().Utf8Value() : "";
+  Blend blend;
+  if (blendName == "linear") blend = Blend::kLinear;
+  else if (blendName == "none") blend = Blend::kNone;
+  else if (blendName == "max") blend = Blend::kMax;
+  else ThrowTypeError(env, "'linear' | 'none' | 'max'", "blend", args.Get("blend"));
+
+  // Geometry: the region lies in the tile and in acc; data holds the whole region.
+  if (tile.height < 0 || tile.width < 0 || r.y0 < tile.y || r.y1 > tile.y + tile.height || r.x0 < tile.x ||
+      r.x1 > tile.x + tile.width || r.y0 > r.y1 || r.x0 > r.x1) {
+    ThrowWithCode(env, kCodeRange, "region " + Describe(r) + " is not inside tile " + std::to_string(tile.order) + " (order)");
+  }
+  const int64_t accLength = static_cast<int64_t>(acc.ElementLength());
+  if (r.y0 < r.y1 && r.x0 < r.x1 &&
+      (accWidth <= 0 || r.y0 < accY0 || r.x0 < accX0 || r.x1 - accX0 > accWidth || (r.y1 - accY0) * accWidth > accLength)) {
+    ThrowWithCode(env, kCodeRange, "region " + Describe(r) + " is not inside the accumulator");
+  }
+  const int64_t need = (r.y1 - r.y0) * (r.x1 - r.x0);
+  if (static_cast<int64_t>(data.ElementLength()) < need) {
+    ThrowWithCode(env, kCodeRange, "data has " + std::to_string(data.ElementLength()) + " values, region needs " + std::to_string(need));
+  }
+  // Canonical order, and the tile itself among them (else W would miss its own weight).
+  bool self = false;
+  for (size_t i = 0; i < covering.size(); i++) {
+    if (i > 0 && covering[i].order <= covering[i - 1].order) {
+      ThrowWithCode(env, kCodeRange, "covering tiles are not in increasing order");
+    }
+    const Rect& c = covering[i];
+    if (c.order == tile.order) {
+      self = c.y == tile.y && c.x == tile.x && c.height == tile.height && c.width == tile.width;
+      if (!self) ThrowWithCode(env, kCodeRange, "covering record of tile order " + std::to_string(tile.order) + " differs from the tile");
+    }
+  }
+  if (!self) ThrowWithCode(env, kCodeRange, "covering list of tile order " + std::to_string(tile.order) + " does not include it");
+  if (need == 0) return env.Undefined();
+
+  void* accBase = static_cast<uint8_t*>(acc.ArrayBuffer().Data()) + acc.ByteOffset();
+  if (acc.TypedArrayType() == napi_float32_array) {
+    DispatchData(static_cast<float*>(accBase), accWidth, accY0, accX0, tile, covering, data, r, blend);
+  } else {
+    DispatchData(static_cast<double*>(accBase), accWidth, accY0, accX0, tile, covering, data, r, blend);
+  }
+  return env.Undefined();
+}
+
+}  // namespace
+
+void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("accumulate", Napi::Function::New(env, AccumulateJs, "accumulate"));
+}
+
+}  // namespace h5stitch::kernels
