@@ -30,9 +30,9 @@ export interface BenchStrategyResult {
   bytes: StitchReport['bytes'];
   /** Peak RSS (KiB) during this strategy's runs, max over ranks (Linux; elsewhere the process-lifetime peak). */
   peakRssKiB: number;
-  /** RSS when this strategy started (KiB, max over ranks): Node, the addon, MPI and what earlier strategies left. */
+  /** Baseline of the bound (KiB, max over ranks): the warm-up's peak RSS, or the RSS when this strategy started if higher. */
   baselineRssKiB: number;
-  /** memPerRank + 2 tiles + baselineRssKiB, in KiB. */
+  /** memPerRank (band) + cb_buffer_size (MPI-IO aggregation buffer) + 2 tiles + baselineRssKiB, in KiB. */
   rssBoundKiB: number;
   /** raw-write median / strategy median: 1.0 = as fast as a raw write. */
   ratio: number;
@@ -189,7 +189,6 @@ function stitchArgs(input: string, out: string, strategy: BenchStrategy, args: P
 }
 
 export function benchCommand(mpi: Mpi, args: ParsedArgs): number {
-  const baselineRssKiB = resetPeakRss(mpi);
   if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
   const [rows, cols] = optPair(args, 'tiles', 1) ?? [4, 4];
   const [tileHeight, tileWidth] = optPair(args, 'tile', 2) ?? [512, 512];
@@ -209,18 +208,33 @@ export function benchCommand(mpi: Mpi, args: ParsedArgs): number {
   const json = optFlag(args, 'json');
   const dataset = '/stitched';
 
-  // Tile set: reuse one generated with the same parameters (its name says which).
-  const input = path.join(dir, `tiles-${rows}x${cols}-${tileHeight}x${tileWidth}-o${overlap}-${dtype}.h5`);
-  onRank0(mpi, () => {
-    fs.mkdirSync(dir, { recursive: true });
-    if (fs.existsSync(input)) return true;
-    if (!json) console.log(`h5stitch bench: generating ${rows}x${cols} tiles of ${tileHeight}x${tileWidth} ${dtype} in ${input}`);
-    const partial = `${input}.partial`;
-    generateTiles(partial, { rows, cols, tileHeight, tileWidth, overlapY: overlap, overlapX: overlap, dtype }, true);
-    fs.renameSync(partial, input);
-    return true;
-  });
+  // Tile sets: reuse ones generated with the same parameters (their names say which).
+  const tileSet = (r: number, c: number, h: number, w: number, o: number): string => {
+    const file = path.join(dir, `tiles-${r}x${c}-${h}x${w}-o${o}-${dtype}.h5`);
+    onRank0(mpi, () => {
+      fs.mkdirSync(dir, { recursive: true });
+      if (fs.existsSync(file)) return true;
+      if (!json) console.log(`h5stitch bench: generating ${r}x${c} tiles of ${h}x${w} ${dtype} in ${file}`);
+      const partial = `${file}.partial`;
+      generateTiles(partial, { rows: r, cols: c, tileHeight: h, tileWidth: w, overlapY: o, overlapX: o, dtype }, true);
+      fs.renameSync(partial, file);
+      return true;
+    });
+    mpi.barrier();
+    return file;
+  };
+  const input = tileSet(rows, cols, tileHeight, tileWidth, overlap);
+
+  // Baseline: the peak RSS of slab stitches of the same grid of 32x32 tiles. They load and compile
+  // (JIT-optimise) every code path, open parallel files and plan as many tiles, so they hold all a
+  // run needs but the data: Node + addon + MPI + HDF5 and their working state.
+  const warmOut = path.join(dir, 'out-warmup.h5');
+  const warmTiles = tileSet(rows, cols, 32, 32, 3);
+  resetPeakRss(mpi);
+  for (let i = 0; i < 3; i++) runStitch(mpi, { ...stitchRequest(stitchArgs(warmTiles, warmOut, 'slab', args)), progress: false });
+  const baselineRssKiB = peakRssKiB(mpi);
   mpi.barrier();
+  if (mpi.rank === 0) fs.rmSync(warmOut, { force: true });
 
   const tileBytes = tileHeight * tileWidth * newArray(dtype, 0).BYTES_PER_ELEMENT;
   const results: BenchStrategyResult[] = [];
@@ -229,23 +243,38 @@ export function benchCommand(mpi: Mpi, args: ParsedArgs): number {
   let outputBytes = 0;
   let canvas: [number, number] = [0, 0];
   let tileCount = 0;
-  let hints: Record<string, string> = {};
+  // Raw-write reference: the same byte count, one collective MPI-IO write + sync, into a new file
+  // each time like every stitched output (overwriting a file already in the page cache skips block
+  // allocation and is up to several times faster here: not the same work). One after each stitch
+  // run, so the reference sees the same machine conditions as the strategies.
+  const rawPath = path.join(dir, 'raw.bin');
+  const rawRuns: number[] = [];
+  const rawWrite = (bytes: number, hints: Record<string, string>): void => {
+    if (mpi.rank === 0) fs.rmSync(rawPath, { force: true });
+    mpi.barrier();
+    const local = native().mpi.rawWrite(rawPath, bytes, hints);
+    rawRuns.push(mpi.allreduce(new Float64Array([local]), 'max')[0]);
+  };
   for (const name of strategies as BenchStrategy[]) {
     const out = path.join(dir, `out-${name}.h5`);
     const reports: StitchReport[] = [];
-    const startRssKiB = resetPeakRss(mpi);
-    const rssBoundKiB = Math.ceil((memPerRank + 2 * tileBytes) / 1024 + startRssKiB);
+    // The bound's baseline: the warm-up's peak, or more if earlier strategies left memory behind.
+    const startRssKiB = Math.max(baselineRssKiB, resetPeakRss(mpi));
+    const cbBytes = Number(stitchRequest(stitchArgs(input, out, name, args)).hints.cb_buffer_size ?? 0);
+    const rssBoundKiB = Math.ceil((memPerRank + cbBytes + 2 * tileBytes) / 1024 + startRssKiB);
+    let peakKiB = 0;
     for (let i = 0; i < repeat; i++) {
       // Each run writes a new file, as the raw write does: deleting the last output is not stitching.
       if (mpi.rank === 0) fs.rmSync(out, { force: true });
       mpi.barrier();
       const req = stitchRequest(stitchArgs(input, out, name, args));
       req.progress = false;
-      hints = req.hints;
+      if (i > 0) resetPeakRss(mpi);
       reports.push(runStitch(mpi, req));
+      peakKiB = Math.max(peakKiB, peakRssKiB(mpi));
       if (!json && mpi.rank === 0) process.stderr.write(`h5stitch bench: ${name} run ${i + 1}/${repeat}: ${reports[i].wallSeconds.toFixed(3)} s\n`);
+      rawWrite(reports[i].bytes.output, req.hints);
     }
-    const peakKiB = peakRssKiB(mpi);
     const walls = reports.map((r) => r.wallSeconds);
     const mid = reports[medianIndex(walls)];
     outputBytes = mid.bytes.output;
@@ -276,17 +305,6 @@ export function benchCommand(mpi: Mpi, args: ParsedArgs): number {
     });
   }
 
-  // Raw-write reference: the same byte count, one collective MPI-IO write + sync per run, into a
-  // new file each time like every stitched output (overwriting a file already in the page cache
-  // skips block allocation and is up to several times faster here: not the same work).
-  const rawPath = path.join(dir, 'raw.bin');
-  const rawRuns: number[] = [];
-  for (let i = 0; i < repeat; i++) {
-    if (mpi.rank === 0) fs.rmSync(rawPath, { force: true });
-    mpi.barrier();
-    const local = native().mpi.rawWrite(rawPath, outputBytes, hints);
-    rawRuns.push(mpi.allreduce(new Float64Array([local]), 'max')[0]);
-  }
   mpi.barrier();
   if (mpi.rank === 0) fs.rmSync(rawPath, { force: true });
   mpi.barrier();

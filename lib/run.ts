@@ -137,7 +137,11 @@ export function stitchRequest(args: ParsedArgs): StitchRequest {
   }
   const strategy = optChoice<StrategyName>(args, 'strategy', STRATEGIES, 'slab');
   const io = optChoice<Transfer>(args, 'io', ['collective', 'independent'], 'collective');
+  const memPerRank = optBytes(args, 'mem-per-rank', DEFAULT_MEM_PER_RANK);
   const hints = hintsFrom(args);
+  // Collective buffering's aggregation buffer, within the rank's budget: OMPIO's default is 32 MiB
+  // whatever --mem-per-rank says (ROMIO's is 16 MiB).
+  hints.cb_buffer_size ??= String(Math.min(16 * 1024 ** 2, memPerRank));
   // Concurrent independent strided writes + write data sieving = read-modify-write of spans
   // that hold other ranks' tiles: lost tiles wherever byte-range locks do not really work.
   const sieving = hints.romio_ds_write !== 'disable' || optFlag(args, 'keep-data-sieving') ||
@@ -155,7 +159,7 @@ export function stitchRequest(args: ParsedArgs): StitchRequest {
     outDtype: optChoice(args, 'dtype', OUT_DTYPES, 'float32'),
     chunk,
     gzip,
-    memPerRank: optBytes(args, 'mem-per-rank', DEFAULT_MEM_PER_RANK),
+    memPerRank,
     hints,
     layoutJson: optString(args, 'layout'),
     overlap: overlapFrom(args),

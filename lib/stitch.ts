@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * h5stitch command line: `mpirun -n N node dist/stitch.js [stitch] INPUT --out OUT.h5 [options]`,
- * plus `verify`, `generate` and `info`.
+ * plus `verify`, `generate`, `info` and `bench`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -24,6 +24,8 @@ usage:
   mpirun -n N node dist/stitch.js verify OUT.h5[:/dataset] --input INPUT
   node dist/stitch.js generate TILES.h5 [--tiles RxC] [--tile HxW] [--overlap P] [--dtype D] [--permute] [--hole R,C]
   mpirun -n N node dist/stitch.js info [--out DIR]
+  mpirun -n N node dist/stitch.js bench [--tiles RxC] [--tile HxW] [--overlap P] [--dtype D] [--dir PATH]
+        [--repeat K] [--strategies serial,rounds-independent,rounds-collective,slab] [--mem-per-rank SIZE] [--json]
 
 stitch options:
   --out FILE[:/ds]      output file and dataset (default dataset /stitched)

@@ -5,7 +5,7 @@
  */
 import { accumulateRegion, type AccumulateArgs } from './blend';
 import { intersect, type PlannedTile } from './geometry';
-import { newArray, openFile, type Dataset, type H5File } from './hdf5';
+import { newArray, openFile, reusedArray, type Dataset, type H5File } from './hdf5';
 import type { Mpi } from './mpi';
 import type { Dtype, NumericArray, Transfer } from './native';
 import type { StitchPlan } from './plan';
@@ -120,7 +120,7 @@ export function blendBands(ctx: BlendContext, accDtype: 'float32' | 'float64',
   const { slabs, bandCount } = planSlabs(plan.canvas, mpi.size, { chunkRows: ctx.chunkRows, bytesPerRow, memPerRank: ctx.memPerRank });
   const mine = slabs[mpi.rank];
   const maxRows = mine.bands.reduce((m, b) => Math.max(m, b.y1 - b.y0), 0);
-  const acc = newArray(accDtype, maxRows * width) as Float32Array | Float64Array;
+  const acc = reusedArray('band', accDtype, maxRows * width) as Float32Array | Float64Array;
   let done = 0;
   for (let b = 0; b < bandCount; b++) {
     const band: Band | undefined = mine.bands[b];
@@ -146,12 +146,10 @@ export function blendBands(ctx: BlendContext, accDtype: 'float32' | 'float64',
 export function runSlab(ctx: StrategyContext): void {
   const width = ctx.plan.canvas.width;
   const accDtype = accDtypeOf(ctx.outDtype);
-  let converted: NumericArray | undefined;
   blendBands(ctx, accDtype, (band, acc) => {
     let data: NumericArray = acc;
     if (accDtype !== ctx.outDtype) {
-      if (!converted || converted.length < acc.length) converted = newArray(ctx.outDtype, acc.length);
-      data = converted.subarray(0, acc.length) as NumericArray;
+      data = reusedArray('band-out', ctx.outDtype, acc.length);
       convertInto(acc, data, ctx.outDtype);
     }
     // A rank out of rows still takes part in the collective write, with nothing selected.
@@ -176,7 +174,7 @@ export function runReadAddWrite(ctx: StrategyContext, serial: boolean): void {
     accDataset = scratchFile.createDataset('/acc', { shape: [plan.canvas.height, plan.canvas.width], dtype: accDtype, fillValue: 0, fillTime: 'alloc' });
   }
   const syncFile = scratchFile ?? ctx.file;
-  const tileBuffer = newArray(accDtype, plan.planned[0].height * plan.planned[0].width) as Float32Array | Float64Array;
+  const tileBuffer = reusedArray('tile', accDtype, plan.planned[0].height * plan.planned[0].width) as Float32Array | Float64Array;
   const empty = newArray(accDtype, 0);
   const rounds = serial ? [plan.planned] : roundsOf(plan.planned);
   const transfer: Transfer = serial ? 'independent' : ctx.io;
@@ -227,8 +225,8 @@ function convertScratch(ctx: StrategyContext, accDataset: Dataset, accDtype: 'fl
   const { slabs, bandCount } = planSlabs(plan.canvas, mpi.size, { chunkRows: ctx.chunkRows, bytesPerRow: width * 4, memPerRank: ctx.memPerRank });
   const mine = slabs[mpi.rank];
   const maxRows = mine.bands.reduce((m, b) => Math.max(m, b.y1 - b.y0), 0);
-  const accBuffer = newArray(accDtype, maxRows * width) as Float32Array | Float64Array;
-  const dataBuffer = newArray(ctx.outDtype, maxRows * width);
+  const accBuffer = reusedArray('band', accDtype, maxRows * width) as Float32Array | Float64Array;
+  const dataBuffer = reusedArray('band-out', ctx.outDtype, maxRows * width);
   for (let b = 0; b < bandCount; b++) {
     const band = mine.bands[b];
     const rows = band ? band.y1 - band.y0 : 0;

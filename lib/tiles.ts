@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from './errors';
-import { newArray, openFile, readAll, type Dataset, type H5File } from './hdf5';
+import { newArray, openFile, readAll, reusedArray, type Dataset, type H5File } from './hdf5';
 import type { Dtype, NumericArray } from './native';
 
 export const TILE_DTYPES: readonly Dtype[] = ['uint8', 'uint16', 'int16', 'int32', 'uint32', 'float32', 'float64'];
@@ -29,16 +29,6 @@ export interface TileSourceOptions {
   tilesPath?: string;
   layoutPath?: string;
   positionsPath?: string;
-}
-
-/** Grows a typed array of one dtype and hands out views of the requested length. */
-class Scratch {
-  private buffer: NumericArray | undefined;
-  constructor(private readonly dtype: Dtype) {}
-  view(length: number): NumericArray {
-    if (!this.buffer || this.buffer.length < length) this.buffer = newArray(this.dtype as never, length);
-    return this.buffer.subarray(0, length) as NumericArray;
-  }
 }
 
 export function openTileSource(input: string, options: TileSourceOptions = {}): TileSource {
@@ -107,11 +97,10 @@ function openHdf5Tiles(input: string, options: TileSourceOptions): TileSource {
     const layout = readLayout(file, options.layoutPath ?? '/tile_array', options.layoutPath !== undefined);
     const positions = options.positionsPath ? readPositions(file, options.positionsPath) : undefined;
     const overlap = readOverlapAttr(file, tilesPath);
-    const scratch = new Scratch(dtype);
     return {
       count, height, width, dtype, layout, positions, overlap,
       readRegion(index, y0, y1, x0, x1) {
-        const out = scratch.view((y1 - y0) * (x1 - x0));
+        const out = reusedArray('tile-read', dtype, (y1 - y0) * (x1 - x0));
         read(index, y0, y1, x0, x1, out);
         return out;
       },
@@ -208,7 +197,6 @@ function openNpyDirectory(dir: string): TileSource {
     if (h.dtype !== first.dtype) throw new UsageError(`tiles have different dtypes: 0.npy is ${first.dtype} but ${names[i]} is ${h.dtype}`);
   });
   const [height, width] = first.shape;
-  const scratch = new Scratch(first.dtype);
   const element = newArray(first.dtype, 0).BYTES_PER_ELEMENT;
   const fds = new Map<number, number>();
   return {
@@ -217,7 +205,7 @@ function openNpyDirectory(dir: string): TileSource {
       let fd = fds.get(index);
       if (fd === undefined) fds.set(index, (fd = fs.openSync(path.join(dir, names[index]), 'r')));
       const cols = x1 - x0;
-      const out = scratch.view((y1 - y0) * cols);
+      const out = reusedArray('tile-read', first.dtype, (y1 - y0) * cols);
       const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
       for (let y = y0; y < y1; y++) {
         fs.readSync(fd, bytes, (y - y0) * cols * element, cols * element, headers[index].dataOffset + (y * width + x0) * element);

@@ -5,7 +5,7 @@
 import { rawWeight, type BlendMode } from './blend';
 import { UsageError } from './errors';
 import type { PlacedTile } from './geometry';
-import { newArray, openFile } from './hdf5';
+import { openFile, reusedArray } from './hdf5';
 import type { Mpi } from './mpi';
 import type { Dtype, NumericArray } from './native';
 import { planFromPlacement } from './plan';
@@ -61,16 +61,11 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
     for (let k = 0; k < n; k++) stats[6 * k + 4] = -1;
     const width = plan.canvas.width;
     const integer = !outDtype.startsWith('float');
-    let outBuffer: NumericArray | undefined, expBuffer: NumericArray | undefined;
     const ctx = { mpi, source, plan, memPerRank: o.memPerRank, times: { read: 0, compute: 0, write: 0, sync: 0 }, bytes: { read: 0, written: 0 } };
     blendBands(ctx, accDtypeOf(outDtype), (band, acc) => {
       const rows = band ? band.y1 - band.y0 : 0;
-      if (!outBuffer || outBuffer.length < acc.length) {
-        outBuffer = newArray(outDtype, acc.length);
-        expBuffer = newArray(outDtype, acc.length);
-      }
-      const got = outBuffer.subarray(0, acc.length) as Float64Array;
-      const expected = expBuffer!.subarray(0, acc.length) as Float64Array;
+      const got = reusedArray('verify-output', outDtype, acc.length) as Float64Array;
+      const expected = reusedArray('verify-expected', outDtype, acc.length) as Float64Array;
       out.read([band?.y0 ?? 0, 0], [rows, width], got, { transfer: 'collective' });
       if (!band) return;
       convertInto(acc, expected, outDtype);

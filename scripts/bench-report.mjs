@@ -30,9 +30,11 @@ const lines = [
     `${c.tileCount} tiles of ${c.tile.join('x')} ${c.dtype} (${c.tiles.join('x')} grid, overlap ${c.overlap}) -> ` +
     `${c.canvas.join('x')} canvas, ${(first.raw.bytes / 1e6).toFixed(1)} MB output; ${c.repeat} runs per strategy (median shown).`,
   '',
-  'ratio = raw-write median / strategy median (1.00 = as fast as writing the same bytes with one collective MPI-IO write).',
+  'ratio = raw-write median / strategy median (1.00 = as fast as writing the same bytes with one collective MPI-IO write + sync).',
   'read/written MB: bytes each strategy moved (tiles and output read, output written), summed over ranks.',
-  'Peak RSS: the peak (max over ranks) during the strategy\'s runs; bound = mem-per-rank + 2 tiles + the RSS when the strategy started.',
+  'Peak RSS: the peak (max over ranks) during the strategy\'s runs; bound = mem-per-rank (band) + cb_buffer_size (MPI-IO aggregation) + 2 tiles',
+  '+ baseline (the peak of warm-up stitches of the same grid of 32x32 tiles, or the RSS when the strategy started if higher).',
+  'The raw write runs once after each stitch run (fresh file each time, like the outputs); its median is the reference.',
   '',
   '| ranks | strategy | median s | min s | max s | read s | compute s | write s | sync s | read MB | written MB | MB/s | ratio | peak RSS MiB | bound MiB | verified |',
   '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
