@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const stitch = path.join(root, 'dist', 'stitch.js');
-const shim = path.join(root, 'build', 'Release', 'fcntl-nolock.so');
+const shim = path.join(root, 'build', 'testing', 'fcntl-nolock.so');
 
 const argv = process.argv.slice(2);
 const opt = (name, fallback) => {
