@@ -146,6 +146,11 @@ export function stitchRequest(args: ParsedArgs): StitchRequest {
   // that hold other ranks' tiles: lost tiles wherever byte-range locks do not really work.
   const sieving = hints.romio_ds_write !== 'disable' || optFlag(args, 'keep-data-sieving') ||
     (process.env.OMPI_MCA_fbtl_posix_write_datasieving ?? '0') !== '0';
+  // Parallel HDF5 writes filtered (compressed) chunks only collectively.
+  if (gzip !== undefined && strategy === 'serial') {
+    throw new UsageError('--compress needs collective writes, and --strategy serial writes from rank 0 alone: use slab or rounds');
+  }
+  if (gzip !== undefined && io === 'independent') throw new UsageError('--compress needs collective writes: drop --io independent');
   if (strategy === 'rounds' && io === 'independent' && sieving) {
     throw new UsageError('--strategy rounds --io independent with MPI-IO write data sieving on is unsafe (other ranks\' tiles ' +
       'can be overwritten with stale bytes); use --io collective, --strategy slab, or keep sieving off');
@@ -241,7 +246,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest): StitchReport {
   if (plan.overlap) out.setAttr('overlap', plan.overlap);
   out.setAttr('blend', blend);
   out.setAttr('strategy', strategy);
-  out.setAttr('io', strategy === 'slab' ? 'collective' : strategy === 'serial' ? 'independent' : io);
+  out.setAttr('io', strategy === 'serial' ? 'independent' : io);
   out.setAttr('ranks', mpi.size);
   out.setAttr('h5stitch_version', VERSION);
   out.setAttr('input', path.resolve(input));
@@ -265,7 +270,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest): StitchReport {
   const totals = mpi.allreduce(new Float64Array([bytes.read, bytes.written]), 'sum');
   const outBytes = plan.canvas.height * plan.canvas.width * newArray(outDtype, 0).BYTES_PER_ELEMENT;
   return {
-    command: 'stitch', output: `${finalPath}:${target.dataset}`, strategy, io: strategy === 'rounds' ? io : undefined, blend, dtype: outDtype,
+    command: 'stitch', output: `${finalPath}:${target.dataset}`, strategy, io: strategy === 'serial' ? undefined : io, blend, dtype: outDtype,
     ranks: mpi.size, tiles: plan.planned.length, canvas: [plan.canvas.height, plan.canvas.width], wallSeconds: wall,
     phases: { read: phases[0], compute: phases[1], write: phases[2], sync: phases[3] },
     bytes: { output: outBytes, read: totals[0], written: totals[1] }, outputMBps: outBytes / 1e6 / wall,

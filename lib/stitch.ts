@@ -30,7 +30,7 @@ usage:
 stitch options:
   --out FILE[:/ds]      output file and dataset (default dataset /stitched)
   --strategy S          slab (default) | rounds | serial
-  --io M                collective (default) | independent   (rounds only)
+  --io M                collective (default) | independent   (rounds and slab)
   --atomic              MPI-IO atomic mode during rounds
   --blend B             linear (default) | none | max
   --dtype D             float32 (default) | float64 | uint8 | uint16 | int16 | int32 | uint32

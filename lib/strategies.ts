@@ -142,7 +142,11 @@ export function blendBands(ctx: BlendContext, accDtype: 'float32' | 'float64',
   }
 }
 
-/** Owner computes: each rank blends its slab of rows in memory and writes it, one collective call per band. */
+/**
+ * Owner computes: each rank blends its slab of rows in memory and writes it, one call per band:
+ * collective (every rank calls, empty when out of rows) or independent (no rank waits for another;
+ * safe because a band is whole rows, one contiguous run of bytes no other rank touches).
+ */
 export function runSlab(ctx: StrategyContext): void {
   const width = ctx.plan.canvas.width;
   const accDtype = accDtypeOf(ctx.outDtype);
@@ -152,9 +156,10 @@ export function runSlab(ctx: StrategyContext): void {
       data = reusedArray('band-out', ctx.outDtype, acc.length);
       convertInto(acc, data, ctx.outDtype);
     }
-    // A rank out of rows still takes part in the collective write, with nothing selected.
+    // A rank out of rows still takes part in a collective write, with nothing selected.
+    if (!band && ctx.io === 'independent') return;
     const rows = band ? band.y1 - band.y0 : 0;
-    timed(ctx, 'write', () => ctx.out.write([band?.y0 ?? 0, 0], [rows, width], data, { transfer: 'collective' }));
+    timed(ctx, 'write', () => ctx.out.write([band?.y0 ?? 0, 0], [rows, width], data, { transfer: ctx.io }));
     ctx.bytes.written += data.byteLength;
   });
 }

@@ -55,7 +55,7 @@ const hostile = {
 };
 const settings = [];
 for (const layer of ['ompio', 'romio321']) {
-  for (const [strategy, io] of [['slab', 'collective'], ['serial', 'independent'], ['rounds', 'collective'], ['rounds', 'independent']]) {
+  for (const [strategy, io] of [['slab', 'collective'], ['slab', 'independent'], ['serial', 'independent'], ['rounds', 'collective'], ['rounds', 'independent']]) {
     settings.push({ name: `${strategy}/${io}/${layer}`, strategy, io, layer });
   }
 }

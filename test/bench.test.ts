@@ -7,7 +7,7 @@ const dir = tempDir('h5stitch-bench-test-');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const small = ['bench', '--tiles', '2x2', '--tile', '128', '--repeat', '1', '--dir', dir, '--json'];
-const STRATEGIES = ['serial', 'rounds-independent', 'rounds-collective', 'slab'];
+const STRATEGIES = ['serial', 'rounds-independent', 'rounds-collective', 'slab', 'slab-independent'];
 
 describe('bench', () => {
   it('times every strategy against the raw write, verified', () => {
@@ -37,10 +37,11 @@ describe('bench', () => {
     // rounds also reads back and rewrites every tile's rectangle of the output.
     const by = Object.fromEntries(report.strategies.map((s: { name: string }) => [s.name, s]));
     expect(by.slab.bytes.written).toBe(pixels * 4);
+    expect(by['slab-independent'].bytes.written).toBe(pixels * 4);
     expect(by['rounds-independent'].bytes.written).toBeGreaterThan(pixels * 4);
     expect(by['rounds-independent'].bytes.read).toBeGreaterThan(by.slab.bytes.read);
-    expect(report.targets.map((t: { name: string }) => t.name)).toEqual(
-      ['slab ratio to raw write', 'slab speed-up over rounds-independent', 'slab peak RSS / bound']);
+    expect(report.targets.map((t: { name: string }) => t.name)).toEqual(['slab', 'slab-independent'].flatMap((s) =>
+      [`${s} ratio to raw write`, `${s} speed-up over rounds-independent`, `${s} peak RSS / bound`]));
     for (const t of report.targets) {
       expect(t.value).toBeGreaterThan(0);
       expect(typeof t.met).toBe('boolean');

@@ -35,6 +35,10 @@ describe('bad input: one clear line, exit code 2, no output file', () => {
     ['position NaN', [at('nan-positions.h5'), '--out', out, '--positions', '/pos'], /position of tile 1 must be two finite numbers, got \(20, NaN\)/],
     ['independent rounds with data sieving on', [input, '--out', out, '--strategy', 'rounds', '--io', 'independent', '--hint', 'romio_ds_write=enable'],
       /--strategy rounds --io independent with MPI-IO write data sieving on is unsafe/],
+    ['compressed output with independent writes', [input, '--out', out, '--io', 'independent', '--chunk', '16x16', '--compress', 'gzip'],
+      /--compress needs collective writes: drop --io independent/],
+    ['compressed output with the serial strategy', [input, '--out', out, '--strategy', 'serial', '--chunk', '16x16', '--compress', 'gzip'],
+      /--compress needs collective writes, and --strategy serial writes from rank 0 alone/],
   ];
   beforeAll(() => fs.writeFileSync(path.join(dir, 'notes.txt'), 'not hdf5\n'));
 

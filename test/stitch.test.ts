@@ -40,6 +40,7 @@ interface Variant { name: string; args: string[] }
 const VARIANTS: Variant[] = [
   { name: 'slab', args: ['--strategy', 'slab'] },
   { name: 'serial', args: ['--strategy', 'serial'] },
+  { name: 'slab-independent', args: ['--strategy', 'slab', '--io', 'independent'] },
   { name: 'rounds-collective', args: ['--strategy', 'rounds', '--io', 'collective'] },
   { name: 'rounds-independent', args: ['--strategy', 'rounds', '--io', 'independent'] },
 ];

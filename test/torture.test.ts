@@ -10,7 +10,7 @@ describe('lost-write torture (quick subset)', () => {
     expect(job.stdout).toContain('torture: 0 lost tiles');
     expect(job.code).toBe(0);
     const rows = job.stdout.split('\n').filter((l) => /^(slab|serial|rounds)\//.test(l));
-    expect(rows).toHaveLength(8);
+    expect(rows).toHaveLength(10);
     for (const row of rows) {
       const [, runs, refused, failed, lost, differing] = row.trim().split(/\s+/);
       expect(Number(runs)).toBeGreaterThan(0);
