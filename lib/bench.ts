@@ -234,7 +234,8 @@ export function benchCommand(mpi: Mpi, args: ParsedArgs): number {
   const warmOut = path.join(dir, 'out-warmup.h5');
   const warmTiles = tileSet(rows, cols, 32, 32, 3);
   resetPeakRss(mpi);
-  for (let i = 0; i < 3; i++) runStitch(mpi, { ...stitchRequest(stitchArgs(warmTiles, warmOut, 'slab', args)), progress: false });
+  const warmRequest = stitchRequest(stitchArgs(warmTiles, warmOut, 'slab', args));
+  for (let i = 0; i < 3; i++) runStitch(mpi, warmRequest);
   const baselineRssKiB = peakRssKiB(mpi);
   mpi.barrier();
   if (mpi.rank === 0) fs.rmSync(warmOut, { force: true });
@@ -261,17 +262,17 @@ export function benchCommand(mpi: Mpi, args: ParsedArgs): number {
   for (const name of strategies as BenchStrategy[]) {
     const out = path.join(dir, `out-${name}.h5`);
     const reports: StitchReport[] = [];
+    // --json in stitchArgs: no progress display.
+    const req = stitchRequest(stitchArgs(input, out, name, args));
     // The bound's baseline: the warm-up's peak, or more if earlier strategies left memory behind.
     const startRssKiB = Math.max(baselineRssKiB, resetPeakRss(mpi));
-    const cbBytes = Number(stitchRequest(stitchArgs(input, out, name, args)).hints.cb_buffer_size ?? 0);
+    const cbBytes = Number(req.hints.cb_buffer_size ?? 0);
     const rssBoundKiB = Math.ceil((memPerRank + cbBytes + 2 * tileBytes) / 1024 + startRssKiB);
     let peakKiB = 0;
     for (let i = 0; i < repeat; i++) {
       // Each run writes a new file, as the raw write does: deleting the last output is not stitching.
       if (mpi.rank === 0) fs.rmSync(out, { force: true });
       mpi.barrier();
-      const req = stitchRequest(stitchArgs(input, out, name, args));
-      req.progress = false;
       if (i > 0) resetPeakRss(mpi);
       reports.push(runStitch(mpi, req));
       peakKiB = Math.max(peakKiB, peakRssKiB(mpi));

@@ -180,12 +180,16 @@ bool IsNumericArray(const Napi::Value& v) {
   }
 }
 
+// A JS number that is a safe integer; else TypeError("Expected <expected> for <what> ...", reported).
+int64_t Integer(Napi::Env env, const Napi::Value& v, const char* expected, const char* what, const Napi::Value& reported) {
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.5;
+  if (d != std::floor(d) || std::fabs(d) > 9007199254740991.0) ThrowTypeError(env, expected, what, reported);
+  return static_cast<int64_t>(d);
+}
+
 int64_t IntegerField(Napi::Env env, const Napi::Object& args, const char* name) {
   Napi::Value v = args.Get(name);
-  if (!v.IsNumber()) ThrowTypeError(env, "an integer", name, v);
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (d != std::floor(d) || std::fabs(d) > 9007199254740991.0) ThrowTypeError(env, "an integer", name, v);
-  return static_cast<int64_t>(d);
+  return Integer(env, v, "an integer", name, v);
 }
 
 std::vector<Rect> Rects(Napi::Env env, const Napi::Value& v, const char* name) {
@@ -234,13 +238,7 @@ Napi::Value AccumulateJs(const Napi::CallbackInfo& info) {
   }
   Napi::Array ra = regionValue.As<Napi::Array>();
   int64_t rv[4];
-  for (uint32_t i = 0; i < 4; i++) {
-    Napi::Value v = ra.Get(i);
-    if (!v.IsNumber() || v.As<Napi::Number>().DoubleValue() != std::floor(v.As<Napi::Number>().DoubleValue())) {
-      ThrowTypeError(env, "[y0, y1, x0, x1] integers", "region", regionValue);
-    }
-    rv[i] = static_cast<int64_t>(v.As<Napi::Number>().DoubleValue());
-  }
+  for (uint32_t i = 0; i < 4; i++) rv[i] = Integer(env, ra.Get(i), "[y0, y1, x0, x1] integers", "region", regionValue);
   const Region r{rv[0], rv[1], rv[2], rv[3]};
   std::string blendName = args.Get("blend").IsString() ? args.Get("blend").As<Napi::String>().Utf8Value() : "";
   Blend blend;
