@@ -24,15 +24,21 @@ export interface BenchStrategyResult {
   median: number;
   min: number;
   max: number;
-  /** Phases of the median run (max over ranks). */
+  /** Phases of the median run (max over ranks); they overlap when pipelined. */
   phases: StitchReport['phases'];
+  /** slab blended on a second thread (see stitch --pipeline). */
+  pipeline: boolean;
   outputMBps: number;
   bytes: StitchReport['bytes'];
   /** Peak RSS (KiB) during this strategy's runs, max over ranks (Linux; elsewhere the process-lifetime peak). */
   peakRssKiB: number;
   /** Baseline of the bound (KiB, max over ranks): the warm-up's peak RSS, or the RSS when this strategy started if higher. */
   baselineRssKiB: number;
-  /** memPerRank (band) + cb_buffer_size (MPI-IO aggregation buffer) + 2 tiles + baselineRssKiB, in KiB. */
+  /**
+   * memPerRank (the band, or the two half-size bands of --pipeline) + cb_buffer_size (MPI-IO
+   * aggregation buffer) + the tiles in flight (2 tiles, or what a rank held if more: the tile parts
+   * of two bands when pipelined) + baselineRssKiB, in KiB.
+   */
   rssBoundKiB: number;
   /** raw-write median / strategy median: 1.0 = as fast as a raw write. */
   ratio: number;
@@ -184,7 +190,7 @@ function stitchArgs(input: string, out: string, strategy: BenchStrategy, args: P
   const [base, io] = strategy.split('-');
   options.set('strategy', [base]);
   if (io) options.set('io', [io]);
-  for (const name of ['mem-per-rank', 'hint', 'keep-data-sieving']) {
+  for (const name of ['mem-per-rank', 'hint', 'keep-data-sieving', 'writeback', ...(base === 'slab' ? ['pipeline'] : [])]) {
     const v = args.options.get(name);
     if (v) options.set(name, v);
   }
@@ -267,7 +273,6 @@ export function benchCommand(mpi: Mpi, args: ParsedArgs): number {
     // The bound's baseline: the warm-up's peak, or more if earlier strategies left memory behind.
     const startRssKiB = Math.max(baselineRssKiB, resetPeakRss(mpi));
     const cbBytes = Number(req.hints.cb_buffer_size ?? 0);
-    const rssBoundKiB = Math.ceil((memPerRank + cbBytes + 2 * tileBytes) / 1024 + startRssKiB);
     let peakKiB = 0;
     for (let i = 0; i < repeat; i++) {
       // Each run writes a new file, as the raw write does: deleting the last output is not stitching.
@@ -279,6 +284,8 @@ export function benchCommand(mpi: Mpi, args: ParsedArgs): number {
       if (!json && mpi.rank === 0) process.stderr.write(`h5stitch bench: ${name} run ${i + 1}/${repeat}: ${reports[i].wallSeconds.toFixed(3)} s\n`);
       rawWrite(reports[i].bytes.output, req.hints);
     }
+    const tilesInFlight = Math.max(2 * tileBytes, ...reports.map((r) => r.bytes.tilesHeld));
+    const rssBoundKiB = Math.ceil((memPerRank + cbBytes + tilesInFlight) / 1024 + startRssKiB);
     const walls = reports.map((r) => r.wallSeconds);
     const mid = reports[medianIndex(walls)];
     outputBytes = mid.bytes.output;
@@ -304,7 +311,7 @@ export function benchCommand(mpi: Mpi, args: ParsedArgs): number {
       if (!identical) failures.push(`${name}: output differs from ${path.basename(first)} (first at row ${cmp.firstRow})`);
     }
     results.push({
-      name, ...summary(walls), phases: mid.phases, outputMBps: mid.bytes.output / 1e6 / mid.wallSeconds, bytes: mid.bytes,
+      name, ...summary(walls), phases: mid.phases, pipeline: mid.pipeline, outputMBps: mid.bytes.output / 1e6 / mid.wallSeconds, bytes: mid.bytes,
       peakRssKiB: peakKiB, baselineRssKiB: startRssKiB, rssBoundKiB, ratio: 0, verified: verify.ok, identical,
     });
   }
@@ -349,7 +356,7 @@ export function formatBench(r: BenchReport): string {
   const cols = ['strategy', 'median s', 'min s', 'max s', 'read s', 'compute s', 'write s', 'sync s', 'read MB', 'written MB', 'MB/s', 'ratio', 'peak RSS MiB', 'bound MiB'];
   const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
   const rows = r.strategies.map((s) => [
-    s.name, s.median.toFixed(3), s.min.toFixed(3), s.max.toFixed(3), s.phases.read.toFixed(3), s.phases.compute.toFixed(3),
+    s.name + (s.pipeline ? ' (pipelined)' : ''), s.median.toFixed(3), s.min.toFixed(3), s.max.toFixed(3), s.phases.read.toFixed(3), s.phases.compute.toFixed(3),
     s.phases.write.toFixed(3), s.phases.sync.toFixed(3), mb(s.bytes.read), mb(s.bytes.written), s.outputMBps.toFixed(1), s.ratio.toFixed(2),
     (s.peakRssKiB / 1024).toFixed(0), (s.rssBoundKiB / 1024).toFixed(0),
   ]);

@@ -74,17 +74,35 @@ function packRects(tiles: readonly PlannedTile[]): Int32Array {
 const packedCovering = new WeakMap<readonly PlannedTile[], Int32Array>();
 const packedTile = new WeakMap<PlannedTile, Int32Array>();
 
-/**
- * Adds the tile's pixels of `region` into `acc`, weighted by `blend`: the one kernel every
- * strategy uses (native, monomorphic per dtype; bounds are checked there and throw).
- */
-export function accumulateRegion(args: AccumulateArgs): void {
+function nativeArgs(args: AccumulateArgs) {
   const { acc, accWidth, accY0, accX0, tile, covering, data, region, blend } = args;
   let rects = packedCovering.get(covering);
   if (!rects) packedCovering.set(covering, (rects = packRects(covering)));
   let self = packedTile.get(tile);
   if (!self) packedTile.set(tile, (self = packRects([tile])));
-  callSite(() => native().accumulate({
-    acc, accWidth, accY0, accX0, tile: self, covering: rects, data, region: [region.y0, region.y1, region.x0, region.x1], blend,
-  }));
+  return { acc, accWidth, accY0, accX0, tile: self, covering: rects, data, region: [region.y0, region.y1, region.x0, region.x1] as [number, number, number, number], blend };
+}
+
+/**
+ * Adds the tile's pixels of `region` into `acc`, weighted by `blend`: the one kernel every
+ * strategy uses (native, monomorphic per dtype; bounds are checked there and throw).
+ */
+export function accumulateRegion(args: AccumulateArgs): void {
+  callSite(() => native().accumulate(nativeArgs(args)));
+}
+
+/** A batch of accumulations running on a background thread. */
+export interface BackgroundAccumulate {
+  /** Blocks until the batch is done; returns the seconds the background thread computed. */
+  wait(): number;
+}
+
+/**
+ * Zeroes `clear`, then runs the same kernel as accumulateRegion for each of `jobs` in order, on a
+ * second thread, while the caller does I/O. Every job is checked before this returns. The jobs'
+ * acc and data arrays (and `clear`) belong to the batch until wait().
+ */
+export function startAccumulateRegions(clear: Float32Array | Float64Array | undefined, jobs: readonly AccumulateArgs[]): BackgroundAccumulate {
+  const wait = callSite(() => native().startAccumulate({ clear, jobs: jobs.map(nativeArgs) }));
+  return { wait: () => callSite(wait) };
 }

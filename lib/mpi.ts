@@ -23,6 +23,8 @@ export interface Mpi {
   readonly size: number;
   readonly threadLevel: ThreadLevel;
   barrier(): void;
+  /** Ranks on this rank's node; collective. */
+  localSize(): number;
   wtime(): number;
   allreduce<T extends NumericArray>(values: T, op: ReduceOp): T;
   allgather<T extends NumericArray>(values: T): T;
@@ -79,6 +81,7 @@ export function initMpi(options: MpiInitOptions = {}): Mpi {
     size,
     threadLevel: provided,
     barrier: () => callSite(() => mpi.barrier()),
+    localSize: () => callSite(() => mpi.localSize()),
     wtime: () => callSite(() => mpi.wtime()),
     allreduce: (values, op) => callSite(() => mpi.allreduce(values, op)),
     allgather: (values) => callSite(() => mpi.allgather(values)),

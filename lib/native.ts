@@ -51,6 +51,8 @@ export interface NativeDataset {
   readonly dtype: Dtype | null;
   readonly chunk: number[] | null;
   readonly name: string;
+  /** Byte offset of a contiguous dataset's data in its file; null when chunked or unallocated. */
+  readonly fileOffset: number | null;
   read<T extends NumericArray>(start: number[], count: number[], out: T, options?: IoOptions): T;
   write(start: number[], count: number[], data: NumericArray, options?: IoOptions): ActualIoMode;
   setAttr(name: string, value: AttrValue): void;
@@ -67,6 +69,12 @@ export interface NativeFile {
   close(): void;
   /** H5Fflush: collective for parallel files, ends in MPI_File_sync. */
   flush(): void;
+  /**
+   * Asks the OS to start writing the file's dirty pages in [offset, offset + length) (default:
+   * all) now, without waiting (Linux sync_file_range; whole pages inside the range only); false
+   * where unavailable. A hint, not a sync: flush() still makes data durable.
+   */
+  startWriteback(offset?: number, length?: number): boolean;
   getAtomicity(): boolean;
   setAtomicity(on: boolean): void;
   createDataset(name: string, options: DatasetOptions): NativeDataset;
@@ -90,6 +98,8 @@ export interface NativeMpi {
   state(): 'uninitialized' | 'running' | 'finalized';
   rank(): number;
   size(): number;
+  /** Ranks on this node (MPI_COMM_TYPE_SHARED); collective. */
+  localSize(): number;
   barrier(): void;
   wtime(): number;
   /** In place; every rank passes an array of the same type and length. */
@@ -114,6 +124,12 @@ export interface NativeAddon {
   hdf5Version(): { version: string; parallel: boolean; threadsafe: boolean };
   /** The blend kernel (see lib/blend.ts accumulateRegion); needs no MPI. */
   accumulate(args: NativeAccumulateArgs): void;
+  /**
+   * Checks every job now, then zeroes `clear` and runs the jobs in order on a new thread (no JS,
+   * HDF5 or MPI there). Returns wait(): joins the thread and returns the seconds it computed.
+   * Until wait() returns, the jobs' acc and data arrays and `clear` must not be touched.
+   */
+  startAccumulate(args: { clear?: Float32Array | Float64Array; jobs: NativeAccumulateArgs[] }): () => number;
 }
 
 export interface NativeAccumulateArgs {

@@ -3,6 +3,7 @@
  * writes the output under a temporary name and renames it into place when complete.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { optBytes, optChoice, optFlag, optInt, optPair, optString, type ParsedArgs } from './args';
 import type { BlendMode } from './blend';
@@ -98,6 +99,10 @@ export interface StitchRequest {
   force: boolean;
   atomic: boolean;
   skewMs?: number;
+  /** slab: blend on a second thread, overlapping I/O ('auto': when every rank has a spare CPU). */
+  pipeline: 'auto' | 'on' | 'off';
+  /** slab: 'early' starts the OS writing each band as soon as it is written; 'end' leaves it to the final sync. */
+  writeback: 'early' | 'end';
   /** Show progress on rank 0 (TTY). */
   progress: boolean;
 }
@@ -107,6 +112,8 @@ export interface StitchReport {
   output: string;
   strategy: StrategyName;
   io?: Transfer;
+  /** slab blended on a second thread while bands were written (phases then overlap). */
+  pipeline: boolean;
   blend: BlendMode;
   dtype: Dtype;
   ranks: number;
@@ -115,8 +122,11 @@ export interface StitchReport {
   wallSeconds: number;
   /** Max over ranks of the seconds each rank spent in each phase. */
   phases: { read: number; compute: number; write: number; sync: number };
-  /** Output size, and bytes read and written (tile data and accumulator, summed over ranks). */
-  bytes: { output: number; read: number; written: number };
+  /**
+   * Output size, bytes read and written (tile data and accumulator, summed over ranks), and the
+   * most tile data one rank held in memory at once (max over ranks).
+   */
+  bytes: { output: number; read: number; written: number; tilesHeld: number };
   outputMBps: number;
 }
 
@@ -137,6 +147,9 @@ export function stitchRequest(args: ParsedArgs): StitchRequest {
   }
   const strategy = optChoice<StrategyName>(args, 'strategy', STRATEGIES, 'slab');
   const io = optChoice<Transfer>(args, 'io', ['collective', 'independent'], 'collective');
+  const pipeline = optChoice(args, 'pipeline', ['auto', 'on', 'off'] as const, 'auto');
+  if (pipeline === 'on' && strategy !== 'slab') throw new UsageError(`--pipeline on applies to --strategy slab only, not ${strategy}`);
+  const writeback = optChoice(args, 'writeback', ['early', 'end'] as const, 'early');
   const memPerRank = optBytes(args, 'mem-per-rank', DEFAULT_MEM_PER_RANK);
   const hints = hintsFrom(args);
   // Collective buffering's aggregation buffer, within the rank's budget: OMPIO's default is 32 MiB
@@ -174,13 +187,29 @@ export function stitchRequest(args: ParsedArgs): StitchRequest {
     force: optFlag(args, 'force'),
     atomic: optFlag(args, 'atomic'),
     skewMs: optInt(args, 'skew-ms', 0),
+    pipeline,
+    writeback,
     progress: !optFlag(args, 'json'),
   };
+}
+
+/**
+ * Whether slab blends on a second thread: 'auto' does when every rank has a CPU to spare (its
+ * affinity mask, and its node's CPUs shared among the node's ranks, give it two or more);
+ * otherwise the thread would only take turns with the main thread or another rank. Collective.
+ */
+export function choosePipeline(mpi: Mpi, req: Pick<StitchRequest, 'strategy' | 'pipeline'>): boolean {
+  if (req.strategy !== 'slab' || req.pipeline === 'off') return false;
+  if (req.pipeline === 'on') return true;
+  const cpus = Math.min(os.availableParallelism(), Math.floor(os.cpus().length / mpi.localSize()));
+  // Every rank must agree: the band count (and so the number of collective writes) depends on it.
+  return mpi.allreduce(new Int32Array([cpus >= 2 ? 1 : 0]), 'min')[0] === 1;
 }
 
 export function runStitch(mpi: Mpi, req: StitchRequest): StitchReport {
   const { input, target, strategy, io, blend, outDtype, chunk, gzip, memPerRank, hints, layoutJson, overlap, skewMs } = req;
   const started = mpi.wtime();
+  let pipeline = choosePipeline(mpi, req);
 
   // Rank-dependent checks (file system) on rank 0, agreed on by all before any collective I/O.
   let failure: unknown;
@@ -200,6 +229,11 @@ export function runStitch(mpi: Mpi, req: StitchRequest): StitchReport {
     }
     const rowBytes = plan.canvas.width * (outDtype === 'float64' ? 8 : 4);
     if (memPerRank < rowBytes) throw new UsageError(`--mem-per-rank ${memPerRank} bytes is too small for one canvas row (${rowBytes} bytes)`);
+    // The pipeline holds two bands of half the budget each.
+    if (pipeline && memPerRank < 2 * rowBytes) {
+      if (req.pipeline === 'on') throw new UsageError(`--pipeline on needs --mem-per-rank of two canvas rows (${2 * rowBytes} bytes), got ${memPerRank}`);
+      pipeline = false;
+    }
   } catch (error) {
     failure = error;
   }
@@ -211,7 +245,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest): StitchReport {
   const scratchPath = path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.h5stitch-scratch`);
   cleanupOnAbort = [tmpPath, scratchPath];
   const times = { read: 0, compute: 0, write: 0, sync: 0 };
-  const bytes = { read: 0, written: 0 };
+  const bytes = { read: 0, written: 0, tilesHeld: 0 };
   const file = openFile(tmpPath, { mode: 'create', parallel: true, overwrite: true, hints });
   const out = file.createDataset(target.dataset, {
     shape: [plan.canvas.height, plan.canvas.width],
@@ -226,7 +260,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest): StitchReport {
   if (req.atomic) file.setAtomicity(true);
   const tty = mpi.rank === 0 && process.stderr.isTTY && req.progress;
   const ctx: StrategyContext = {
-    mpi, source, plan, file, out, outDtype, io, memPerRank, chunkRows: chunk?.[0], hints, scratchPath, times, bytes, skewMs,
+    mpi, source, plan, file, out, outDtype, io, memPerRank, chunkRows: chunk?.[0], pipeline, earlyWriteback: req.writeback === 'early', hints, scratchPath, times, bytes, skewMs,
     progress: tty ? (done, total) => {
       const mb = bytes.written / 1e6 / Math.max(1e-9, mpi.wtime() - started);
       process.stderr.write(`\rh5stitch: ${done}/${total} tiles, ${mb.toFixed(1)} MB/s (rank 0)`);
@@ -268,12 +302,13 @@ export function runStitch(mpi: Mpi, req: StitchRequest): StitchReport {
   const wall = mpi.allreduce(new Float64Array([mpi.wtime() - started]), 'max')[0];
   const phases = mpi.allreduce(new Float64Array([times.read, times.compute, times.write, times.sync]), 'max');
   const totals = mpi.allreduce(new Float64Array([bytes.read, bytes.written]), 'sum');
+  const tilesHeld = mpi.allreduce(new Float64Array([bytes.tilesHeld]), 'max')[0];
   const outBytes = plan.canvas.height * plan.canvas.width * newArray(outDtype, 0).BYTES_PER_ELEMENT;
   return {
-    command: 'stitch', output: `${finalPath}:${target.dataset}`, strategy, io: strategy === 'serial' ? undefined : io, blend, dtype: outDtype,
+    command: 'stitch', output: `${finalPath}:${target.dataset}`, strategy, io: strategy === 'serial' ? undefined : io, pipeline, blend, dtype: outDtype,
     ranks: mpi.size, tiles: plan.planned.length, canvas: [plan.canvas.height, plan.canvas.width], wallSeconds: wall,
     phases: { read: phases[0], compute: phases[1], write: phases[2], sync: phases[3] },
-    bytes: { output: outBytes, read: totals[0], written: totals[1] }, outputMBps: outBytes / 1e6 / wall,
+    bytes: { output: outBytes, read: totals[0], written: totals[1], tilesHeld }, outputMBps: outBytes / 1e6 / wall,
   };
 }
 

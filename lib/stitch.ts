@@ -31,6 +31,10 @@ stitch options:
   --out FILE[:/ds]      output file and dataset (default dataset /stitched)
   --strategy S          slab (default) | rounds | serial
   --io M                collective (default) | independent   (rounds and slab)
+  --pipeline P          auto (default) | on | off   slab: blend on a second thread while bands are
+                        written (auto: when every rank has a spare CPU, e.g. srun -c 2)
+  --writeback W         early (default) | end   slab: start the OS writing each band to disk as
+                        soon as it is written (Linux), or leave it all to the final sync
   --atomic              MPI-IO atomic mode during rounds
   --blend B             linear (default) | none | max
   --dtype D             float32 (default) | float64 | uint8 | uint16 | int16 | int32 | uint32
@@ -47,7 +51,7 @@ stitch options:
 `;
 
 const SPECS = {
-  out: {}, strategy: {}, io: {}, atomic: { flag: true }, blend: {}, dtype: {}, chunk: {}, compress: {},
+  out: {}, strategy: {}, io: {}, pipeline: {}, writeback: {}, atomic: { flag: true }, blend: {}, dtype: {}, chunk: {}, compress: {},
   overlap: {}, 'overlap-y': {}, 'overlap-x': {}, layout: {}, positions: {}, 'tiles-path': {}, 'layout-path': {},
   'mem-per-rank': {}, hint: { repeat: true }, force: { flag: true }, json: { flag: true }, debug: { flag: true },
   input: {}, tiles: {}, tile: {}, permute: { flag: true }, hole: { repeat: true }, seed: {}, help: { flag: true },
@@ -61,7 +65,7 @@ function stitchCommand(mpi: Mpi, args: ParsedArgs): number {
     if (optFlag(args, 'json')) process.stdout.write(`${JSON.stringify(report)}\n`);
     else {
       console.log(`h5stitch: stitched ${report.tiles} tiles into ${report.output} ` +
-        `(${report.canvas.join('x')} ${report.dtype}, ${report.strategy}, ${report.ranks} ranks) in ${report.wallSeconds.toFixed(2)} s, ${report.outputMBps.toFixed(1)} MB/s`);
+        `(${report.canvas.join('x')} ${report.dtype}, ${report.strategy}${report.pipeline ? ' pipelined' : ''}, ${report.ranks} ranks) in ${report.wallSeconds.toFixed(2)} s, ${report.outputMBps.toFixed(1)} MB/s`);
     }
   }
   return 0;

@@ -3,7 +3,7 @@
  * in canonical (round) order with the same kernel, so their outputs are
  * bit-identical for any number of ranks.
  */
-import { accumulateRegion, type AccumulateArgs } from './blend';
+import { accumulateRegion, startAccumulateRegions, type AccumulateArgs, type BackgroundAccumulate } from './blend';
 import { intersect, type PlannedTile } from './geometry';
 import { newArray, openFile, reusedArray, type Dataset, type H5File } from './hdf5';
 import type { Mpi } from './mpi';
@@ -17,7 +17,12 @@ export type StrategyName = 'serial' | 'rounds' | 'slab';
 export const STRATEGIES: readonly StrategyName[] = ['serial', 'rounds', 'slab'];
 
 export interface PhaseTimes { read: number; compute: number; write: number; sync: number }
-export interface IoBytes { read: number; written: number }
+export interface IoBytes {
+  read: number;
+  written: number;
+  /** Most bytes of tile data this rank held in memory at once (the tiles in flight). */
+  tilesHeld: number;
+}
 
 export interface StrategyContext {
   mpi: Mpi;
@@ -29,6 +34,13 @@ export interface StrategyContext {
   io: Transfer;
   memPerRank: number;
   chunkRows?: number;
+  /**
+   * slab: blend band k on a second thread while band k-1 is written and the tiles of band k+1
+   * are read (two bands of memPerRank / 2 each). The same on every rank (bands are collective).
+   */
+  pipeline?: boolean;
+  /** slab: start the OS writing each band to disk right after it is written (overlaps the final sync). */
+  earlyWriteback?: boolean;
   /** Parallel HDF5 hints for any scratch file. */
   hints: Record<string, string>;
   /** Where serial/rounds keep a float accumulator when the output is an integer dtype. */
@@ -88,24 +100,36 @@ function skew(ctx: Pick<StrategyContext, 'skewMs'>): void {
 const injectedFault = /^(\d+):(\d+)$/.exec(process.env.H5STITCH_TEST_FAIL_AT ?? '');
 let tilesStarted = 0;
 
-/** Reads the part of `tile` inside `region` and adds it into `acc` (whose [0] is canvas (accY0, accX0)). */
-function addTile(ctx: BlendContext, tile: PlannedTile, region: { y: number; x: number; height: number; width: number },
-  acc: Float32Array | Float64Array, accY0: number, accX0: number, accWidth: number): void {
+/** Test-only fault injection point, at the start of every tile read. */
+function beforeTileRead(ctx: Pick<StrategyContext, 'mpi'>, tile: PlannedTile): void {
   if (injectedFault && ctx.mpi.rank === Number(injectedFault[1]) && tilesStarted++ === Number(injectedFault[2])) {
     throw new Error(`injected fault (H5STITCH_TEST_FAIL_AT) at tile ${tile.index}`);
   }
-  const ty0 = region.y - tile.y, tx0 = region.x - tile.x;
-  const data = timed(ctx, 'read', () => ctx.source.readRegion(tile.index, ty0, ty0 + region.height, tx0, tx0 + region.width));
-  ctx.bytes.read += data.byteLength;
-  timed(ctx, 'compute', () => accumulateRegion({
+}
+
+/** The kernel's arguments for `tile`'s pixels of `region` (`data`) added into `acc`, whose [0] is canvas (accY0, accX0). */
+function tileJob(ctx: Pick<StrategyContext, 'plan'>, tile: PlannedTile, region: { y: number; x: number; height: number; width: number },
+  data: NumericArray, acc: Float32Array | Float64Array, accY0: number, accX0: number, accWidth: number): AccumulateArgs {
+  return {
     acc, accWidth, accY0, accX0, tile, covering: ctx.plan.covering[tile.order],
     data: data as AccumulateArgs['data'],
     region: { y0: region.y, y1: region.y + region.height, x0: region.x, x1: region.x + region.width },
     blend: ctx.plan.blend,
-  }));
+  };
 }
 
-export type BlendContext = Pick<StrategyContext, 'mpi' | 'source' | 'plan' | 'memPerRank' | 'chunkRows' | 'times' | 'bytes' | 'skewMs' | 'progress'>;
+/** Reads the part of `tile` inside `region` and adds it into `acc` (whose [0] is canvas (accY0, accX0)). */
+function addTile(ctx: BlendContext, tile: PlannedTile, region: { y: number; x: number; height: number; width: number },
+  acc: Float32Array | Float64Array, accY0: number, accX0: number, accWidth: number): void {
+  beforeTileRead(ctx, tile);
+  const ty0 = region.y - tile.y, tx0 = region.x - tile.x;
+  const data = timed(ctx, 'read', () => ctx.source.readRegion(tile.index, ty0, ty0 + region.height, tx0, tx0 + region.width));
+  ctx.bytes.read += data.byteLength;
+  ctx.bytes.tilesHeld = Math.max(ctx.bytes.tilesHeld, data.byteLength);
+  timed(ctx, 'compute', () => accumulateRegion(tileJob(ctx, tile, region, data, acc, accY0, accX0, accWidth)));
+}
+
+export type BlendContext = Pick<StrategyContext, 'mpi' | 'source' | 'plan' | 'memPerRank' | 'chunkRows' | 'pipeline' | 'times' | 'bytes' | 'skewMs' | 'progress'>;
 
 /**
  * Blends this rank's slab of canvas rows band by band in memory and hands each
@@ -114,11 +138,13 @@ export type BlendContext = Pick<StrategyContext, 'mpi' | 'source' | 'plan' | 'me
  */
 export function blendBands(ctx: BlendContext, accDtype: 'float32' | 'float64',
   sink: (band: Band | undefined, acc: Float32Array | Float64Array) => void): void {
+  if (ctx.pipeline) {
+    blendBandsPipelined(ctx, accDtype, sink);
+    return;
+  }
   const { mpi, plan } = ctx;
   const width = plan.canvas.width;
-  const bytesPerRow = width * (accDtype === 'float64' ? 8 : 4);
-  const { slabs, bandCount } = planSlabs(plan.canvas, mpi.size, { chunkRows: ctx.chunkRows, bytesPerRow, memPerRank: ctx.memPerRank });
-  const mine = slabs[mpi.rank];
+  const { mine, bandCount } = slabOf(ctx, accDtype, ctx.memPerRank);
   const maxRows = mine.bands.reduce((m, b) => Math.max(m, b.y1 - b.y0), 0);
   const acc = reusedArray('band', accDtype, maxRows * width) as Float32Array | Float64Array;
   let done = 0;
@@ -142,6 +168,85 @@ export function blendBands(ctx: BlendContext, accDtype: 'float32' | 'float64',
   }
 }
 
+function slabOf(ctx: BlendContext, accDtype: 'float32' | 'float64', bandMemory: number) {
+  const bytesPerRow = ctx.plan.canvas.width * (accDtype === 'float64' ? 8 : 4);
+  const { slabs, bandCount } = planSlabs(ctx.plan.canvas, ctx.mpi.size, { chunkRows: ctx.chunkRows, bytesPerRow, memPerRank: bandMemory });
+  return { mine: slabs[ctx.mpi.rank], bandCount };
+}
+
+/** A band whose tile parts are read and whose blend is set up (in buffer slot 0 or 1). */
+interface BandWork { band: Band; acc: Float32Array | Float64Array; jobs: AccumulateArgs[]; tiles: number }
+
+/** The tiles of `band` and the part of each inside it. */
+function bandParts(ctx: BlendContext, band: Band) {
+  const width = ctx.plan.canvas.width;
+  const tiles = tilesInBand(ctx.plan.planned, band);
+  const regions = tiles.map((t) => intersect(t, { y: band.y0, x: 0, height: band.y1 - band.y0, width })!);
+  return { tiles, regions, elements: regions.reduce((n, r) => n + r.height * r.width, 0) };
+}
+
+/** Reads every tile part of `band` into `parts` (read ahead of the blend, which writes `acc`). */
+function readBand(ctx: BlendContext, band: Band, parts: NumericArray, acc: Float32Array | Float64Array): BandWork {
+  const width = ctx.plan.canvas.width;
+  const { tiles, regions } = bandParts(ctx, band);
+  const jobs: AccumulateArgs[] = [];
+  let offset = 0;
+  tiles.forEach((tile, i) => {
+    const region = regions[i];
+    beforeTileRead(ctx, tile);
+    const data = parts.subarray(offset, (offset += region.height * region.width)) as NumericArray;
+    const ty0 = region.y - tile.y, tx0 = region.x - tile.x;
+    timed(ctx, 'read', () => ctx.source.readRegion(tile.index, ty0, ty0 + region.height, tx0, tx0 + region.width, data));
+    ctx.bytes.read += data.byteLength;
+    jobs.push(tileJob(ctx, tile, region, data, acc, band.y0, 0, width));
+  });
+  return { band, acc: acc.subarray(0, (band.y1 - band.y0) * width), jobs, tiles: tiles.length };
+}
+
+/**
+ * blendBands with the blend on a second thread: while band k is blended there, the main
+ * thread writes band k-1 (sink) and reads the tiles of band k+1, so on a rank with a spare
+ * CPU the kernel costs no wall time. Two bands of memPerRank / 2 each; HDF5 and MPI stay on
+ * the main thread. `compute` is the background thread's time (it overlaps read and write).
+ */
+function blendBandsPipelined(ctx: BlendContext, accDtype: 'float32' | 'float64',
+  sink: (band: Band | undefined, acc: Float32Array | Float64Array) => void): void {
+  const { mpi, plan } = ctx;
+  const { mine, bandCount } = slabOf(ctx, accDtype, ctx.memPerRank / 2);
+  // Two slots, each sized for this rank's largest band, allocated before the first read.
+  const rows = mine.bands.reduce((m, b) => Math.max(m, b.y1 - b.y0), 0);
+  const elements = mine.bands.reduce((m, b) => Math.max(m, bandParts(ctx, b).elements), 0);
+  const slots = [0, 1].map((slot) => ({
+    acc: reusedArray(`band-${slot}`, accDtype, rows * plan.canvas.width) as Float32Array | Float64Array,
+    parts: reusedArray(`band-tiles-${slot}`, ctx.source.dtype, elements),
+  }));
+  ctx.bytes.tilesHeld = Math.max(ctx.bytes.tilesHeld, slots[0].parts.byteLength + slots[1].parts.byteLength);
+  const none = slots[0].acc.subarray(0, 0);
+  const read = (b: number) => {
+    if (!mine.bands[b]) return undefined;
+    skew(ctx);
+    return readBand(ctx, mine.bands[b], slots[b % 2].parts, slots[b % 2].acc);
+  };
+  let next = read(0);
+  let written: BandWork | undefined;
+  let done = 0;
+  for (let b = 0; b < bandCount; b++) {
+    const current = next;
+    const blending: BackgroundAccumulate | undefined = current && startAccumulateRegions(current.acc, current.jobs);
+    try {
+      if (b > 0) sink(written?.band, written?.acc ?? none);
+      next = read(b + 1);
+    } finally {
+      // Also on error: the thread must be done with the buffers before anything else runs.
+      if (blending) ctx.times.compute += blending.wait();
+    }
+    written = current;
+    done += current?.tiles ?? 0;
+    if (mpi.rank === 0) ctx.progress?.(Math.min(done, plan.planned.length), plan.planned.length);
+  }
+  if (bandCount > 0) sink(written?.band, written?.acc ?? none);
+}
+
 /**
  * Owner computes: each rank blends its slab of rows in memory and writes it, one call per band:
  * collective (every rank calls, empty when out of rows) or independent (no rank waits for another;
@@ -150,6 +255,7 @@ export function blendBands(ctx: BlendContext, accDtype: 'float32' | 'float64',
 export function runSlab(ctx: StrategyContext): void {
   const width = ctx.plan.canvas.width;
   const accDtype = accDtypeOf(ctx.outDtype);
+  const offset = ctx.earlyWriteback ? ctx.out.fileOffset : null;
   blendBands(ctx, accDtype, (band, acc) => {
     let data: NumericArray = acc;
     if (accDtype !== ctx.outDtype) {
@@ -159,7 +265,14 @@ export function runSlab(ctx: StrategyContext): void {
     // A rank out of rows still takes part in a collective write, with nothing selected.
     if (!band && ctx.io === 'independent') return;
     const rows = band ? band.y1 - band.y0 : 0;
-    timed(ctx, 'write', () => ctx.out.write([band?.y0 ?? 0, 0], [rows, width], data, { transfer: ctx.io }));
+    timed(ctx, 'write', () => {
+      ctx.out.write([band?.y0 ?? 0, 0], [rows, width], data, { transfer: ctx.io });
+      // This band's bytes (whole rows: one contiguous run), or the whole file when chunked.
+      if (band && ctx.earlyWriteback) {
+        if (offset === null) ctx.file.startWriteback();
+        else ctx.file.startWriteback(offset + band.y0 * width * data.BYTES_PER_ELEMENT, data.byteLength);
+      }
+    });
     ctx.bytes.written += data.byteLength;
   });
 }

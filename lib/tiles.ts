@@ -20,8 +20,11 @@ export interface TileSource {
   readonly layout?: number[][];
   readonly positions?: Array<[number, number]>;
   readonly overlap?: [number, number];
-  /** Reads rows [y0,y1) × cols [x0,x1) of tile `index` into a reused buffer (valid until the next call). */
-  readRegion(index: number, y0: number, y1: number, x0: number, x1: number): NumericArray;
+  /**
+   * Reads rows [y0,y1) × cols [x0,x1) of tile `index` into `into` (of the tiles' dtype, exactly
+   * that many elements) or else into a reused buffer (valid until the next call).
+   */
+  readRegion(index: number, y0: number, y1: number, x0: number, x1: number, into?: NumericArray): NumericArray;
   close(): void;
 }
 
@@ -99,8 +102,8 @@ function openHdf5Tiles(input: string, options: TileSourceOptions): TileSource {
     const overlap = readOverlapAttr(file, tilesPath);
     return {
       count, height, width, dtype, layout, positions, overlap,
-      readRegion(index, y0, y1, x0, x1) {
-        const out = reusedArray('tile-read', dtype, (y1 - y0) * (x1 - x0));
+      readRegion(index, y0, y1, x0, x1, into) {
+        const out = into ?? reusedArray('tile-read', dtype, (y1 - y0) * (x1 - x0));
         read(index, y0, y1, x0, x1, out);
         return out;
       },
@@ -201,11 +204,11 @@ function openNpyDirectory(dir: string): TileSource {
   const fds = new Map<number, number>();
   return {
     count: names.length, height, width, dtype: first.dtype,
-    readRegion(index, y0, y1, x0, x1) {
+    readRegion(index, y0, y1, x0, x1, into) {
       let fd = fds.get(index);
       if (fd === undefined) fds.set(index, (fd = fs.openSync(path.join(dir, names[index]), 'r')));
       const cols = x1 - x0;
-      const out = reusedArray('tile-read', first.dtype, (y1 - y0) * cols);
+      const out = into ?? reusedArray('tile-read', first.dtype, (y1 - y0) * cols);
       const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
       for (let y = y0; y < y1; y++) {
         fs.readSync(fd, bytes, (y - y0) * cols * element, cols * element, headers[index].dataOffset + (y * width + x0) * element);

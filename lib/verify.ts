@@ -61,7 +61,7 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
     for (let k = 0; k < n; k++) stats[6 * k + 4] = -1;
     const width = plan.canvas.width;
     const integer = !outDtype.startsWith('float');
-    const ctx = { mpi, source, plan, memPerRank: o.memPerRank, times: { read: 0, compute: 0, write: 0, sync: 0 }, bytes: { read: 0, written: 0 } };
+    const ctx = { mpi, source, plan, memPerRank: o.memPerRank, times: { read: 0, compute: 0, write: 0, sync: 0 }, bytes: { read: 0, written: 0, tilesHeld: 0 } };
     blendBands(ctx, accDtypeOf(outDtype), (band, acc) => {
       const rows = band ? band.y1 - band.y0 : 0;
       const got = reusedArray('verify-output', outDtype, acc.length) as Float64Array;

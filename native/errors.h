@@ -16,6 +16,7 @@ constexpr const char* kCodeMpiState = "ERR_MPI_STATE";
 constexpr const char* kCodeClosed = "ERR_CLOSED";
 constexpr const char* kCodeRange = "ERR_OUT_OF_RANGE";
 constexpr const char* kCodeDtype = "ERR_DTYPE";
+constexpr const char* kCodeKernel = "ERR_KERNEL";
 
 // Thrown by C++ code that has no Napi::Env at hand; converted at the boundary.
 struct NativeError {

@@ -67,6 +67,7 @@ void H5Dataset::Register(Napi::Env env, Napi::Object exports) {
                                        InstanceAccessor<&H5Dataset::GetDtype>("dtype"),
                                        InstanceAccessor<&H5Dataset::GetChunk>("chunk"),
                                        InstanceAccessor<&H5Dataset::GetName>("name"),
+                                       InstanceAccessor<&H5Dataset::GetFileOffset>("fileOffset"),
                                    });
   StateOf(env).dataset_class = Napi::Persistent(cls);
   exports.Set("Dataset", cls);
@@ -273,5 +274,15 @@ Napi::Value H5Dataset::GetChunk(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value H5Dataset::GetName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
+
+// Byte offset of a contiguous dataset's data in the file; null when it has none (chunked, or
+// not allocated yet).
+Napi::Value H5Dataset::GetFileOffset(const Napi::CallbackInfo& info) {
+  RequireOpen(info.Env(), "read its file offset");
+  const haddr_t offset = H5Dget_offset(dataset_.get());
+  H5Eclear2(H5E_DEFAULT);  // a chunked dataset's HADDR_UNDEF comes with an error stack
+  if (offset == HADDR_UNDEF) return info.Env().Null();
+  return Napi::Number::New(info.Env(), static_cast<double>(offset));
+}
 
 }  // namespace h5stitch

@@ -36,6 +36,7 @@ class H5Dataset : public Napi::ObjectWrap<H5Dataset> {
   Napi::Value GetDtype(const Napi::CallbackInfo& info);
   Napi::Value GetChunk(const Napi::CallbackInfo& info);
   Napi::Value GetName(const Napi::CallbackInfo& info);
+  Napi::Value GetFileOffset(const Napi::CallbackInfo& info);
 
   void RequireOpen(Napi::Env env, const char* what) const;
   // Selects [start, start+count) in a copy of the file space; returns file and memory spaces.

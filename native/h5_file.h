@@ -12,6 +12,20 @@ namespace h5stitch {
 
 class H5Dataset;
 
+// A POSIX file descriptor, closed with its owner.
+class Fd {
+ public:
+  Fd() = default;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { Reset(); }
+  int get() const { return fd_; }
+  void Reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
 class H5File : public Napi::ObjectWrap<H5File> {
  public:
   static void Register(Napi::Env env, Napi::Object exports);
@@ -29,6 +43,7 @@ class H5File : public Napi::ObjectWrap<H5File> {
  private:
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Flush(const Napi::CallbackInfo& info);
+  Napi::Value StartWriteback(const Napi::CallbackInfo& info);
   Napi::Value GetAtomicity(const Napi::CallbackInfo& info);
   Napi::Value SetAtomicity(const Napi::CallbackInfo& info);
   Napi::Value CreateDataset(const Napi::CallbackInfo& info);
@@ -51,6 +66,7 @@ class H5File : public Napi::ObjectWrap<H5File> {
   Hid file_;
   std::string path_;
   bool parallel_ = false;
+  Fd writeback_;  // read-only descriptor for StartWriteback (the data goes through MPI-IO)
   std::vector<H5Dataset*> datasets_;  // open datasets, closed (in creation order) before the file
 };
 

@@ -5,10 +5,13 @@
 #include "kernels.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -44,9 +47,9 @@ struct Span {
   int64_t from, to;
 };
 
-// Scratch reused across calls (one JS thread per process).
-std::vector<double> g_weight;
-std::vector<Span> g_spans;
+// Scratch reused across calls, one per thread (main and background batches).
+thread_local std::vector<double> g_weight;
+thread_local std::vector<Span> g_spans;
 
 // The columns of row y in [r.x0, r.x1) that a covering tile other than `tile` also covers
 // (for max: only tiles earlier in canonical order), as sorted disjoint spans. A row holds a
@@ -147,14 +150,27 @@ void Accumulate(Acc* acc, int64_t accWidth, int64_t accY0, int64_t accX0, const 
   }
 }
 
+// One accumulate() call, checked and reduced to plain pointers: runs without touching JS values,
+// so it may run on a worker thread while the main thread does HDF5/MPI I/O.
+struct Job {
+  void* acc;
+  napi_typedarray_type accType;
+  int64_t accWidth, accY0, accX0;
+  Rect tile;
+  std::vector<Rect> covering;
+  const void* data;
+  napi_typedarray_type dataType;
+  Region r;
+  Blend blend;
+};
+
 template <typename Acc>
-void DispatchData(Acc* acc, int64_t accWidth, int64_t accY0, int64_t accX0, const Rect& tile,
-                  const std::vector<Rect>& covering, const Napi::TypedArray& data, const Region& r, Blend blend) {
-  const void* base = static_cast<const uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset();
+void RunFor(const Job& j, Acc* acc) {
 #define H5STITCH_KERNEL_CASE(napiType, cType)                                                                       \
   case napiType:                                                                                                   \
-    return Accumulate(acc, accWidth, accY0, accX0, tile, covering, static_cast<const cType*>(base), r, blend);
-  switch (data.TypedArrayType()) {
+    return Accumulate(acc, j.accWidth, j.accY0, j.accX0, j.tile, j.covering, static_cast<const cType*>(j.data), j.r, \
+                      j.blend);
+  switch (j.dataType) {
     H5STITCH_KERNEL_CASE(napi_int8_array, int8_t)
     H5STITCH_KERNEL_CASE(napi_uint8_array, uint8_t)
     H5STITCH_KERNEL_CASE(napi_int16_array, int16_t)
@@ -164,9 +180,15 @@ void DispatchData(Acc* acc, int64_t accWidth, int64_t accY0, int64_t accX0, cons
     H5STITCH_KERNEL_CASE(napi_float32_array, float)
     H5STITCH_KERNEL_CASE(napi_float64_array, double)
     default:
-      break;
+      break;  // ParseJob admits only the types above
   }
 #undef H5STITCH_KERNEL_CASE
+}
+
+void Run(const Job& j) {
+  if (j.r.y0 == j.r.y1 || j.r.x0 == j.r.x1) return;
+  if (j.accType == napi_float32_array) RunFor(j, static_cast<float*>(j.acc));
+  else RunFor(j, static_cast<double*>(j.acc));
 }
 
 bool IsNumericArray(const Napi::Value& v) {
@@ -179,6 +201,13 @@ bool IsNumericArray(const Napi::Value& v) {
       return false;
   }
 }
+
+bool IsFloatArray(const Napi::Value& v) {
+  return v.IsTypedArray() && (v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array ||
+                              v.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array);
+}
+
+void* DataOf(const Napi::TypedArray& a) { return static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset(); }
 
 // A JS number that is a safe integer; else TypeError("Expected <expected> for <what> ...", reported).
 int64_t Integer(Napi::Env env, const Napi::Value& v, const char* expected, const char* what, const Napi::Value& reported) {
@@ -208,30 +237,29 @@ std::string Describe(const Region& r) {
          std::to_string(r.x1) + ")";
 }
 
-// accumulate({acc, accWidth, accY0, accX0, tile, covering, data, region: [y0,y1,x0,x1], blend}):
-// adds `data` (the tile's pixels of `region`, row-major) into `acc`, whose [0] is canvas
-// (accY0, accX0), weighted by `blend`. Every index is checked: a bad call throws, never writes
-// out of bounds.
-Napi::Value AccumulateJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsObject()) ThrowTypeError(env, "an object", "accumulate() arguments", info[0]);
-  Napi::Object args = info[0].As<Napi::Object>();
+// Checks one accumulate() argument object (see AccumulateJs); every index is checked, so a bad
+// call throws here and Run never writes out of bounds.
+Job ParseJob(Napi::Env env, const Napi::Value& argsValue) {
+  if (!argsValue.IsObject()) ThrowTypeError(env, "an object", "accumulate() arguments", argsValue);
+  Napi::Object args = argsValue.As<Napi::Object>();
   Napi::Value accValue = args.Get("acc");
-  if (!accValue.IsTypedArray() || (accValue.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array &&
-                                   accValue.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)) {
-    ThrowTypeError(env, "a Float32Array or Float64Array", "acc", accValue);
-  }
+  if (!IsFloatArray(accValue)) ThrowTypeError(env, "a Float32Array or Float64Array", "acc", accValue);
   auto acc = accValue.As<Napi::TypedArray>();
-  const int64_t accWidth = IntegerField(env, args, "accWidth");
-  const int64_t accY0 = IntegerField(env, args, "accY0");
-  const int64_t accX0 = IntegerField(env, args, "accX0");
+  Job job;
+  job.acc = DataOf(acc);
+  job.accType = acc.TypedArrayType();
+  job.accWidth = IntegerField(env, args, "accWidth");
+  job.accY0 = IntegerField(env, args, "accY0");
+  job.accX0 = IntegerField(env, args, "accX0");
   std::vector<Rect> tileRect = Rects(env, args.Get("tile"), "tile");
   if (tileRect.size() != 1) ThrowTypeError(env, "an Int32Array of one [order, y, x, height, width] record", "tile", args.Get("tile"));
-  const Rect tile = tileRect[0];
-  std::vector<Rect> covering = Rects(env, args.Get("covering"), "covering");
+  const Rect tile = job.tile = tileRect[0];
+  job.covering = Rects(env, args.Get("covering"), "covering");
   Napi::Value dataValue = args.Get("data");
   if (!IsNumericArray(dataValue)) ThrowTypeError(env, "a numeric typed array (not BigInt)", "data", dataValue);
   auto data = dataValue.As<Napi::TypedArray>();
+  job.data = DataOf(data);
+  job.dataType = data.TypedArrayType();
   Napi::Value regionValue = args.Get("region");
   if (!regionValue.IsArray() || regionValue.As<Napi::Array>().Length() != 4) {
     ThrowTypeError(env, "[y0, y1, x0, x1]", "region", regionValue);
@@ -239,12 +267,11 @@ Napi::Value AccumulateJs(const Napi::CallbackInfo& info) {
   Napi::Array ra = regionValue.As<Napi::Array>();
   int64_t rv[4];
   for (uint32_t i = 0; i < 4; i++) rv[i] = Integer(env, ra.Get(i), "[y0, y1, x0, x1] integers", "region", regionValue);
-  const Region r{rv[0], rv[1], rv[2], rv[3]};
+  const Region r = job.r = Region{rv[0], rv[1], rv[2], rv[3]};
   std::string blendName = args.Get("blend").IsString() ? args.Get("blend").As<Napi::String>().Utf8Value() : "";
-  Blend blend;
-  if (blendName == "linear") blend = Blend::kLinear;
-  else if (blendName == "none") blend = Blend::kNone;
-  else if (blendName == "max") blend = Blend::kMax;
+  if (blendName == "linear") job.blend = Blend::kLinear;
+  else if (blendName == "none") job.blend = Blend::kNone;
+  else if (blendName == "max") job.blend = Blend::kMax;
   else ThrowTypeError(env, "'linear' | 'none' | 'max'", "blend", args.Get("blend"));
 
   // Geometry: the region lies in the tile and in acc; data holds the whole region.
@@ -254,7 +281,8 @@ Napi::Value AccumulateJs(const Napi::CallbackInfo& info) {
   }
   const int64_t accLength = static_cast<int64_t>(acc.ElementLength());
   if (r.y0 < r.y1 && r.x0 < r.x1 &&
-      (accWidth <= 0 || r.y0 < accY0 || r.x0 < accX0 || r.x1 - accX0 > accWidth || (r.y1 - accY0) * accWidth > accLength)) {
+      (job.accWidth <= 0 || r.y0 < job.accY0 || r.x0 < job.accX0 || r.x1 - job.accX0 > job.accWidth ||
+       (r.y1 - job.accY0) * job.accWidth > accLength)) {
     ThrowWithCode(env, kCodeRange, "region " + Describe(r) + " is not inside the accumulator");
   }
   const int64_t need = (r.y1 - r.y0) * (r.x1 - r.x0);
@@ -263,32 +291,102 @@ Napi::Value AccumulateJs(const Napi::CallbackInfo& info) {
   }
   // Canonical order, and the tile itself among them (else W would miss its own weight).
   bool self = false;
-  for (size_t i = 0; i < covering.size(); i++) {
-    if (i > 0 && covering[i].order <= covering[i - 1].order) {
+  for (size_t i = 0; i < job.covering.size(); i++) {
+    const Rect& c = job.covering[i];
+    if (i > 0 && c.order <= job.covering[i - 1].order) {
       ThrowWithCode(env, kCodeRange, "covering tiles are not in increasing order");
     }
-    const Rect& c = covering[i];
     if (c.order == tile.order) {
       self = c.y == tile.y && c.x == tile.x && c.height == tile.height && c.width == tile.width;
       if (!self) ThrowWithCode(env, kCodeRange, "covering record of tile order " + std::to_string(tile.order) + " differs from the tile");
     }
   }
   if (!self) ThrowWithCode(env, kCodeRange, "covering list of tile order " + std::to_string(tile.order) + " does not include it");
-  if (need == 0) return env.Undefined();
+  return job;
+}
 
-  void* accBase = static_cast<uint8_t*>(acc.ArrayBuffer().Data()) + acc.ByteOffset();
-  if (acc.TypedArrayType() == napi_float32_array) {
-    DispatchData(static_cast<float*>(accBase), accWidth, accY0, accX0, tile, covering, data, r, blend);
-  } else {
-    DispatchData(static_cast<double*>(accBase), accWidth, accY0, accX0, tile, covering, data, r, blend);
+// accumulate({acc, accWidth, accY0, accX0, tile, covering, data, region: [y0,y1,x0,x1], blend}):
+// adds `data` (the tile's pixels of `region`, row-major) into `acc`, whose [0] is canvas
+// (accY0, accX0), weighted by `blend`.
+Napi::Value AccumulateJs(const Napi::CallbackInfo& info) {
+  Run(ParseJob(info.Env(), info[0]));
+  return info.Env().Undefined();
+}
+
+// A batch of jobs running on its own thread. The typed arrays it reads and writes are held
+// by references until wait(); JS must leave them alone until then (lib/blend.ts does).
+struct Background {
+  std::thread worker;
+  std::vector<Napi::Reference<Napi::Value>> held;
+  std::string error;  // set by the worker, read after join
+  double seconds = 0;
+  // A batch dropped without wait() (the job is ending on an error) still must not outlive its thread.
+  ~Background() {
+    if (worker.joinable()) worker.join();
   }
-  return env.Undefined();
+};
+
+// wait(): joins the batch's thread, returns the seconds it computed; idempotent.
+Napi::Value WaitJs(const Napi::CallbackInfo& info) {
+  auto* batch = static_cast<Background*>(info.Data());
+  if (batch->worker.joinable()) batch->worker.join();
+  batch->held.clear();
+  if (!batch->error.empty()) ThrowWithCode(info.Env(), kCodeKernel, "background accumulate failed: " + batch->error);
+  return Napi::Number::New(info.Env(), batch->seconds);
+}
+
+// startAccumulate({clear?, jobs: [accumulate() arguments]}): checks every job here, then zeroes
+// `clear` and runs the jobs in order on a new thread (no JS, HDF5 or MPI there). Returns the
+// wait() function; the main thread meanwhile does I/O on other buffers.
+Napi::Value StartAccumulateJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) ThrowTypeError(env, "an object", "startAccumulate() arguments", info[0]);
+  Napi::Object args = info[0].As<Napi::Object>();
+  Napi::Value clearValue = args.Get("clear");
+  if (!clearValue.IsUndefined() && !IsFloatArray(clearValue)) {
+    ThrowTypeError(env, "a Float32Array or Float64Array (or undefined)", "clear", clearValue);
+  }
+  Napi::Value jobsValue = args.Get("jobs");
+  if (!jobsValue.IsArray()) ThrowTypeError(env, "an array of accumulate() arguments", "jobs", jobsValue);
+  Napi::Array jobArray = jobsValue.As<Napi::Array>();
+  auto batch = std::make_unique<Background>();
+  std::vector<Job> jobs;
+  for (uint32_t i = 0; i < jobArray.Length(); i++) {
+    Napi::Value v = jobArray.Get(i);
+    jobs.push_back(ParseJob(env, v));
+    Napi::Object o = v.As<Napi::Object>();
+    batch->held.push_back(Napi::Persistent(o.Get("acc")));
+    batch->held.push_back(Napi::Persistent(o.Get("data")));
+  }
+  uint8_t* clear = nullptr;
+  size_t clearBytes = 0;
+  if (!clearValue.IsUndefined()) {
+    auto a = clearValue.As<Napi::TypedArray>();
+    clear = static_cast<uint8_t*>(DataOf(a));
+    clearBytes = a.ByteLength();
+    batch->held.push_back(Napi::Persistent(clearValue));
+  }
+  Background* b = batch.get();
+  b->worker = std::thread([b, clear, clearBytes, jobs = std::move(jobs)] {
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      std::fill(clear, clear + clearBytes, 0);  // all-zero bytes are +0.0
+      for (const Job& j : jobs) Run(j);
+    } catch (const std::exception& e) {
+      b->error = e.what();
+    }
+    b->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  });
+  Napi::Function wait = Napi::Function::New(env, WaitJs, "wait", b);
+  wait.AddFinalizer([](Napi::Env, Background* done) { delete done; }, batch.release());
+  return wait;
 }
 
 }  // namespace
 
 void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("accumulate", Napi::Function::New(env, AccumulateJs, "accumulate"));
+  exports.Set("startAccumulate", Napi::Function::New(env, StartAccumulateJs, "startAccumulate"));
 }
 
 }  // namespace h5stitch::kernels

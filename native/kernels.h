@@ -5,7 +5,8 @@
 
 namespace h5stitch::kernels {
 
-// Adds `accumulate(acc, accWidth, accY0, accX0, tile, covering, data, region, blend)` to exports.
+// Adds `accumulate({acc, accWidth, accY0, accX0, tile, covering, data, region, blend})` and
+// `startAccumulate({clear, jobs})` (the same jobs on a background thread; returns wait()) to exports.
 void Register(Napi::Env env, Napi::Object exports);
 
 }  // namespace h5stitch::kernels

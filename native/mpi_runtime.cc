@@ -147,6 +147,17 @@ Napi::Value Size(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), size);
 }
 
+// Ranks on this node (sharing memory with this one); collective.
+Napi::Value LocalSize(const Napi::CallbackInfo& info) {
+  RequireReady(info.Env(), "localSize()");
+  MPI_Comm node = MPI_COMM_NULL;
+  Check(info.Env(), MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+  int size = 0;
+  MPI_Comm_size(node, &size);
+  MPI_Comm_free(&node);
+  return Napi::Number::New(info.Env(), size);
+}
+
 Napi::Value Barrier(const Napi::CallbackInfo& info) {
   RequireReady(info.Env(), "barrier()");
   Check(info.Env(), MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
@@ -376,6 +387,7 @@ void Register(Napi::Env env, Napi::Object exports) {
   mpi.Set("state", Napi::Function::New(env, State, "state"));
   mpi.Set("rank", Napi::Function::New(env, Rank, "rank"));
   mpi.Set("size", Napi::Function::New(env, Size, "size"));
+  mpi.Set("localSize", Napi::Function::New(env, LocalSize, "localSize"));
   mpi.Set("barrier", Napi::Function::New(env, Barrier, "barrier"));
   mpi.Set("wtime", Napi::Function::New(env, Wtime, "wtime"));
   mpi.Set("bcast", Napi::Function::New(env, Bcast, "bcast"));

@@ -32,8 +32,10 @@ const lines = [
   '',
   'ratio = raw-write median / strategy median (1.00 = as fast as writing the same bytes with one collective MPI-IO write + sync).',
   'read/written MB: bytes each strategy moved (tiles and output read, output written), summed over ranks.',
-  'Peak RSS: the peak (max over ranks) during the strategy\'s runs; bound = mem-per-rank (band) + cb_buffer_size (MPI-IO aggregation) + 2 tiles',
+  'Peak RSS: the peak (max over ranks) during the strategy\'s runs; bound = mem-per-rank (band, or two half bands when pipelined) + cb_buffer_size (MPI-IO aggregation)',
+  '+ tiles in flight (2 tiles, or the tile parts of two bands when pipelined)',
   '+ baseline (the peak of warm-up stitches of the same grid of 32x32 tiles, or the RSS when the strategy started if higher).',
+  'pipelined: the blend ran on a second thread (the rank had a spare CPU), so compute overlaps read and write.',
   'The raw write runs once after each stitch run (fresh file each time, like the outputs); its median is the reference.',
   '',
   '| ranks | strategy | median s | min s | max s | read s | compute s | write s | sync s | read MB | written MB | MB/s | ratio | peak RSS MiB | bound MiB | verified |',
@@ -46,7 +48,7 @@ const rules = [];
 for (const r of runs) {
   const n = r.config.ranks;
   for (const s of r.strategies) {
-    lines.push(`| ${n} | ${s.name} | ${f(s.median)} | ${f(s.min)} | ${f(s.max)} | ${f(s.phases.read)} | ${f(s.phases.compute)} | ` +
+    lines.push(`| ${n} | ${s.name}${s.pipeline ? ' (pipelined)' : ''} | ${f(s.median)} | ${f(s.min)} | ${f(s.max)} | ${f(s.phases.read)} | ${f(s.phases.compute)} | ` +
       `${f(s.phases.write)} | ${f(s.phases.sync)} | ${mb(s.bytes.read)} | ${mb(s.bytes.written)} | ${f(s.outputMBps, 1)} | ${f(s.ratio, 2)} | ${f(s.peakRssKiB / 1024, 0)} | ` +
       `${f(s.rssBoundKiB / 1024, 0)} | ${s.verified && s.identical ? 'yes' : 'NO'} |`);
     points.push({ ranks: String(n), strategy: s.name, seconds: s.median, min: s.min, max: s.max });

@@ -26,6 +26,8 @@ describe.each([1, 2, 3, 4])('bindings under mpirun -n %i', (size) => {
     expect(job.code).toBe(0);
     const report = JSON.parse(job.stdout.trim().split('\n').pop()!);
     expect(report.size).toBe(size);
+    expect(report.localSize).toBe(size); // every rank on this one node
+    expect(report.writeback).toBe(process.platform === 'linux');
     if (transfer === 'collective') {
       // HDF5 really did collective I/O (a hidden fallback to independent would show here).
       expect(report.mode).toBe('contiguous-collective');
@@ -38,6 +40,7 @@ describe.each([1, 2, 3, 4])('bindings under mpirun -n %i', (size) => {
     expect(read.shape).toEqual([size * ROWS, COLS]);
     expect(read.dtype).toBe('float32');
     expect(read.data).toEqual(expectedData(size));
+    expect(read.atOffset).toEqual(expectedData(size)); // fileOffset points at the data
     expect(read.cube).toEqual(Array.from({ length: size * 8 }, (_, i) => Math.floor(i / 8) * 100 + (i % 8)));
     // Odd ranks wrote nothing: their element keeps the fill value.
     expect(read.sparse).toEqual(Array.from({ length: size }, (_, r) => (r % 2 === 0 ? r * 7 : -1)));

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { prng } from './helpers/prng';
 import { gridPositions, explicitPositions, PlannedTile, Canvas } from '../lib/geometry';
 import { planRounds } from '../lib/rounds';
-import { accumulateRegion, neighbourIndex, weightSum, rawWeight, BlendMode, type AccumulateArgs } from '../lib/blend';
+import { accumulateRegion, startAccumulateRegions, neighbourIndex, weightSum, rawWeight, BlendMode, type AccumulateArgs } from '../lib/blend';
 import { referenceAccumulate } from './helpers/reference-blend';
 
 
@@ -194,6 +194,45 @@ describe('native kernel', () => {
     expect(() => accumulateRegion({ ...base, covering: [...nb[0]].reverse() })).toThrow(/increasing order/);
     expect(() => accumulateRegion({ ...base, blend: 'mean' as never })).toThrow(/Expected 'linear' \| 'none' \| 'max' for blend/);
     expect(() => accumulateRegion({ ...base, acc: new Int32Array(42) as never })).toThrow(TypeError);
+  });
+});
+
+describe('background accumulate (slab --pipeline)', () => {
+  const jobsFor = (seed: number, acc: Float32Array, blend: BlendMode) => {
+    const { tiles, canvas } = randomSet(seed);
+    const planned = planRounds(tiles);
+    const nb = neighbourIndex(planned);
+    const rand = prng(seed);
+    return planned.map((t, i): AccumulateArgs => ({
+      acc, accWidth: canvas.width, accY0: 0, accX0: 0, tile: t, covering: nb[i], blend,
+      region: { y0: t.y, y1: t.y + t.height, x0: t.x, x1: t.x + t.width },
+      data: Float32Array.from({ length: t.height * t.width }, () => (rand() - 0.5) * 1000),
+    }));
+  };
+
+  it('clears the accumulator, then gives the same bits as the jobs run in order on this thread', () => {
+    for (const blend of ['linear', 'none', 'max'] as const) {
+      const { canvas } = randomSet(31);
+      const here = new Float32Array(canvas.height * canvas.width), there = new Float32Array(canvas.height * canvas.width).fill(7);
+      for (const job of jobsFor(31, here, blend)) accumulateRegion(job);
+      const batch = startAccumulateRegions(there, jobsFor(31, there, blend));
+      const seconds = batch.wait();
+      expect(seconds).toBeGreaterThanOrEqual(0);
+      expect(batch.wait()).toBe(seconds); // idempotent
+      const k = here.findIndex((v, j) => !Object.is(v, there[j]));
+      if (k >= 0) expect.fail(`${blend}: background != main thread at [${k}]: ${there[k]} vs ${here[k]}`);
+      expect(here.some((v) => v !== 0)).toBe(true);
+    }
+  });
+
+  it('checks every job before starting, so a bad one throws here and nothing runs', () => {
+    const { canvas } = randomSet(32);
+    const acc = new Float32Array(canvas.height * canvas.width).fill(3);
+    const jobs = jobsFor(32, acc, 'linear');
+    jobs[jobs.length - 1] = { ...jobs[jobs.length - 1], data: new Float32Array(1) };
+    expect(() => startAccumulateRegions(acc, jobs)).toThrow(/data has 1 values, region needs/);
+    expect(acc.every((v) => v === 3)).toBe(true); // not even cleared
+    expect(() => startAccumulateRegions(new Int16Array(4) as never, [])).toThrow(TypeError);
   });
 });
 

@@ -37,6 +37,12 @@ describe('bad input: one clear line, exit code 2, no output file', () => {
       /--strategy rounds --io independent with MPI-IO write data sieving on is unsafe/],
     ['compressed output with independent writes', [input, '--out', out, '--io', 'independent', '--chunk', '16x16', '--compress', 'gzip'],
       /--compress needs collective writes: drop --io independent/],
+    ['pipeline with a strategy that has none', [input, '--out', out, '--strategy', 'rounds', '--pipeline', 'on'],
+      /--pipeline on applies to --strategy slab only, not rounds/],
+    ['pipeline value unknown', [input, '--out', out, '--pipeline', 'yes'], /--pipeline but received "yes"/],
+    ['pipeline without room for two bands', [input, '--out', out, '--pipeline', 'on', '--mem-per-rank', '300'],
+      /--pipeline on needs --mem-per-rank of two canvas rows \(\d+ bytes\), got 300/],
+    ['writeback value unknown', [input, '--out', out, '--writeback', 'later'], /--writeback but received "later"/],
     ['compressed output with the serial strategy', [input, '--out', out, '--strategy', 'serial', '--chunk', '16x16', '--compress', 'gzip'],
       /--compress needs collective writes, and --strategy serial writes from rank 0 alone/],
   ];

@@ -7,6 +7,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { mpirun, node, repoRoot, run, stitchJs, tempDir, type JobResult } from './helpers/mpirun';
 
@@ -42,6 +43,9 @@ const VARIANTS: Variant[] = [
   { name: 'serial', args: ['--strategy', 'serial'] },
   { name: 'slab-independent', args: ['--strategy', 'slab', '--io', 'independent'] },
   { name: 'rounds-collective', args: ['--strategy', 'rounds', '--io', 'collective'] },
+  // Blend on a second thread, many small bands (so ranks run out of bands at different times).
+  { name: 'slab-pipelined', args: ['--strategy', 'slab', '--pipeline', 'on', '--mem-per-rank', '4K'] },
+  { name: 'slab-pipelined-independent', args: ['--strategy', 'slab', '--pipeline', 'on', '--mem-per-rank', '4K', '--io', 'independent', '--writeback', 'end'] },
   { name: 'rounds-independent', args: ['--strategy', 'rounds', '--io', 'independent'] },
 ];
 const RANKS = [1, 2, 3, 4];
@@ -222,5 +226,20 @@ describe('output written via a temp name', () => {
     stitch(2, input, out, ['--strategy', 'serial', '--force']);
     expect(fs.readdirSync(dir).sort()).toEqual(['in.h5', 'out.h5']);
     expect(read('summary', out).attrs.strategy).toBe('serial');
+  });
+});
+
+describe('slab --pipeline auto', () => {
+  it('blends on a second thread only when the rank has a CPU to spare', () => {
+    const dir = newDir();
+    const input = generate(dir, ['--tiles', '2x2', '--tile', '64', '--overlap', '8']);
+    const report = (binding: string[], out: string, extra: string[] = []) => JSON.parse(ok(run('mpirun',
+      [...binding, '-n', '1', process.execPath, stitchJs, input, '--out', path.join(dir, out), '--json', ...extra], JOB), out).stdout);
+    expect(report(['--bind-to', 'core'], 'core.h5').pipeline).toBe(false); // one CPU: the thread would only take turns
+    expect(report(['--bind-to', 'none'], 'none.h5').pipeline).toBe(os.availableParallelism() >= 2);
+    expect(report(['--bind-to', 'none'], 'off.h5', ['--pipeline', 'off']).pipeline).toBe(false);
+    expect(report(['--bind-to', 'none'], 'rounds.h5', ['--strategy', 'rounds']).pipeline).toBe(false);
+    const same = read<{ identical: boolean }[]>('compare', path.join(dir, 'core.h5'), path.join(dir, 'none.h5'), path.join(dir, 'rounds.h5'));
+    expect(same.map((r) => r.identical)).toEqual([true, true]);
   });
 });
