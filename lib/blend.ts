@@ -98,11 +98,13 @@ export interface BackgroundAccumulate {
 }
 
 /**
- * Zeroes `clear`, then runs the same kernel as accumulateRegion for each of `jobs` in order, on a
- * second thread, while the caller does I/O. Every job is checked before this returns. The jobs'
- * acc and data arrays (and `clear`) belong to the batch until wait().
+ * Runs the same kernel as accumulateRegion for each of `jobs` in order, on a second thread, while
+ * the caller does I/O. `band` is the jobs' accumulator (whole rows; every job's acc) and may hold
+ * anything: the result is as if it had been zeroed first (each pixel's first job sets it; pixels
+ * no job covers become 0), without the extra pass over memory. Every job is checked before this
+ * returns. `band` and the jobs' data belong to the batch until wait().
  */
-export function startAccumulateRegions(clear: Float32Array | Float64Array | undefined, jobs: readonly AccumulateArgs[]): BackgroundAccumulate {
-  const wait = callSite(() => native().startAccumulate({ clear, jobs: jobs.map(nativeArgs) }));
+export function startAccumulateRegions(band: Float32Array | Float64Array, jobs: readonly AccumulateArgs[]): BackgroundAccumulate {
+  const wait = callSite(() => native().startAccumulate({ band, jobs: jobs.map(nativeArgs) }));
   return { wait: () => callSite(wait) };
 }

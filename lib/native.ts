@@ -125,11 +125,12 @@ export interface NativeAddon {
   /** The blend kernel (see lib/blend.ts accumulateRegion); needs no MPI. */
   accumulate(args: NativeAccumulateArgs): void;
   /**
-   * Checks every job now, then zeroes `clear` and runs the jobs in order on a new thread (no JS,
-   * HDF5 or MPI there). Returns wait(): joins the thread and returns the seconds it computed.
-   * Until wait() returns, the jobs' acc and data arrays and `clear` must not be touched.
+   * Checks every job now, then runs them in order on a new thread (no JS, HDF5 or MPI there),
+   * setting each pixel of `band` (every job's acc, whole rows) at its first job and zeroing those
+   * no job covers. Returns wait(): joins the thread and returns the seconds it computed. Until
+   * wait() returns, `band` and the jobs' data must not be touched.
    */
-  startAccumulate(args: { clear?: Float32Array | Float64Array; jobs: NativeAccumulateArgs[] }): () => number;
+  startAccumulate(args: { band: Float32Array | Float64Array; jobs: NativeAccumulateArgs[] }): () => number;
 }
 
 export interface NativeAccumulateArgs {

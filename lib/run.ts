@@ -111,6 +111,7 @@ export interface StitchReport {
   command: 'stitch';
   output: string;
   strategy: StrategyName;
+  /** The transfer used (a one-rank slab writes independently; absent for serial). */
   io?: Transfer;
   /** slab blended on a second thread while bands were written (phases then overlap). */
   pipeline: boolean;
@@ -207,7 +208,10 @@ export function choosePipeline(mpi: Mpi, req: Pick<StitchRequest, 'strategy' | '
 }
 
 export function runStitch(mpi: Mpi, req: StitchRequest): StitchReport {
-  const { input, target, strategy, io, blend, outDtype, chunk, gzip, memPerRank, hints, layoutJson, overlap, skewMs } = req;
+  const { input, target, strategy, blend, outDtype, chunk, gzip, memPerRank, hints, layoutJson, overlap, skewMs } = req;
+  // One slab rank has nobody to coordinate with: a collective write would only pass every byte
+  // through MPI-IO's aggregation buffer (OMPIO copies it). Filtered chunks are written collectively.
+  const io: Transfer = strategy === 'serial' || (strategy === 'slab' && mpi.size === 1 && gzip === undefined) ? 'independent' : req.io;
   const started = mpi.wtime();
   let pipeline = choosePipeline(mpi, req);
 
@@ -280,7 +284,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest): StitchReport {
   if (plan.overlap) out.setAttr('overlap', plan.overlap);
   out.setAttr('blend', blend);
   out.setAttr('strategy', strategy);
-  out.setAttr('io', strategy === 'serial' ? 'independent' : io);
+  out.setAttr('io', io);
   out.setAttr('ranks', mpi.size);
   out.setAttr('h5stitch_version', VERSION);
   out.setAttr('input', path.resolve(input));

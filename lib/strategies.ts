@@ -186,8 +186,9 @@ function bandParts(ctx: BlendContext, band: Band) {
 }
 
 /** Reads every tile part of `band` into `parts` (read ahead of the blend, which writes `acc`). */
-function readBand(ctx: BlendContext, band: Band, parts: NumericArray, acc: Float32Array | Float64Array): BandWork {
+function readBand(ctx: BlendContext, band: Band, parts: NumericArray, slot: Float32Array | Float64Array): BandWork {
   const width = ctx.plan.canvas.width;
+  const acc = slot.subarray(0, (band.y1 - band.y0) * width);
   const { tiles, regions } = bandParts(ctx, band);
   const jobs: AccumulateArgs[] = [];
   let offset = 0;
@@ -200,7 +201,7 @@ function readBand(ctx: BlendContext, band: Band, parts: NumericArray, acc: Float
     ctx.bytes.read += data.byteLength;
     jobs.push(tileJob(ctx, tile, region, data, acc, band.y0, 0, width));
   });
-  return { band, acc: acc.subarray(0, (band.y1 - band.y0) * width), jobs, tiles: tiles.length };
+  return { band, acc, jobs, tiles: tiles.length };
 }
 
 /**

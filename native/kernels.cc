@@ -49,14 +49,13 @@ struct Span {
 
 // Scratch reused across calls, one per thread (main and background batches).
 thread_local std::vector<double> g_weight;
-thread_local std::vector<Span> g_spans;
+thread_local std::vector<Span> g_shared, g_earlier;
 
 // The columns of row y in [r.x0, r.x1) that a covering tile other than `tile` also covers
-// (for max: only tiles earlier in canonical order), as sorted disjoint spans. A row holds a
-// handful of them (left/right neighbours), so the rest of the row takes the fast path.
+// (earlierOnly: only tiles earlier in canonical order), as sorted disjoint spans in `spans`. A
+// row holds a handful of them (left/right neighbours), so the rest of the row takes the fast path.
 const std::vector<Span>& SharedSpans(const std::vector<Rect>& covering, const Rect& tile, int64_t y, const Region& r,
-                                     bool earlierOnly) {
-  std::vector<Span>& spans = g_spans;
+                                     bool earlierOnly, std::vector<Span>& spans) {
   spans.clear();
   for (const Rect& c : covering) {
     if (c.order == tile.order || (earlierOnly && c.order > tile.order) || !c.CoversRow(y)) continue;
@@ -73,6 +72,22 @@ const std::vector<Span>& SharedSpans(const std::vector<Rect>& covering, const Re
   return spans;
 }
 
+// Calls first(from, to) for the columns of [from, to) outside `earlier` (sorted, disjoint spans)
+// and later(from, to) for those inside.
+template <typename First, typename Later>
+inline void SplitByEarlier(int64_t from, int64_t to, const std::vector<Span>& earlier, First first, Later later) {
+  int64_t x = from;
+  for (const Span& e : earlier) {
+    if (e.to <= x) continue;
+    if (e.from >= to) break;
+    if (e.from > x) first(x, e.from);
+    const int64_t end = std::min(e.to, to);
+    later(std::max(x, e.from), end);
+    x = end;
+  }
+  if (x < to) first(x, to);
+}
+
 // The type a plain sum a + d can be done in with the same bits as in double (what the reference
 // and JavaScript do): float when both are exact floats, since a binary32 sum computed in binary64
 // and rounded once to binary32 is the correctly rounded binary32 sum (53 >= 2*24 + 2).
@@ -84,6 +99,14 @@ template <typename Acc, typename Data>
 inline void AddPlain(Acc* a, const Data* d, int64_t from, int64_t to) {
   using Sum = PlainSum<Acc, Data>;
   for (int64_t x = from; x < to; x++) a[x] = static_cast<Acc>(static_cast<Sum>(a[x]) + static_cast<Sum>(d[x]));
+}
+
+// a[x] = d[x] + 0 over [from, to): AddPlain onto a zero accumulator, without reading it (+ 0 keeps
+// the bits of 0 + d: -0 becomes +0; the compiler may not drop it without -fno-signed-zeros).
+template <typename Acc, typename Data>
+inline void SetPlain(Acc* a, const Data* d, int64_t from, int64_t to) {
+  using Sum = PlainSum<Acc, Data>;
+  for (int64_t x = from; x < to; x++) a[x] = static_cast<Acc>(static_cast<Sum>(d[x]) + Sum(0));
 }
 
 // The loops below count in int32 tile columns (tiles are far narrower than 2^31): int32 -> double
@@ -105,21 +128,38 @@ inline void AddWeighted(Acc* a, const Data* d, const double* w, double ry, int64
   }
 }
 
+// AddWeighted onto a zero accumulator, without reading it (see SetPlain).
+template <typename Acc, typename Data>
+inline void SetWeighted(Acc* a, const Data* d, const double* w, double ry, int64_t n, int64_t i0, int64_t i1) {
+  const auto n32 = static_cast<int32_t>(n);
+  for (auto i = static_cast<int32_t>(i0); i < static_cast<int32_t>(i1); i++) {
+    a[i] = static_cast<Acc>(static_cast<double>(d[i]) * ((ry * TentAt(i, n32)) / w[i]) + 0.0);
+  }
+}
+
+// fresh: acc holds garbage wherever `tile` is the first covering tile (in canonical order) of a
+// pixel; those pixels are set as if acc were zero there, without being read or cleared first.
 template <typename Acc, typename Data>
 void Accumulate(Acc* acc, int64_t accWidth, int64_t accY0, int64_t accX0, const Rect& tile,
-                const std::vector<Rect>& covering, const Data* data, const Region& r, Blend blend) {
+                const std::vector<Rect>& covering, const Data* data, const Region& r, Blend blend, bool fresh) {
   const int64_t w = r.x1 - r.x0;
   if (g_weight.size() < static_cast<size_t>(w)) g_weight.resize(static_cast<size_t>(w));
   // Indexed by canvas x, like a and d below.
   double* weight = g_weight.data() - r.x0;
+  static const std::vector<Span> kNoSpans;
   for (int64_t y = r.y0; y < r.y1; y++) {
     Acc* a = acc + (y - accY0) * accWidth - accX0;
     const Data* d = data + (y - r.y0) * w - r.x0;
+    // Where an earlier tile covers the pixel it was set already: add; elsewhere this tile is first.
+    const std::vector<Span>& earlier = fresh && blend != Blend::kMax ? SharedSpans(covering, tile, y, r, true, g_earlier) : kNoSpans;
+    auto setPlain = [&](int64_t from, int64_t to) { SetPlain(a, d, from, to); };
+    auto addPlain = [&](int64_t from, int64_t to) { AddPlain(a, d, from, to); };
     if (blend == Blend::kNone) {
-      AddPlain(a, d, r.x0, r.x1);
+      if (fresh) SplitByEarlier(r.x0, r.x1, earlier, setPlain, addPlain);
+      else AddPlain(a, d, r.x0, r.x1);
       continue;
     }
-    const auto& spans = SharedSpans(covering, tile, y, r, blend == Blend::kMax);
+    const auto& spans = SharedSpans(covering, tile, y, r, blend == Blend::kMax, g_shared);
     int64_t x = r.x0;
     for (const Span& s : spans) {
       // Outside the spans this tile is alone (max: first): weight 1, or the value as is.
@@ -129,7 +169,8 @@ void Accumulate(Acc* acc, int64_t accWidth, int64_t accY0, int64_t accX0, const 
         for (; x < s.to; x++) a[x] = static_cast<Acc>(JsMax(static_cast<double>(a[x]), static_cast<double>(d[x])));
         continue;
       }
-      AddPlain(a, d, x, s.from);
+      if (fresh) SetPlain(a, d, x, s.from);  // alone, so first
+      else AddPlain(a, d, x, s.from);
       // Linear: W = sum of raw weights over the tiles covering the pixel, in canonical order
       // (0 + a is exact, so skipping tiles that miss a pixel keeps the bits).
       std::fill(weight + s.from, weight + s.to, 0.0);
@@ -138,12 +179,21 @@ void Accumulate(Acc* acc, int64_t accWidth, int64_t accY0, int64_t accX0, const 
         const int64_t from = std::max(s.from, c.x), to = std::min(s.to, c.x + c.width);
         if (from < to) AddTentRow(weight + c.x, Tent(y - c.y, c.height), c.width, from - c.x, to - c.x);
       }
-      AddWeighted(a + tile.x, d + tile.x, weight + tile.x, Tent(y - tile.y, tile.height), tile.width, s.from - tile.x,
-                  s.to - tile.x);
+      const double ry = Tent(y - tile.y, tile.height);
+      auto setWeighted = [&](int64_t from, int64_t to) {
+        SetWeighted(a + tile.x, d + tile.x, weight + tile.x, ry, tile.width, from - tile.x, to - tile.x);
+      };
+      auto addWeighted = [&](int64_t from, int64_t to) {
+        AddWeighted(a + tile.x, d + tile.x, weight + tile.x, ry, tile.width, from - tile.x, to - tile.x);
+      };
+      if (fresh) SplitByEarlier(s.from, s.to, earlier, setWeighted, addWeighted);
+      else addWeighted(s.from, s.to);
       x = s.to;
     }
     if (blend == Blend::kMax) {
       for (; x < r.x1; x++) a[x] = static_cast<Acc>(static_cast<double>(d[x]));
+    } else if (fresh) {
+      SetPlain(a, d, x, r.x1);
     } else {
       AddPlain(a, d, x, r.x1);
     }
@@ -162,6 +212,7 @@ struct Job {
   napi_typedarray_type dataType;
   Region r;
   Blend blend;
+  bool fresh = false;  // see Accumulate
 };
 
 template <typename Acc>
@@ -169,7 +220,7 @@ void RunFor(const Job& j, Acc* acc) {
 #define H5STITCH_KERNEL_CASE(napiType, cType)                                                                       \
   case napiType:                                                                                                   \
     return Accumulate(acc, j.accWidth, j.accY0, j.accX0, j.tile, j.covering, static_cast<const cType*>(j.data), j.r, \
-                      j.blend);
+                      j.blend, j.fresh);
   switch (j.dataType) {
     H5STITCH_KERNEL_CASE(napi_int8_array, int8_t)
     H5STITCH_KERNEL_CASE(napi_uint8_array, uint8_t)
@@ -313,6 +364,32 @@ Napi::Value AccumulateJs(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Zeroes the pixels of the band (rows of jobs[0]'s accumulator, `length` elements) that no job's
+// region covers; the jobs set the others (fresh).
+void ZeroUncovered(const std::vector<Job>& jobs, int64_t length) {
+  const Job& first = jobs[0];
+  const int64_t width = first.accWidth, elementSize = first.accType == napi_float32_array ? 4 : 8;
+  auto* base = static_cast<uint8_t*>(first.acc);
+  std::vector<Span> covered;
+  for (int64_t row = 0; row < length / width; row++) {
+    const int64_t y = first.accY0 + row;
+    covered.clear();
+    for (const Job& j : jobs) {
+      if (y >= j.r.y0 && y < j.r.y1 && j.r.x0 < j.r.x1) covered.push_back({j.r.x0 - j.accX0, j.r.x1 - j.accX0});
+    }
+    std::sort(covered.begin(), covered.end(), [](const Span& a, const Span& b) { return a.from < b.from; });
+    int64_t x = 0;
+    auto zero = [&](int64_t from, int64_t to) {
+      if (from < to) std::fill(base + (row * width + from) * elementSize, base + (row * width + to) * elementSize, 0);
+    };
+    for (const Span& c : covered) {
+      zero(x, c.from);
+      x = std::max(x, c.to);
+    }
+    zero(x, width);
+  }
+}
+
 // A batch of jobs running on its own thread. The typed arrays it reads and writes are held
 // by references until wait(); JS must leave them alone until then (lib/blend.ts does).
 struct Background {
@@ -335,17 +412,18 @@ Napi::Value WaitJs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), batch->seconds);
 }
 
-// startAccumulate({clear?, jobs: [accumulate() arguments]}): checks every job here, then zeroes
-// `clear` and runs the jobs in order on a new thread (no JS, HDF5 or MPI there). Returns the
-// wait() function; the main thread meanwhile does I/O on other buffers.
+// startAccumulate({band, jobs: [accumulate() arguments]}): checks every job here, then runs them
+// in order on a new thread (no JS, HDF5 or MPI there) and returns its wait() function; the main
+// thread meanwhile does I/O on other buffers. `band` is the jobs' accumulator (whole rows) and
+// may hold anything: each pixel is set by the first job covering it, zero where none does, as if
+// it had been cleared first (without the extra pass over memory).
 Napi::Value StartAccumulateJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) ThrowTypeError(env, "an object", "startAccumulate() arguments", info[0]);
   Napi::Object args = info[0].As<Napi::Object>();
-  Napi::Value clearValue = args.Get("clear");
-  if (!clearValue.IsUndefined() && !IsFloatArray(clearValue)) {
-    ThrowTypeError(env, "a Float32Array or Float64Array (or undefined)", "clear", clearValue);
-  }
+  Napi::Value bandValue = args.Get("band");
+  if (!IsFloatArray(bandValue)) ThrowTypeError(env, "a Float32Array or Float64Array", "band", bandValue);
+  auto band = bandValue.As<Napi::TypedArray>();
   Napi::Value jobsValue = args.Get("jobs");
   if (!jobsValue.IsArray()) ThrowTypeError(env, "an array of accumulate() arguments", "jobs", jobsValue);
   Napi::Array jobArray = jobsValue.As<Napi::Array>();
@@ -353,24 +431,27 @@ Napi::Value StartAccumulateJs(const Napi::CallbackInfo& info) {
   std::vector<Job> jobs;
   for (uint32_t i = 0; i < jobArray.Length(); i++) {
     Napi::Value v = jobArray.Get(i);
-    jobs.push_back(ParseJob(env, v));
+    Job job = ParseJob(env, v);
+    job.fresh = true;
+    const Job& like = jobs.empty() ? job : jobs[0];
+    if (job.acc != DataOf(band) || job.accType != band.TypedArrayType() || job.accWidth != like.accWidth ||
+        job.accY0 != like.accY0 || job.accX0 != like.accX0 || static_cast<int64_t>(band.ElementLength()) % job.accWidth != 0) {
+      ThrowWithCode(env, kCodeRange, "job " + std::to_string(i) + " does not accumulate into `band` (whole rows, one accWidth, accY0 and accX0)");
+    }
+    jobs.push_back(std::move(job));
     Napi::Object o = v.As<Napi::Object>();
-    batch->held.push_back(Napi::Persistent(o.Get("acc")));
     batch->held.push_back(Napi::Persistent(o.Get("data")));
   }
-  uint8_t* clear = nullptr;
-  size_t clearBytes = 0;
-  if (!clearValue.IsUndefined()) {
-    auto a = clearValue.As<Napi::TypedArray>();
-    clear = static_cast<uint8_t*>(DataOf(a));
-    clearBytes = a.ByteLength();
-    batch->held.push_back(Napi::Persistent(clearValue));
-  }
+  batch->held.push_back(Napi::Persistent(bandValue));
+  const int64_t bandLength = static_cast<int64_t>(band.ElementLength());
+  auto* bandBytes = static_cast<uint8_t*>(DataOf(band));
+  const size_t bandByteLength = band.ByteLength();
   Background* b = batch.get();
-  b->worker = std::thread([b, clear, clearBytes, jobs = std::move(jobs)] {
+  b->worker = std::thread([b, bandLength, bandBytes, bandByteLength, jobs = std::move(jobs)] {
     const auto start = std::chrono::steady_clock::now();
     try {
-      std::fill(clear, clear + clearBytes, 0);  // all-zero bytes are +0.0
+      if (jobs.empty()) std::fill(bandBytes, bandBytes + bandByteLength, 0);  // all-zero bytes are +0.0
+      else ZeroUncovered(jobs, bandLength);
       for (const Job& j : jobs) Run(j);
     } catch (const std::exception& e) {
       b->error = e.what();

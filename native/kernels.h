@@ -6,7 +6,7 @@
 namespace h5stitch::kernels {
 
 // Adds `accumulate({acc, accWidth, accY0, accX0, tile, covering, data, region, blend})` and
-// `startAccumulate({clear, jobs})` (the same jobs on a background thread; returns wait()) to exports.
+// `startAccumulate({band, jobs})` (the same jobs on a background thread; returns wait()) to exports.
 void Register(Napi::Env env, Napi::Object exports);
 
 }  // namespace h5stitch::kernels

@@ -206,32 +206,45 @@ describe('background accumulate (slab --pipeline)', () => {
     return planned.map((t, i): AccumulateArgs => ({
       acc, accWidth: canvas.width, accY0: 0, accX0: 0, tile: t, covering: nb[i], blend,
       region: { y0: t.y, y1: t.y + t.height, x0: t.x, x1: t.x + t.width },
-      data: Float32Array.from({ length: t.height * t.width }, () => (rand() - 0.5) * 1000),
+      // -0 and NaN among the values: a pixel's first tile sets it to 0 + v, as adding onto zero does
+      data: Float32Array.from({ length: t.height * t.width }, (_, k) => (k % 53 === 4 ? -0 : k % 61 === 9 ? NaN : (rand() - 0.5) * 1000)),
     }));
   };
 
-  it('clears the accumulator, then gives the same bits as the jobs run in order on this thread', () => {
-    for (const blend of ['linear', 'none', 'max'] as const) {
-      const { canvas } = randomSet(31);
-      const here = new Float32Array(canvas.height * canvas.width), there = new Float32Array(canvas.height * canvas.width).fill(7);
-      for (const job of jobsFor(31, here, blend)) accumulateRegion(job);
-      const batch = startAccumulateRegions(there, jobsFor(31, there, blend));
-      const seconds = batch.wait();
-      expect(seconds).toBeGreaterThanOrEqual(0);
-      expect(batch.wait()).toBe(seconds); // idempotent
-      const k = here.findIndex((v, j) => !Object.is(v, there[j]));
-      if (k >= 0) expect.fail(`${blend}: background != main thread at [${k}]: ${there[k]} vs ${here[k]}`);
-      expect(here.some((v) => v !== 0)).toBe(true);
-    }
+  it('gives the same bits as the jobs run in order on a zeroed accumulator, whatever the band held', () => {
+    for (const seed of [31, 33])
+      for (const blend of ['linear', 'none', 'max'] as const) {
+        const { canvas } = randomSet(seed);
+        const here = new Float32Array(canvas.height * canvas.width);
+        // garbage where the band starts: NaN, -0 and numbers; uncovered pixels must end as +0
+        const there = Float32Array.from({ length: here.length }, (_, k) => [NaN, -0, 7, -1e30][k % 4]);
+        for (const job of jobsFor(seed, here, blend)) accumulateRegion(job);
+        const batch = startAccumulateRegions(there, jobsFor(seed, there, blend));
+        const seconds = batch.wait();
+        expect(seconds).toBeGreaterThanOrEqual(0);
+        expect(batch.wait()).toBe(seconds); // idempotent
+        const k = here.findIndex((v, j) => !Object.is(v, there[j]));
+        const show = (v: number) => (Object.is(v, -0) ? '-0' : String(v));
+        if (k >= 0) expect.fail(`seed ${seed}, ${blend}: background != main thread at [${k}]: ${show(there[k])} vs ${show(here[k])}`);
+        expect(here.some((v) => v !== 0 && !Number.isNaN(v))).toBe(true);
+        expect(here.some((v, j) => !covered(planRounds(randomSet(seed).tiles), Math.floor(j / canvas.width), j % canvas.width) && Object.is(v, 0))).toBe(true);
+      }
+    const empty = new Float64Array(6).fill(5);
+    startAccumulateRegions(empty, []).wait();
+    expect(Array.from(empty)).toEqual([0, 0, 0, 0, 0, 0]);
   });
 
   it('checks every job before starting, so a bad one throws here and nothing runs', () => {
     const { canvas } = randomSet(32);
     const acc = new Float32Array(canvas.height * canvas.width).fill(3);
     const jobs = jobsFor(32, acc, 'linear');
-    jobs[jobs.length - 1] = { ...jobs[jobs.length - 1], data: new Float32Array(1) };
-    expect(() => startAccumulateRegions(acc, jobs)).toThrow(/data has 1 values, region needs/);
-    expect(acc.every((v) => v === 3)).toBe(true); // not even cleared
+    const bad = jobs.slice();
+    bad[bad.length - 1] = { ...bad[bad.length - 1], data: new Float32Array(1) };
+    expect(() => startAccumulateRegions(acc, bad)).toThrow(/data has 1 values, region needs/);
+    const elsewhere = jobs.slice();
+    elsewhere[1] = { ...elsewhere[1], acc: new Float32Array(acc.length) };
+    expect(() => startAccumulateRegions(acc, elsewhere)).toThrow(/job 1 does not accumulate into `band`/);
+    expect(acc.every((v) => v === 3)).toBe(true); // nothing ran
     expect(() => startAccumulateRegions(new Int16Array(4) as never, [])).toThrow(TypeError);
   });
 });

@@ -229,13 +229,15 @@ describe('output written via a temp name', () => {
   });
 });
 
-describe('slab --pipeline auto', () => {
+describe('slab on one rank', () => {
   it('blends on a second thread only when the rank has a CPU to spare', () => {
     const dir = newDir();
     const input = generate(dir, ['--tiles', '2x2', '--tile', '64', '--overlap', '8']);
     const report = (binding: string[], out: string, extra: string[] = []) => JSON.parse(ok(run('mpirun',
       [...binding, '-n', '1', process.execPath, stitchJs, input, '--out', path.join(dir, out), '--json', ...extra], JOB), out).stdout);
-    expect(report(['--bind-to', 'core'], 'core.h5').pipeline).toBe(false); // one CPU: the thread would only take turns
+    const bound = report(['--bind-to', 'core'], 'core.h5');
+    expect(bound.pipeline).toBe(false); // one CPU: the thread would only take turns
+    expect(bound.io).toBe('independent'); // one rank: nobody to be collective with
     expect(report(['--bind-to', 'none'], 'none.h5').pipeline).toBe(os.availableParallelism() >= 2);
     expect(report(['--bind-to', 'none'], 'off.h5', ['--pipeline', 'off']).pipeline).toBe(false);
     expect(report(['--bind-to', 'none'], 'rounds.h5', ['--strategy', 'rounds']).pipeline).toBe(false);
