@@ -182,14 +182,14 @@ function bandParts(ctx: BlendContext, band: Band) {
   const width = ctx.plan.canvas.width;
   const tiles = tilesInBand(ctx.plan.planned, band);
   const regions = tiles.map((t) => intersect(t, { y: band.y0, x: 0, height: band.y1 - band.y0, width })!);
-  return { tiles, regions, elements: regions.reduce((n, r) => n + r.height * r.width, 0) };
+  return { band, tiles, regions, elements: regions.reduce((n, r) => n + r.height * r.width, 0) };
 }
 
-/** Reads every tile part of `band` into `parts` (read ahead of the blend, which writes `acc`). */
-function readBand(ctx: BlendContext, band: Band, parts: NumericArray, slot: Float32Array | Float64Array): BandWork {
+/** Reads every tile part of a band into `parts` (read ahead of the blend, which writes the slot's rows). */
+function readBand(ctx: BlendContext, { band, tiles, regions }: ReturnType<typeof bandParts>, parts: NumericArray,
+  slot: Float32Array | Float64Array): BandWork {
   const width = ctx.plan.canvas.width;
   const acc = slot.subarray(0, (band.y1 - band.y0) * width);
-  const { tiles, regions } = bandParts(ctx, band);
   const jobs: AccumulateArgs[] = [];
   let offset = 0;
   tiles.forEach((tile, i) => {
@@ -214,9 +214,10 @@ function blendBandsPipelined(ctx: BlendContext, accDtype: 'float32' | 'float64',
   sink: (band: Band | undefined, acc: Float32Array | Float64Array) => void): void {
   const { mpi, plan } = ctx;
   const { mine, bandCount } = slabOf(ctx, accDtype, ctx.memPerRank / 2);
+  const planned = mine.bands.map((b) => bandParts(ctx, b));
   // Two slots, each sized for this rank's largest band, allocated before the first read.
   const rows = mine.bands.reduce((m, b) => Math.max(m, b.y1 - b.y0), 0);
-  const elements = mine.bands.reduce((m, b) => Math.max(m, bandParts(ctx, b).elements), 0);
+  const elements = planned.reduce((m, p) => Math.max(m, p.elements), 0);
   const slots = [0, 1].map((slot) => ({
     acc: reusedArray(`band-${slot}`, accDtype, rows * plan.canvas.width) as Float32Array | Float64Array,
     parts: reusedArray(`band-tiles-${slot}`, ctx.source.dtype, elements),
@@ -224,9 +225,9 @@ function blendBandsPipelined(ctx: BlendContext, accDtype: 'float32' | 'float64',
   ctx.bytes.tilesHeld = Math.max(ctx.bytes.tilesHeld, slots[0].parts.byteLength + slots[1].parts.byteLength);
   const none = slots[0].acc.subarray(0, 0);
   const read = (b: number) => {
-    if (!mine.bands[b]) return undefined;
+    if (!planned[b]) return undefined;
     skew(ctx);
-    return readBand(ctx, mine.bands[b], slots[b % 2].parts, slots[b % 2].acc);
+    return readBand(ctx, planned[b], slots[b % 2].parts, slots[b % 2].acc);
   };
   let next = read(0);
   let written: BandWork | undefined;

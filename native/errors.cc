@@ -2,6 +2,7 @@
 
 #include <hdf5.h>
 
+#include <cmath>
 #include <sstream>
 
 namespace h5stitch {
@@ -49,6 +50,13 @@ void ThrowTypeError(Napi::Env env, const std::string& expected, const std::strin
       Napi::TypeError::New(env, "Expected " + expected + " for " + what + " but received " + Describe(received));
   error.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_TYPE"));
   throw error;
+}
+
+int64_t SafeInteger(Napi::Env env, const Napi::Value& v, const std::string& expected, const std::string& what,
+                    const Napi::Value& reported) {
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.5;
+  if (d != std::floor(d) || std::fabs(d) > 9007199254740991.0) ThrowTypeError(env, expected, what, reported);
+  return static_cast<int64_t>(d);
 }
 
 namespace {

@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include <cstdint>
 #include <string>
 
 namespace h5stitch {
@@ -27,6 +28,11 @@ struct NativeError {
 [[noreturn]] void ThrowWithCode(Napi::Env env, const char* code, const std::string& message);
 [[noreturn]] void ThrowTypeError(Napi::Env env, const std::string& expected, const std::string& what,
                                  const Napi::Value& received);
+
+// A JS number that is a safe integer; else TypeError("Expected <expected> for <what> but received
+// <reported>").
+int64_t SafeInteger(Napi::Env env, const Napi::Value& v, const std::string& expected, const std::string& what,
+                    const Napi::Value& reported);
 
 // Describes a JS value for error messages: `number 3`, `string "x"`, `undefined`...
 std::string Describe(const Napi::Value& value);

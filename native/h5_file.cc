@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 
 #include "addon_state.h"
 #include "errors.h"
@@ -181,9 +180,9 @@ Napi::Value H5File::StartWriteback(const Napi::CallbackInfo& info) {
   RequireOpen(env, "start writeback");
   auto byteArg = [&](size_t i, const char* what) -> int64_t {
     if (info[i].IsUndefined()) return 0;
-    const double d = info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1;
-    if (d < 0 || d != std::floor(d) || d > 9007199254740991.0) ThrowTypeError(env, "a non-negative integer", what, info[i]);
-    return static_cast<int64_t>(d);
+    const int64_t bytes = SafeInteger(env, info[i], "a non-negative integer", what, info[i]);
+    if (bytes < 0) ThrowTypeError(env, "a non-negative integer", what, info[i]);
+    return bytes;
   };
   int64_t from = byteArg(0, "offset");
   const int64_t length = byteArg(1, "length");

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "h5_types.h"
 
 namespace h5stitch::kernels {
 namespace {
@@ -258,18 +259,9 @@ bool IsFloatArray(const Napi::Value& v) {
                               v.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array);
 }
 
-void* DataOf(const Napi::TypedArray& a) { return static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset(); }
-
-// A JS number that is a safe integer; else TypeError("Expected <expected> for <what> ...", reported).
-int64_t Integer(Napi::Env env, const Napi::Value& v, const char* expected, const char* what, const Napi::Value& reported) {
-  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.5;
-  if (d != std::floor(d) || std::fabs(d) > 9007199254740991.0) ThrowTypeError(env, expected, what, reported);
-  return static_cast<int64_t>(d);
-}
-
 int64_t IntegerField(Napi::Env env, const Napi::Object& args, const char* name) {
   Napi::Value v = args.Get(name);
-  return Integer(env, v, "an integer", name, v);
+  return SafeInteger(env, v, "an integer", name, v);
 }
 
 std::vector<Rect> Rects(Napi::Env env, const Napi::Value& v, const char* name) {
@@ -317,7 +309,7 @@ Job ParseJob(Napi::Env env, const Napi::Value& argsValue) {
   }
   Napi::Array ra = regionValue.As<Napi::Array>();
   int64_t rv[4];
-  for (uint32_t i = 0; i < 4; i++) rv[i] = Integer(env, ra.Get(i), "[y0, y1, x0, x1] integers", "region", regionValue);
+  for (uint32_t i = 0; i < 4; i++) rv[i] = SafeInteger(env, ra.Get(i), "[y0, y1, x0, x1] integers", "region", regionValue);
   const Region r = job.r = Region{rv[0], rv[1], rv[2], rv[3]};
   std::string blendName = args.Get("blend").IsString() ? args.Get("blend").As<Napi::String>().Utf8Value() : "";
   if (blendName == "linear") job.blend = Blend::kLinear;

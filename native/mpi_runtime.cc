@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "h5_types.h"
 #include "hid.h"
 
 namespace h5stitch {
@@ -59,10 +60,6 @@ MPI_Datatype DatatypeOf(Napi::Env env, const Napi::TypedArray& array, const char
 Napi::TypedArray ArgTypedArray(const Napi::CallbackInfo& info, size_t i, const char* what) {
   if (!info[i].IsTypedArray()) ThrowTypeError(info.Env(), "a TypedArray", what, info[i]);
   return info[i].As<Napi::TypedArray>();
-}
-
-void* DataOf(const Napi::TypedArray& array) {
-  return static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
 }
 
 // A new typed array of the same kind as `like`, `length` elements long.
