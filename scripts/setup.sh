@@ -47,4 +47,4 @@ fi
 
 npx cmake-js compile "${cmake_flags[@]}" >/tmp/h5stitch-build.log 2>&1 || { cat /tmp/h5stitch-build.log >&2; exit 1; }
 npx tsc -p tsconfig.json
-say "ready ($(node -e "const a=require('./dist/native.js').native();console.log(a.mpi.libraryVersion().library.split(',')[0]+', HDF5 '+a.hdf5Version().version)"))"
+say "ready ($(node -e "const a=require('./dist/runtime/addon.js').native();console.log(a.mpi.libraryVersion().library.split(',')[0]+', HDF5 '+a.hdf5Version().version)"))"

@@ -5,6 +5,7 @@
 // tiles and the output must be bit-identical to the reference.
 //
 //   node scripts/torture.mjs [--ranks 1-6] [--repeat 3] [--skew-ms 300] [--tiles 4x4] [--tile 64] [--quick]
+// Ranks are skewed through the test hooks (H5STITCH_TEST_HOOKS skewMs), not a product option.
 // Prints a table (setting, runs, lost tiles); exit 1 if any tile was lost or any run failed.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -39,7 +40,7 @@ const input = path.join(work, 'in.h5');
 if (run(process.execPath, [stitch, 'generate', input, '--tiles', tiles, '--tile', tile, '--overlap', '8']).status !== 0) throw new Error('generate failed');
 const reference = path.join(work, 'ref.h5');
 if (run('mpirun', ['-n', '1', process.execPath, stitch, input, '--out', reference, '--strategy', 'serial']).status !== 0) throw new Error('reference stitch failed');
-const { openFile, readAll } = require(path.join(root, 'dist', 'hdf5.js'));
+const { openFile, readAll } = require(path.join(root, 'dist', 'runtime', 'hdf5.js'));
 const bytesOf = (file) => {
   const f = openFile(file);
   const data = readAll(f.openDataset('/stitched'));
@@ -50,8 +51,8 @@ const referenceBytes = bytesOf(reference);
 
 // The hostile setting: sieving on in both MPI-IO layers, locks that lock nothing.
 const hostile = {
-  args: ['--keep-data-sieving', '--hint', 'romio_ds_write=enable', '--skew-ms', skewMs],
-  env: { LD_PRELOAD: shim, OMPI_MCA_fbtl_posix_write_datasieving: '1' },
+  args: ['--keep-data-sieving', '--hint', 'romio_ds_write=enable'],
+  env: { LD_PRELOAD: shim, OMPI_MCA_fbtl_posix_write_datasieving: '1', H5STITCH_TEST_HOOKS: JSON.stringify({ skewMs: Number(skewMs) }) },
 };
 const settings = [];
 for (const layer of ['ompio', 'romio321']) {

@@ -50,7 +50,7 @@ describe('bench', () => {
   });
 
   it('fails (exit 1) naming the strategy and tile when an output is corrupted', () => {
-    const job = mpirun(2, [stitchJs, ...small, '--corrupt-output', 'slab'], { timeoutMs: 30_000 });
+    const job = mpirun(2, [stitchJs, ...small], { timeoutMs: 30_000, env: { H5STITCH_TEST_HOOKS: JSON.stringify({ corruptOutput: 'slab' }) } });
     expect(job.code).toBe(1);
     expect(job.stderr).toMatch(/slab: output failed verification: tile \d+/);
     expect(job.stdout).toBe('');

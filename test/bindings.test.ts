@@ -87,7 +87,7 @@ describe('bindings error paths', () => {
   });
 
   it('mpirun -n 4 prints four distinct ranks', () => {
-    const script = "const m=require('./dist/mpi.js').initMpi();console.log(m.rank+'/'+m.size)";
+    const script = "const m=require('./dist/index.js').initMpi();console.log(m.rank+'/'+m.size)";
     const job = mpirun(4, ['-e', script]);
     expect(job.code).toBe(0);
     expect(job.stdout.trim().split('\n').sort()).toEqual(['0/4', '1/4', '2/4', '3/4']);

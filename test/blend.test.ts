@@ -1,8 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { prng } from './helpers/prng';
-import { gridPositions, explicitPositions, PlannedTile, Canvas } from '../lib/geometry';
-import { planRounds } from '../lib/rounds';
-import { accumulateRegion, startAccumulateRegions, neighbourIndex, weightSum, rawWeight, BlendMode, type AccumulateArgs } from '../lib/blend';
+import { gridPositions, explicitPositions, PlannedTile, Canvas } from '../lib/core/geometry';
+import { planRounds } from '../lib/core/rounds';
+import { neighbourIndex, weightSum, rawWeight, type BlendMode } from '../lib/core/weights';
+import { accumulateRegion, startAccumulateRegions, type AccumulateArgs } from '../lib/runtime/kernel';
 import { referenceAccumulate } from './helpers/reference-blend';
 
 

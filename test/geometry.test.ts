@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { gridPositions, explicitPositions, overlaps, intersect } from '../lib/geometry';
+import { gridPositions, explicitPositions, overlaps, intersect } from '../lib/core/geometry';
 
 const grid = (layout: number[][], extra: Partial<Parameters<typeof gridPositions>[0]> = {}) =>
   gridPositions({ layout, tileHeight: 10, tileWidth: 20, overlapY: 2, overlapX: 5, ...extra });

@@ -43,7 +43,7 @@ describe.skipIf(!haveMpich)('MPICH build', () => {
   });
 
   it('warns when started by the launcher of another MPI', () => {
-    const job = run('mpirun.mpich', ['-n', '2', process.execPath, '-e', "const m=require('./dist/mpi.js').initMpi();console.log(m.rank+'/'+m.size)"],
+    const job = run('mpirun.mpich', ['-n', '2', process.execPath, '-e', "const m=require('./dist/index.js').initMpi();console.log(m.rank+'/'+m.size)"],
       { timeoutMs: 60_000 });
     expect(job.stderr).toContain('started by a launcher of another MPI than the one linked');
     expect(job.stdout.trim().split('\n')).toEqual(['0/1', '0/1']);

@@ -34,11 +34,11 @@ describe('a rank that throws ends the whole job', () => {
   ] as Array<[string, number, string[]]>)('%s: rank %i fails at its second tile', (strategy, rank, extra) => {
     const out = path.join(dir, `fail-${strategy}${extra.join('')}.h5`);
     const job = mpirun(3, [stitchJs, input, '--out', out, '--strategy', strategy, ...extra], {
-      env: { H5STITCH_TEST_FAIL_AT: `${rank}:1` }, timeoutMs: 30_000,
+      env: { H5STITCH_TEST_HOOKS: JSON.stringify({ failAt: `${rank}:1` }) }, timeoutMs: 30_000,
     });
     expect(job.signal).toBeNull(); // ended by itself, not by our timeout
     expect(job.code).not.toBe(0);
-    expect(job.stderr).toContain(`h5stitch: [rank ${rank}] error: injected fault (H5STITCH_TEST_FAIL_AT)`);
+    expect(job.stderr).toContain(`h5stitch: [rank ${rank}] error: injected fault (H5STITCH_TEST_HOOKS failAt)`);
     expect(job.ms).toBeLessThan(15_000);
     expect(fs.existsSync(out)).toBe(false);
     expect(leftovers()).toEqual([]);
@@ -49,9 +49,9 @@ describe('a rank that throws ends the whole job', () => {
 describe('kill -9 of one rank mid-write', () => {
   it('ends the job, leaves no complete output, keeps the input intact', async () => {
     const out = path.join(dir, 'killed.h5');
-    // --skew-ms slows every tile down so the kill lands mid-stitch.
-    const job = spawn('mpirun', ['-n', '3', process.execPath, stitchJs, input, '--out', out, '--strategy', 'rounds', '--skew-ms', '400'], {
-      cwd: repoRoot, env: jobEnv(), stdio: 'ignore',
+    // A skew hook slows every tile down so the kill lands mid-stitch.
+    const job = spawn('mpirun', ['-n', '3', process.execPath, stitchJs, input, '--out', out, '--strategy', 'rounds'], {
+      cwd: repoRoot, env: jobEnv({ H5STITCH_TEST_HOOKS: JSON.stringify({ skewMs: 400 }) }), stdio: 'ignore',
     });
     const exited = new Promise<number | null>((resolve) => job.on('exit', (code) => resolve(code)));
     await new Promise((r) => setTimeout(r, 1500));

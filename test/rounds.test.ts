@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { prng } from './helpers/prng';
-import { gridPositions, explicitPositions, overlaps, PlannedTile } from '../lib/geometry';
-import { parityRounds, greedyRounds, planRounds, roundsOf, arraySplit } from '../lib/rounds';
+import { gridPositions, explicitPositions, overlaps, PlannedTile } from '../lib/core/geometry';
+import { parityRounds, greedyRounds, planRounds, roundsOf, arraySplit } from '../lib/core/rounds';
 
 
 function expectDisjointRounds(planned: PlannedTile[]): void {

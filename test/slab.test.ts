@@ -1,8 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { gridPositions, PlannedTile } from '../lib/geometry';
-import { planRounds, roundsOf } from '../lib/rounds';
-import { planSlabs, tilesInBand } from '../lib/slab';
-import { accumulateRegion, neighbourIndex } from '../lib/blend';
+import { gridPositions, PlannedTile } from '../lib/core/geometry';
+import { planRounds, roundsOf } from '../lib/core/rounds';
+import { planSlabs, tilesInBand } from '../lib/core/bands';
+import { neighbourIndex } from '../lib/core/weights';
+import { accumulateRegion } from '../lib/runtime/kernel';
 
 function checkPlan(height: number, ranks: number, chunkRows: number | undefined, maxRows: number) {
   const { slabs, bandCount } = planSlabs({ height, width: 7 }, ranks, { chunkRows, bytesPerRow: 28, memPerRank: 28 * maxRows + 5 });

@@ -2,7 +2,7 @@
  * Reference implementation of the blend kernel in plain TypeScript: the oracle the native
  * kernel (native/kernels.cc) is tested against, pixel for pixel and bit for bit.
  */
-import type { AccumulateArgs } from '../../lib/blend';
+import type { AccumulateArgs } from '../../lib/runtime/kernel';
 
 function tent(i: number, n: number): number {
   return Math.min(i + 1, n - i);

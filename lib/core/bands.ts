@@ -1,5 +1,5 @@
 /** Split canvas rows into per-rank slabs and memory-bounded bands. */
-import { Canvas, PlannedTile } from './geometry';
+import type { Canvas, PlannedTile } from './geometry';
 
 export interface Band { y0: number; y1: number }
 

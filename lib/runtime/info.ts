@@ -1,19 +1,9 @@
 /** `info`: what MPI, MPI-IO layer, HDF5 and file system a run would use, and known-unsafe setups. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { native } from './addon';
 import { openFile } from './hdf5';
 import type { Mpi } from './mpi';
-import { native } from './native';
-
-/**
- * Hints h5stitch passes to every parallel file. Data sieving for writes turns a
- * strided write into read-modify-write of the whole span, which silently loses
- * other ranks' bytes where file locks do not work (Open MPI < 5.0.6, many cluster
- * file systems).
- */
-export function defaultHints(keepDataSieving = false): Record<string, string> {
-  return keepDataSieving ? {} : { romio_ds_write: 'disable' };
-}
 
 export interface RunInfo {
   mpiLibrary: string;

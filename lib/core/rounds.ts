@@ -1,5 +1,5 @@
 /** Partition tiles into write rounds such that no two tiles in a round overlap. */
-import { PlacedTile, PlannedTile, overlaps } from './geometry';
+import { overlaps, type PlacedTile, type PlannedTile } from './geometry';
 
 /** numpy.array_split: exactly `parts` pieces, the first items.length % parts get one extra item. */
 export function arraySplit<T>(items: readonly T[], parts: number): T[][] {

@@ -1,9 +1,19 @@
-/** Turns a tile source plus options into the geometry every rank agrees on. */
-import { UsageError } from './errors';
+/** Turns what a tile set says about itself plus options into the geometry every rank agrees on. */
+import { UsageError } from '../errors';
 import { explicitPositions, gridPositions, type Canvas, type PlacedTile, type PlannedTile } from './geometry';
-import { neighbourIndex, type BlendMode } from './blend';
 import { planRounds } from './rounds';
-import type { TileSource } from './tiles';
+import { neighbourIndex, type BlendMode } from './weights';
+
+/** What a tile source knows about its tiles before any pixel is read. */
+export interface TileSetInfo {
+  readonly count: number;
+  readonly height: number;
+  readonly width: number;
+  /** Layout, positions and overlap found next to the tiles (HDF5 input), if any. */
+  readonly layout?: number[][];
+  readonly positions?: Array<[number, number]>;
+  readonly overlap?: [number, number];
+}
 
 export interface StitchPlan {
   canvas: Canvas;
@@ -22,7 +32,7 @@ export interface PlanOptions {
   blend: BlendMode;
 }
 
-export function planStitch(source: TileSource, options: PlanOptions): StitchPlan {
+export function planStitch(source: TileSetInfo, options: PlanOptions): StitchPlan {
   const positions = options.positions ?? (options.layout ? undefined : source.positions);
   let placement;
   let overlap: [number, number] | null = null;

@@ -1,57 +1,54 @@
 /**
- * Recomputes the expected canvas band by band (the same kernel and order as
- * stitching), compares it with the output and reports per tile: ok | missing | wrong.
+ * Recomputes the expected canvas band by band (the same kernel and order as stitching), compares
+ * it with the output and reports per tile: ok | missing | wrong.
  */
-import { rawWeight, type BlendMode } from './blend';
-import { UsageError } from './errors';
-import type { PlacedTile } from './geometry';
-import { openFile, reusedArray } from './hdf5';
-import type { Mpi } from './mpi';
-import type { Dtype, NumericArray } from './native';
-import { planFromPlacement } from './plan';
-import { accDtypeOf, blendBands, convertInto } from './strategies';
-import { openTileSource } from './tiles';
+import { accDtypeOf, type Dtype } from '../core/dtype';
+import { planFromPlacement } from '../core/plan';
+import { rawWeight } from '../core/weights';
+import { readProvenance } from '../io/provenance';
+import { openTileSource, type TileSource } from '../io/sources';
+import { reusedArray } from '../runtime/buffers';
+import { openFile } from '../runtime/hdf5';
+import { convertInto } from '../runtime/kernel';
+import { initMpi, type Mpi } from '../runtime/mpi';
+import { NO_HOOKS } from '../testing/hooks';
+import { blendBands } from './engine';
+import { Meter } from './meter';
+import { DEFAULT_MEM_PER_RANK } from './options';
 
 export type TileStatus = 'ok' | 'missing' | 'wrong';
 export interface TileVerdict { index: number; status: TileStatus; mismatched: number; worst: number; worstAt: [number, number] | null }
 export interface VerifyReport { ok: boolean; tiles: TileVerdict[]; failed: TileVerdict[]; complete: boolean; pixels: number }
 
+/** Options of {@link verify}. */
 export interface VerifyOptions {
+  /** The stitched HDF5 file. */
   output: string;
-  dataset: string;
-  input: string;
+  /** Its dataset. Default `/stitched`. */
+  dataset?: string;
+  /** The tiles it was stitched from. Default: the input recorded in the output's provenance. */
+  input?: string;
+  /** Tiles dataset or group in an HDF5 input. Default `/tiles`. */
   tilesPath?: string;
-  memPerRank: number;
+  /** Band memory per rank in bytes (default 16 MiB). */
+  memPerRank?: number;
 }
 
-/** Provenance h5stitch stores on every output dataset. */
-export interface Provenance {
-  tiles: PlacedTile[];
-  blend: BlendMode;
-  complete: boolean;
-  input: string;
-}
-
-export function readProvenance(get: (name: string) => unknown, tileShape?: [number, number]): Provenance {
-  const arr = (name: string) => {
-    const v = get(name);
-    if (!(v instanceof Float64Array)) throw new UsageError(`output has no '${name}' attribute: not written by h5stitch`);
-    return v;
-  };
-  const index = arr('tile_index'), ys = arr('tile_y'), xs = arr('tile_x'), rows = arr('tile_grid_row'), cols = arr('tile_grid_col');
-  const shape = tileShape ?? (Array.from(arr('tile_shape')) as [number, number]);
-  const tiles = Array.from(index, (idx, i) => ({
-    index: idx, y: ys[i], x: xs[i], height: shape[0], width: shape[1], gridRow: rows[i], gridCol: cols[i],
-  }));
-  return { tiles, blend: String(get('blend')) as BlendMode, complete: get('complete') === 1, input: String(get('input') ?? '') };
+/**
+ * Checks a stitched output against its tiles. Collective: every rank calls it with the same
+ * options; initialises MPI if needed. Returns the same report on every rank.
+ */
+export function verify(options: VerifyOptions): VerifyReport {
+  return verifyOutput(initMpi(), options);
 }
 
 export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
   const file = openFile(o.output, { mode: 'r', parallel: true });
-  const out = file.openDataset(o.dataset);
-  const source = openTileSource(o.input, { tilesPath: o.tilesPath });
+  let source: TileSource | undefined;
   try {
-    const prov = readProvenance((n) => out.getAttr(n));
+    const out = file.openDataset(o.dataset ?? '/stitched');
+    const prov = readProvenance(file, out);
+    source = openTileSource(o.input ?? prov.input, { tilesPath: o.tilesPath });
     const outDtype = out.dtype as Dtype;
     const plan = planFromPlacement(prov.tiles, { height: out.shape[0], width: out.shape[1] }, null, prov.blend);
     const planned = plan.planned;
@@ -61,7 +58,7 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
     for (let k = 0; k < n; k++) stats[6 * k + 4] = -1;
     const width = plan.canvas.width;
     const integer = !outDtype.startsWith('float');
-    const ctx = { mpi, source, plan, memPerRank: o.memPerRank, times: { read: 0, compute: 0, write: 0, sync: 0 }, bytes: { read: 0, written: 0, tilesHeld: 0 } };
+    const ctx = { mpi, source: source!, plan, memPerRank: o.memPerRank ?? DEFAULT_MEM_PER_RANK, meter: new Meter(), hooks: NO_HOOKS };
     blendBands(ctx, accDtypeOf(outDtype), (band, acc) => {
       const rows = band ? band.y1 - band.y0 : 0;
       const got = reusedArray('verify-output', outDtype, acc.length) as Float64Array;
@@ -106,8 +103,7 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
     const failed = tiles.filter((t) => t.status !== 'ok');
     return { ok: failed.length === 0 && prov.complete, tiles, failed, complete: prov.complete, pixels: out.shape[0] * out.shape[1] };
   } finally {
-    source.close();
-    out.close();
-    file.close();
+    source?.close();
+    file.close(); // closes `out` too
   }
 }

@@ -2,9 +2,9 @@
  * Synthetic tile sets cut from a known smooth-but-nonrepeating image, with the
  * ground truth stored next to them, so a stitch can be checked end to end.
  */
-import { gridPositions } from './geometry';
-import { newArray, openFile } from './hdf5';
-import type { Dtype } from './native';
+import { newArray, type Dtype } from '../core/dtype';
+import { gridPositions } from '../core/geometry';
+import { openFile } from '../runtime/hdf5';
 
 export interface GenerateOptions {
   rows: number;

@@ -1,10 +1,11 @@
 /**
- * MPI lifecycle (modelled on mpi4py): initialise once, finalize on a clean
- * exit, MPI_Abort on an uncaught error or non-zero exit so a failing rank never
- * leaves the others waiting in a collective call.
+ * MPI lifecycle (modelled on mpi4py): initialise once, with the exit policy as options (by default
+ * finalize on a clean exit, MPI_Abort on an uncaught error or non-zero exit, so a failing rank never
+ * leaves the others waiting in a collective call), plus the collectives h5stitch needs.
  */
-import { H5StitchError } from './errors';
-import { callSite, native, type NumericArray, type ReduceOp, type ThreadLevel } from './native';
+import type { NumericArray } from '../core/dtype';
+import { H5StitchError, RankFailedError } from '../errors';
+import { callSite, native, type ReduceOp, type ThreadLevel } from './addon';
 
 export interface MpiInitOptions {
   /** Requested thread level; all MPI and HDF5 calls stay on the main thread. Default 'funneled'. */
@@ -16,6 +17,13 @@ export interface MpiInitOptions {
    * of the whole span, which loses other ranks' bytes when file locks do not work.
    */
   keepDataSieving?: boolean;
+  /** Call MPI_Finalize when the process exits with code 0. Default true. */
+  finalizeAtExit?: boolean;
+  /**
+   * Call MPI_Abort when the process exits with a non-zero code or an uncaught error, so the other
+   * ranks do not wait forever in a collective call. Default true.
+   */
+  abortOnFailedExit?: boolean;
 }
 
 export interface Mpi {
@@ -37,17 +45,17 @@ export interface Mpi {
    * sequence together instead of hanging in the next collective call.
    */
   agree(error?: unknown): void;
+  /**
+   * "Check on one rank, agree on all": runs `fn` on `root` only (file-system checks, serial
+   * writes); if it throws, every rank throws the same error (agree); else every rank gets root's
+   * result (JSON-serialisable).
+   */
+  runOnRoot<T>(fn: () => T, root?: number): T;
+  /** Runs `fn` on every rank; if any rank throws, every rank throws (agree). Returns this rank's result. */
+  runOnAll<T>(fn: () => T): T;
   /** Finalize now (idempotent). Later MPI calls throw ERR_MPI_STATE. */
   finalize(): void;
   abort(code?: number): never;
-}
-
-/** Thrown on every rank by {@link Mpi.agree} when some rank failed. */
-export class RankFailedError extends H5StitchError {
-  constructor(readonly failedRank: number, readonly reason: string, readonly reasonCode: string) {
-    super('ERR_RANK_FAILED', `rank ${failedRank}: ${reason}`);
-    this.name = 'RankFailedError';
-  }
 }
 
 let instance: Mpi | undefined;
@@ -70,8 +78,11 @@ export function initMpi(options: MpiInitOptions = {}): Mpi {
   });
   process.on('exit', (code) => {
     if (mpi.state() !== 'running') return;
-    if (code === 0) mpi.finalize();
-    else mpi.abort(code); // never MPI_Finalize here: other ranks may wait in a barrier
+    if (code === 0) {
+      if (options.finalizeAtExit ?? true) mpi.finalize();
+    } else if (options.abortOnFailedExit ?? true) {
+      mpi.abort(code); // never MPI_Finalize here: other ranks may wait in a barrier
+    }
   });
 
   const encoder = new TextEncoder();
@@ -104,6 +115,28 @@ export function initMpi(options: MpiInitOptions = {}): Mpi {
         failed,
       );
       throw new RankFailedError(failed, reason.message, reason.code);
+    },
+    runOnRoot<T>(fn: () => T, root = 0): T {
+      let failure: unknown;
+      let result: T | undefined;
+      try {
+        if (rank === root) result = fn();
+      } catch (error) {
+        failure = error;
+      }
+      instance!.agree(failure);
+      return instance!.bcastJson(result, root);
+    },
+    runOnAll<T>(fn: () => T): T {
+      let failure: unknown;
+      let result: T | undefined;
+      try {
+        result = fn();
+      } catch (error) {
+        failure = error;
+      }
+      instance!.agree(failure);
+      return result as T;
     },
     finalize(): void {
       if (mpi.state() === 'running') callSite(() => mpi.finalize());

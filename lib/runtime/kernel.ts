@@ -1,54 +1,14 @@
 /**
- * Feather weights and the accumulation kernel. Everything a pixel's result depends on is computed
- * per pixel in canonical tile order, so processing any sub-rectangle of a tile yields the same bits
- * as processing the whole tile (slab and rounds strategies must agree exactly).
+ * The blend kernel (native, monomorphic per dtype) as every strategy calls it: one tile part added
+ * into an accumulator, or a band's worth of parts on a background thread.
  */
-import { PlannedTile, overlaps } from './geometry';
-import { callSite, native, type NumericArray } from './native';
-
-export type BlendMode = 'linear' | 'none' | 'max';
-
-export interface Region { y0: number; y1: number; x0: number; x1: number }
-
-/** Tent profile along one axis: 1 at the edges, peaking in the middle. */
-function tent(i: number, n: number): number {
-  return Math.min(i + 1, n - i);
-}
-
-/** Raw (unnormalised) feather weight of tile t at canvas pixel (y, x); 0 outside the tile. */
-export function rawWeight(t: PlannedTile, y: number, x: number): number {
-  const ty = y - t.y, tx = x - t.x;
-  if (ty < 0 || ty >= t.height || tx < 0 || tx >= t.width) return 0;
-  return tent(ty, t.height) * tent(tx, t.width);
-}
-
-/** For each tile of `planned`, the tiles overlapping it (itself included), sorted by order. */
-export function neighbourIndex(planned: readonly PlannedTile[]): PlannedTile[][] {
-  const byY = [...planned].sort((a, b) => a.y - b.y);
-  const out = new Map<PlannedTile, PlannedTile[]>(planned.map((t) => [t, [t]]));
-  // Sweep in y: once byY[j] starts below tile i's bottom edge, no later tile can overlap it.
-  for (let i = 0; i < byY.length; i++) {
-    const a = byY[i];
-    for (let j = i + 1; j < byY.length && byY[j].y < a.y + a.height; j++) {
-      const b = byY[j];
-      if (overlaps(a, b)) { out.get(a)!.push(b); out.get(b)!.push(a); }
-    }
-  }
-  return planned.map((t) => out.get(t)!.sort((a, b) => a.order - b.order));
-}
-
-/** Sum of the linear-blend weights of all tiles covering (y, x); 1 wherever any tile covers it. */
-export function weightSum(planned: readonly PlannedTile[], y: number, x: number): number {
-  const sorted = [...planned].sort((a, b) => a.order - b.order);
-  let total = 0;
-  for (const t of sorted) total += rawWeight(t, y, x);
-  let sum = 0;
-  for (const t of sorted) { const r = rawWeight(t, y, x); if (r > 0) sum += r / total; }
-  return sum;
-}
+import { rangeOf, type AccArray, type Dtype, type NumericArray, type PixelArray } from '../core/dtype';
+import type { PlannedTile } from '../core/geometry';
+import type { BlendMode, Region } from '../core/weights';
+import { callSite, native } from './addon';
 
 export interface AccumulateArgs {
-  acc: Float32Array | Float64Array;
+  acc: AccArray;
   /** row stride of acc */
   accWidth: number;
   /** canvas coordinates of acc[0] */
@@ -58,7 +18,7 @@ export interface AccumulateArgs {
   /** tiles overlapping `tile` (itself included) in canonical order, from neighbourIndex */
   covering: readonly PlannedTile[];
   /** the tile's pixels for `region`, row-major, row length region.x1 - region.x0 */
-  data: Exclude<NumericArray, BigInt64Array | BigUint64Array>;
+  data: PixelArray;
   /** canvas coordinates, inside the tile and inside acc */
   region: Region;
   blend: BlendMode;
@@ -104,7 +64,25 @@ export interface BackgroundAccumulate {
  * no job covers become 0), without the extra pass over memory. Every job is checked before this
  * returns. `band` and the jobs' data belong to the batch until wait().
  */
-export function startAccumulateRegions(band: Float32Array | Float64Array, jobs: readonly AccumulateArgs[]): BackgroundAccumulate {
+export function startAccumulateRegions(band: AccArray, jobs: readonly AccumulateArgs[]): BackgroundAccumulate {
   const wait = callSite(() => native().startAccumulate({ band, jobs: jobs.map(nativeArgs) }));
   return { wait: () => callSite(wait) };
+}
+
+/**
+ * Writes `acc` into `out` (of the output dtype): floats are copied; integers are rounded
+ * (Math.round) and clipped to the dtype's range once, at the end of the blend.
+ */
+export function convertInto(acc: AccArray, out: NumericArray, dtype: Dtype): void {
+  const range = rangeOf(dtype);
+  const o = out as Float64Array;
+  if (!range) {
+    o.set(acc);
+    return;
+  }
+  const [lo, hi] = range;
+  for (let i = 0; i < acc.length; i++) {
+    const v = Math.round(acc[i]);
+    o[i] = v < lo ? lo : v > hi ? hi : v;
+  }
 }

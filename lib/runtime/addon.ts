@@ -4,13 +4,8 @@
  * H5StitchError with a JavaScript stack from the caller, plus the native code.
  */
 import * as path from 'node:path';
-import { H5StitchError } from './errors';
-
-/** Element types h5stitch reads and writes. */
-export type Dtype = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64';
-export type NumericArray =
-  | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
-  | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
+import type { AccArray, Dtype, NumericArray, PixelArray } from '../core/dtype';
+import { H5StitchError } from '../errors';
 export type Transfer = 'collective' | 'independent';
 /** The I/O mode HDF5 reports it actually used for a write. */
 export type ActualIoMode = 'serial' | 'independent' | 'contiguous-collective' | 'chunk-collective' | 'chunk-independent' | 'chunk-mixed' | 'unknown';
@@ -122,7 +117,7 @@ export interface NativeAddon {
   mpi: NativeMpi;
   File: new (path: string, options?: FileOptions) => NativeFile;
   hdf5Version(): { version: string; parallel: boolean; threadsafe: boolean };
-  /** The blend kernel (see lib/blend.ts accumulateRegion); needs no MPI. */
+  /** The blend kernel (see runtime/kernel.ts accumulateRegion); needs no MPI. */
   accumulate(args: NativeAccumulateArgs): void;
   /**
    * Checks every job now, then runs them in order on a new thread (no JS, HDF5 or MPI there),
@@ -130,11 +125,11 @@ export interface NativeAddon {
    * no job covers. Returns wait(): joins the thread and returns the seconds it computed. Until
    * wait() returns, `band` and the jobs' data must not be touched.
    */
-  startAccumulate(args: { band: Float32Array | Float64Array; jobs: NativeAccumulateArgs[] }): () => number;
+  startAccumulate(args: { band: AccArray; jobs: NativeAccumulateArgs[] }): () => number;
 }
 
 export interface NativeAccumulateArgs {
-  acc: Float32Array | Float64Array;
+  acc: AccArray;
   accWidth: number;
   accY0: number;
   accX0: number;
@@ -142,7 +137,7 @@ export interface NativeAccumulateArgs {
   tile: Int32Array;
   /** [order, y, x, height, width] per covering tile, in increasing order */
   covering: Int32Array;
-  data: Exclude<NumericArray, BigInt64Array | BigUint64Array>;
+  data: PixelArray;
   /** [y0, y1, x0, x1] in canvas coordinates */
   region: [number, number, number, number];
   blend: 'linear' | 'none' | 'max';
@@ -158,7 +153,7 @@ export function native(): NativeAddon {
     if (process.env.UCX_ERROR_SIGNALS === undefined) process.env.UCX_ERROR_SIGNALS = '';
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => NativeAddon;
-    addon = load(path.join(__dirname, '..'));
+    addon = load(path.join(__dirname, '..', '..'));
   }
   return addon;
 }

@@ -1,0 +1,64 @@
+/** `bench`: every strategy against a raw MPI-IO write of the same bytes, verified. */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runBench } from '../../bench/bench';
+import { BENCH_STRATEGIES, formatBench, type BenchStrategy } from '../../bench/report';
+import { GENERATE_DTYPES, type Dtype } from '../../core/dtype';
+import { expected, UsageError } from '../../errors';
+import { DEFAULT_MEM_PER_RANK } from '../../stitch/options';
+import type { StitchOptions } from '../../stitch/options';
+import { optBytes, optFlag, optHints, optInt, optPair, optString, type ParsedArgs } from '../args';
+import type { Command } from './command';
+import { MPIIO_OPTIONS } from './stitch';
+
+function strategiesFrom(args: ParsedArgs): BenchStrategy[] {
+  const strategies = (optString(args, 'strategies') ?? BENCH_STRATEGIES.join(',')).split(',').map((s) => s.trim());
+  for (const s of strategies) {
+    if (!BENCH_STRATEGIES.includes(s as BenchStrategy)) throw expected(`a comma-separated list of ${BENCH_STRATEGIES.join(' | ')}`, '--strategies', s);
+  }
+  if (new Set(strategies).size !== strategies.length) throw new UsageError('--strategies lists a strategy twice');
+  return strategies as BenchStrategy[];
+}
+
+export const benchCommand: Command = {
+  spec: {
+    name: 'bench',
+    summary: 'time every write strategy against a raw MPI-IO write of the same bytes, verifying every output',
+    usage: ['bench [--tiles RxC] [--tile HxW] [--overlap P] [--dtype D] [--dir PATH] [--repeat K] [--strategies LIST]'],
+    options: {
+      tiles: { value: 'RxC', help: 'grid of tiles (default 4x4)' },
+      tile: { value: 'HxW', help: 'tile size (default 512)' },
+      overlap: { value: 'P', help: 'overlap in pixels (default a tenth of the tile)' },
+      dtype: { value: 'D', help: 'uint8 | uint16 | float32 (default) | float64' },
+      dir: { value: 'PATH', help: 'scratch directory for tiles and outputs (default: $TMPDIR/h5stitch-bench)' },
+      repeat: { value: 'K', help: 'runs per strategy (default 3)' },
+      strategies: { value: 'LIST', help: `comma-separated, of ${BENCH_STRATEGIES.join(',')}` },
+      'mem-per-rank': { value: 'SIZE', help: 'band memory per rank (default 16M)' },
+      pipeline: { value: 'P', help: 'passed on to the slab runs' },
+      writeback: { value: 'W', help: 'passed on to the slab runs' },
+      ...MPIIO_OPTIONS,
+    },
+  },
+  run(mpi, args) {
+    if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
+    const tile = optPair(args, 'tile', 2) ?? [512, 512];
+    const overlap = optInt(args, 'overlap', 0) ?? Math.round(Math.min(...tile) / 10);
+    if (overlap >= tile[0] || overlap >= tile[1]) throw new UsageError(`overlap ${overlap} must be smaller than the tile ${tile.join('x')}`);
+    const dtype = optString(args, 'dtype') ?? 'float32';
+    if (!GENERATE_DTYPES.includes(dtype as Dtype)) throw expected(`one of ${GENERATE_DTYPES.join(' | ')}`, '--dtype', dtype);
+    const json = optFlag(args, 'json');
+    const report = runBench(mpi, {
+      tiles: optPair(args, 'tiles', 1) ?? [4, 4], tile, overlap, dtype: dtype as Dtype, repeat: optInt(args, 'repeat', 1) ?? 3,
+      dir: path.resolve(optString(args, 'dir') ?? path.join(os.tmpdir(), 'h5stitch-bench')),
+      memPerRank: optBytes(args, 'mem-per-rank') ?? DEFAULT_MEM_PER_RANK,
+      strategies: strategiesFrom(args),
+      stitch: {
+        hints: optHints(args), keepDataSieving: optFlag(args, 'keep-data-sieving'),
+        pipeline: optString(args, 'pipeline') as StitchOptions['pipeline'], writeback: optString(args, 'writeback') as StitchOptions['writeback'],
+      },
+      verbose: !json,
+    });
+    if (mpi.rank === 0) process.stdout.write(json ? `${JSON.stringify(report)}\n` : formatBench(report));
+    return 0;
+  },
+};

@@ -1,0 +1,93 @@
+/** `stitch INPUT --out OUT.h5[:/dataset]`: maps flags to StitchOptions; the library validates. */
+import { UsageError } from '../../errors';
+import type { StitchOptions } from '../../stitch/options';
+import { runStitch, type StitchReport } from '../../stitch/run';
+import { resolveStitchOptions } from '../../stitch/options';
+import { testHooks } from '../../testing/hooks';
+import { onePositional, optBytes, optFlag, optHints, optOverlap, optPair, optString, splitTarget, type ParsedArgs } from '../args';
+import type { Command } from './command';
+
+/** Output and placement options shared with `bench` and `verify`. */
+export const MPIIO_OPTIONS = {
+  hint: { repeat: true, value: 'KEY=VALUE', help: 'extra MPI-IO hint (repeatable)' },
+  'keep-data-sieving': { flag: true, help: 'leave MPI-IO write data sieving on (unsafe on most clusters)' },
+};
+
+export function compressLevel(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^gzip(?::([0-9]))?$/.exec(value);
+  if (!m) throw new UsageError(`Expected gzip or gzip:LEVEL (0-9) for --compress but received "${value}"`);
+  return Number(m[1] ?? 4);
+}
+
+export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
+  const input = onePositional(args, 'INPUT (an HDF5 file of tiles or a directory of .npy tiles)');
+  const out = optString(args, 'out');
+  if (!out) throw new UsageError('missing --out OUT.h5');
+  const target = splitTarget(out, '/stitched');
+  return {
+    input, output: target.file, dataset: target.dataset,
+    strategy: optString(args, 'strategy') as StitchOptions['strategy'],
+    io: optString(args, 'io') as StitchOptions['io'],
+    pipeline: optString(args, 'pipeline') as StitchOptions['pipeline'],
+    writeback: optString(args, 'writeback') as StitchOptions['writeback'],
+    blend: optString(args, 'blend') as StitchOptions['blend'],
+    dtype: optString(args, 'dtype') as StitchOptions['dtype'],
+    atomic: optFlag(args, 'atomic'),
+    chunk: optPair(args, 'chunk', 1),
+    gzip: compressLevel(optString(args, 'compress')),
+    memPerRank: optBytes(args, 'mem-per-rank'),
+    hints: optHints(args),
+    keepDataSieving: optFlag(args, 'keep-data-sieving'),
+    layoutFile: optString(args, 'layout'),
+    overlap: optOverlap(args),
+    tilesPath: optString(args, 'tiles-path'),
+    layoutPath: optString(args, 'layout-path'),
+    positionsPath: optString(args, 'positions'),
+    force: optFlag(args, 'force'),
+    progress: !optFlag(args, 'json'),
+  };
+}
+
+function summaryLine(r: StitchReport): string {
+  return `h5stitch: stitched ${r.tiles} tiles into ${r.output} (${r.canvas.join('x')} ${r.dtype}, ${r.strategy}${r.pipeline ? ' pipelined' : ''}, ` +
+    `${r.ranks} ranks) in ${r.wallSeconds.toFixed(2)} s, ${r.outputMBps.toFixed(1)} MB/s`;
+}
+
+export const stitchCommand: Command = {
+  spec: {
+    name: 'stitch',
+    summary: 'stitch overlapping tiles into one HDF5 dataset (the default command)',
+    usage: ['[stitch] INPUT --out OUT.h5[:/dataset] [options]'],
+    options: {
+      out: { value: 'FILE[:/ds]', help: 'output file and dataset (default dataset /stitched)' },
+      strategy: { value: 'S', help: 'slab (default) | rounds | serial' },
+      io: { value: 'M', help: 'collective (default) | independent   (rounds and slab)' },
+      pipeline: { value: 'P', help: 'auto (default) | on | off   slab: blend on a second thread while bands are written' },
+      writeback: { value: 'W', help: 'early (default) | end   slab: start writing each band to disk at once, or at the final sync' },
+      atomic: { flag: true, help: 'MPI-IO atomic mode while writing' },
+      blend: { value: 'B', help: 'linear (default) | none | max' },
+      dtype: { value: 'D', help: 'float32 (default) | float64 | uint8 | uint16 | int16 | int32 | uint32' },
+      chunk: { value: 'HxW', help: 'chunked output' },
+      compress: { value: 'gzip[:L]', help: 'gzip level L (default 4); needs --chunk; written collectively' },
+      overlap: { value: 'P', help: "overlap in pixels (default: the tiles' 'overlap' attribute)" },
+      'overlap-y': { value: 'P', help: 'overlap between rows of tiles (with --overlap-x)' },
+      'overlap-x': { value: 'P', help: 'overlap between columns of tiles (with --overlap-y)' },
+      layout: { value: 'FILE.json', help: 'tile-index array (default: /tile_array in INPUT; -1 = empty)' },
+      'layout-path': { value: '/PATH', help: 'layout dataset in INPUT (default /tile_array)' },
+      positions: { value: '/DATASET', help: 'explicit [N,2] (y, x) tile positions in INPUT instead of a grid' },
+      'tiles-path': { value: '/PATH', help: 'tiles dataset [N,H,W] or group of 2-D datasets (default /tiles)' },
+      'mem-per-rank': { value: 'SIZE', help: 'band memory per rank (default 16M)' },
+      ...MPIIO_OPTIONS,
+      force: { flag: true, help: 'replace an existing output' },
+    },
+  },
+  run(mpi, args) {
+    const report = runStitch(mpi, resolveStitchOptions(stitchOptionsFrom(args)), testHooks());
+    if (mpi.rank === 0) {
+      if (optFlag(args, 'json')) process.stdout.write(`${JSON.stringify(report)}\n`);
+      else console.log(summaryLine(report));
+    }
+    return 0;
+  },
+};

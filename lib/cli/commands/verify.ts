@@ -1,0 +1,44 @@
+/** `verify OUT.h5[:/dataset] [--input INPUT]`: per-tile ok | missing | wrong; exit 1 on any failure. */
+import * as fs from 'node:fs';
+import { UsageError } from '../../errors';
+import { verifyOutput, type VerifyReport } from '../../stitch/verify';
+import { onePositional, optBytes, optFlag, optString, splitTarget } from '../args';
+import type { Command } from './command';
+
+function printVerdict(report: VerifyReport): void {
+  for (const t of report.failed) {
+    console.log(`tile ${t.index}: ${t.status} (${t.mismatched} pixels differ; worst |error| ${t.worst.toPrecision(4)} at y=${t.worstAt?.[0]}, x=${t.worstAt?.[1]})`);
+  }
+  if (!report.complete) console.log('output is not marked complete=1: the stitch did not finish');
+  const ok = report.tiles.length - report.failed.length;
+  const count = (status: string) => report.failed.filter((t) => t.status === status).length;
+  console.log(`h5stitch verify: ${report.ok ? 'OK' : 'FAILED'}: ${ok}/${report.tiles.length} tiles ok, ${count('missing')} missing, ${count('wrong')} wrong`);
+}
+
+export const verifyCommand: Command = {
+  spec: {
+    name: 'verify',
+    summary: 'recompute the expected image from the tiles and compare it with an output, tile by tile',
+    usage: ['verify OUT.h5[:/dataset] [--input INPUT]'],
+    options: {
+      input: { value: 'INPUT', help: "the tiles (default: the input recorded in the output's provenance)" },
+      'tiles-path': { value: '/PATH', help: 'tiles dataset or group in INPUT (default /tiles)' },
+      'mem-per-rank': { value: 'SIZE', help: 'band memory per rank (default 16M)' },
+    },
+  },
+  run(mpi, args) {
+    const target = splitTarget(onePositional(args, 'OUT.h5[:/dataset] to verify'), '/stitched');
+    mpi.runOnAll(() => {
+      if (!fs.existsSync(target.file)) throw new UsageError(`output ${target.file} does not exist`);
+    });
+    const report = verifyOutput(mpi, {
+      output: target.file, dataset: target.dataset, input: optString(args, 'input'), tilesPath: optString(args, 'tiles-path'),
+      memPerRank: optBytes(args, 'mem-per-rank'),
+    });
+    if (mpi.rank === 0) {
+      if (optFlag(args, 'json')) process.stdout.write(`${JSON.stringify({ command: 'verify', ...report })}\n`);
+      else printVerdict(report);
+    }
+    return report.ok ? 0 : 1;
+  },
+};

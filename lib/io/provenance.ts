@@ -1,0 +1,71 @@
+/** Reads and writes an output's provenance (names and table layout: core/provenance.ts). */
+import { PROVENANCE, tableColumns, tileTable, tilesFromColumns, type Provenance } from '../core/provenance';
+import type { BlendMode } from '../core/weights';
+import { UsageError } from '../errors';
+import type { Dataset, H5File } from '../runtime/hdf5';
+
+const A = PROVENANCE.attr;
+
+/**
+ * Writes the provenance of `out` (all but `complete`). Collective on a parallel file: every rank
+ * calls; rank `writer` writes the tile table.
+ */
+export function writeProvenance(file: H5File, out: Dataset, p: Omit<Provenance, 'complete'>, isWriter: boolean): void {
+  const table = tileTable(p.tiles);
+  const rows = table.length / PROVENANCE.tileColumns.length;
+  const ds = file.createDataset(PROVENANCE.tiles, { shape: [rows, PROVENANCE.tileColumns.length], dtype: 'int32' });
+  ds.setAttr(A.columns, PROVENANCE.tileColumns.join(','));
+  if (file.parallel) {
+    const mine = isWriter ? rows : 0;
+    ds.write([0, 0], [mine, PROVENANCE.tileColumns.length], isWriter ? table : new Int32Array(0), { transfer: 'collective' });
+  } else {
+    ds.write([0, 0], [rows, PROVENANCE.tileColumns.length], table);
+  }
+  ds.close();
+  out.setAttr(A.tileShape, p.tileShape);
+  if (p.overlap) out.setAttr(A.overlap, p.overlap);
+  out.setAttr(A.blend, p.blend);
+  out.setAttr(A.strategy, p.strategy);
+  out.setAttr(A.io, p.io);
+  out.setAttr(A.ranks, p.ranks);
+  out.setAttr(A.version, p.version);
+  out.setAttr(A.input, p.input);
+}
+
+/** The provenance of an h5stitch output dataset; UsageError when it has none. */
+export function readProvenance(file: H5File, out: Dataset): Provenance {
+  const shape = out.getAttr(A.tileShape);
+  if (!(shape instanceof Float64Array) || shape.length !== 2) {
+    throw new UsageError(`${file.path}:${out.name} has no '${A.tileShape}' attribute: not written by h5stitch`);
+  }
+  const tileShape: [number, number] = [shape[0], shape[1]];
+  let columns: ArrayLike<number>[];
+  if (file.objectType(PROVENANCE.tiles) === 'dataset') {
+    const ds = file.openDataset(PROVENANCE.tiles);
+    try {
+      const table = ds.read([0, 0], ds.shape, new Int32Array(ds.shape[0] * ds.shape[1]), file.parallel ? { transfer: 'collective' } : {});
+      columns = tableColumns(table);
+    } finally {
+      ds.close();
+    }
+  } else {
+    columns = PROVENANCE.legacyTileAttrs.map((name) => {
+      const v = out.getAttr(name);
+      if (!(v instanceof Float64Array)) throw new UsageError(`${file.path} has no ${PROVENANCE.tiles} table: not written by h5stitch`);
+      return v;
+    });
+  }
+  const overlap = out.getAttr(A.overlap);
+  return {
+    tiles: tilesFromColumns(columns, tileShape),
+    tileShape,
+    blend: String(out.getAttr(A.blend)) as BlendMode,
+    complete: out.getAttr(A.complete) === 1,
+    input: String(out.getAttr(A.input) ?? ''),
+    overlap: overlap instanceof Float64Array && overlap.length === 2 ? [overlap[0], overlap[1]] : null,
+    strategy: String(out.getAttr(A.strategy) ?? ''),
+    io: String(out.getAttr(A.io) ?? ''),
+    ranks: Number(out.getAttr(A.ranks) ?? 0),
+    version: String(out.getAttr(A.version) ?? ''),
+  };
+}

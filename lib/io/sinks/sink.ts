@@ -1,0 +1,40 @@
+/**
+ * Where a stitch's canvas goes. A sink owns the output's life: created under a temporary name,
+ * written band by band (or rectangle by rectangle), given its provenance, marked complete only
+ * after everything is flushed, renamed into place; removed when the run fails. Later output
+ * formats and multiscale levels plug in here.
+ */
+import type { AccDtype, Dtype, NumericArray } from '../../core/dtype';
+import type { Provenance } from '../../core/provenance';
+import type { Transfer } from '../../runtime/addon';
+import type { Dataset } from '../../runtime/hdf5';
+
+export interface OutputSink {
+  readonly shape: [number, number];
+  readonly dtype: Dtype;
+  /** "FILE:/dataset" of the finished output. */
+  readonly name: string;
+  /**
+   * Writes whole rows [y0, y0 + rows) of the canvas. Collective when `transfer` is: every rank
+   * calls as often as the others, with rows = 0 when it has nothing.
+   */
+  writeRows(y0: number, rows: number, data: NumericArray, transfer: Transfer): void;
+  /** The canvas dataset, for strategies that read-add-write rectangles (it starts at 0). */
+  readonly canvas: Dataset;
+  /** A float canvas of the same shape starting at 0 (read-add-write into integer outputs). Collective. */
+  openScratch(dtype: AccDtype): ScratchCanvas;
+  /** H5Fflush: collective, ends in MPI_File_sync. */
+  flush(): void;
+  setAtomicity(on: boolean): void;
+  /** Provenance, flush, complete = 1, close, rename into place. Collective. */
+  commit(provenance: Omit<Provenance, 'complete'>): void;
+  /** Removes the partial files (this rank; idempotent). For a run that failed. */
+  discard(): void;
+}
+
+export interface ScratchCanvas {
+  readonly canvas: Dataset;
+  flush(): void;
+  /** Closes and removes it. Collective. */
+  close(): void;
+}

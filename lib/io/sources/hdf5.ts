@@ -1,0 +1,102 @@
+/** Tiles in an HDF5 file: a 3-D dataset [N, H, W] or a group of 2-D datasets named 0, 1, ... */
+import type { Dtype, NumericArray } from '../../core/dtype';
+import { UsageError } from '../../errors';
+import { reusedArray } from '../../runtime/buffers';
+import { openFile, readAll, type Dataset, type H5File } from '../../runtime/hdf5';
+import { checkTileDtype, type TileSource, type TileSourceOptions } from './source';
+
+export function openHdf5Tiles(input: string, options: TileSourceOptions): TileSource {
+  const file = openFile(input, { mode: 'r' });
+  try {
+    const tilesPath = options.tilesPath ?? '/tiles';
+    const kind = file.objectType(tilesPath);
+    if (kind === null) throw new UsageError(`input ${input} has no tiles dataset or group ${tilesPath}`);
+    let read: (index: number, y0: number, y1: number, x0: number, x1: number, out: NumericArray) => void;
+    let count: number, height: number, width: number, dtype: Dtype;
+    const datasets: Dataset[] = [];
+    if (kind === 'dataset') {
+      const ds = file.openDataset(tilesPath);
+      datasets.push(ds);
+      if (ds.shape.length !== 3) {
+        throw new UsageError(`tiles dataset ${tilesPath} in ${input} has ${ds.shape.length} dimensions; expected 3 ([N, H, W]) or a group of 2-D datasets`);
+      }
+      [count, height, width] = ds.shape;
+      dtype = checkTileDtype(ds.dtype, `${input}:${tilesPath}`);
+      read = (index, y0, y1, x0, x1, out) => ds.read([index, y0, x0], [1, y1 - y0, x1 - x0], out);
+    } else {
+      const names = file.list(tilesPath).filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(a) - Number(b));
+      if (names.length === 0) throw new UsageError(`tiles group ${tilesPath} in ${input} holds no datasets named by tile index (0, 1, ...)`);
+      names.forEach((n, i) => {
+        if (Number(n) !== i) throw new UsageError(`tiles group ${tilesPath} in ${input} is missing tile ${i} (found ${n})`);
+      });
+      for (const n of names) datasets.push(file.openDataset(`${tilesPath}/${n}`));
+      const first = datasets[0];
+      for (const ds of datasets) {
+        if (ds.shape.length !== 2) throw new UsageError(`tile ${ds.name} in ${input} has ${ds.shape.length} dimensions; expected 2`);
+        if (ds.shape[0] !== first.shape[0] || ds.shape[1] !== first.shape[1]) {
+          throw new UsageError(`tiles have different shapes: ${first.name} is ${first.shape.join('x')} but ${ds.name} is ${ds.shape.join('x')}`);
+        }
+        if (ds.dtype !== first.dtype) throw new UsageError(`tiles have different dtypes: ${first.name} is ${first.dtype} but ${ds.name} is ${ds.dtype}`);
+      }
+      count = datasets.length;
+      [height, width] = first.shape;
+      dtype = checkTileDtype(first.dtype, `${input}:${tilesPath}`);
+      read = (index, y0, y1, x0, x1, out) => datasets[index].read([y0, x0], [y1 - y0, x1 - x0], out);
+    }
+    const layout = readLayout(file, options.layoutPath ?? '/tile_array', options.layoutPath !== undefined);
+    const positions = options.positionsPath ? readPositions(file, options.positionsPath) : undefined;
+    const overlap = readOverlapAttr(file, tilesPath);
+    return {
+      count, height, width, dtype, layout, positions, overlap,
+      readRegion(index, y0, y1, x0, x1, into) {
+        const out = into ?? reusedArray('tile-read', dtype, (y1 - y0) * (x1 - x0));
+        read(index, y0, y1, x0, x1, out);
+        return out;
+      },
+      close() {
+        for (const ds of datasets) ds.close();
+        file.close();
+      },
+    };
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+}
+
+function readNumbers(file: H5File, name: string): { shape: number[]; values: number[] } {
+  const ds = file.openDataset(name);
+  try {
+    if (!ds.dtype) throw new UsageError(`${name} has an unsupported dtype`);
+    return { shape: ds.shape, values: Array.from(readAll(ds) as ArrayLike<number | bigint>, Number) };
+  } finally {
+    ds.close();
+  }
+}
+
+function readLayout(file: H5File, name: string, required: boolean): number[][] | undefined {
+  if (file.objectType(name) !== 'dataset') {
+    if (required) throw new UsageError(`layout dataset ${name} not found in ${file.path}`);
+    return undefined;
+  }
+  const { shape, values } = readNumbers(file, name);
+  if (shape.length !== 2) throw new UsageError(`layout ${name} has ${shape.length} dimensions; expected a 2-D array of tile indices`);
+  return Array.from({ length: shape[0] }, (_, r) => values.slice(r * shape[1], (r + 1) * shape[1]));
+}
+
+function readPositions(file: H5File, name: string): Array<[number, number]> {
+  if (file.objectType(name) !== 'dataset') throw new UsageError(`positions dataset ${name} not found in ${file.path}`);
+  const { shape, values } = readNumbers(file, name);
+  if (shape.length !== 2 || shape[1] !== 2) throw new UsageError(`positions ${name} has shape [${shape.join(', ')}]; expected [N, 2] (y, x)`);
+  return Array.from({ length: shape[0] }, (_, i) => [values[2 * i], values[2 * i + 1]]);
+}
+
+function readOverlapAttr(file: H5File, tilesPath: string): [number, number] | undefined {
+  for (const where of [tilesPath, '/']) {
+    const v = file.getAttr(where, 'overlap');
+    if (typeof v === 'number') return [v, v];
+    if (v instanceof Float64Array && v.length === 2) return [v[0], v[1]];
+  }
+  return undefined;
+}
+

@@ -1,0 +1,30 @@
+/**
+ * Tile sources: an HDF5 file with a 3-D dataset [N, H, W] or a group of 2-D
+ * datasets named by index, or a directory of <index>.npy files. Inputs are
+ * always opened read-only; each rank reads only the rows it needs.
+ */
+import * as fs from 'node:fs';
+import { UsageError } from '../../errors';
+import { openHdf5Tiles } from './hdf5';
+import { openNpyDirectory } from './npy';
+import type { TileSource, TileSourceOptions } from './source';
+
+export type { TileSource, TileSourceOptions } from './source';
+
+export function openTileSource(input: string, options: TileSourceOptions = {}): TileSource {
+  if (!fs.existsSync(input)) throw new UsageError(`input ${input} does not exist`);
+  if (fs.statSync(input).isDirectory()) return openNpyDirectory(input);
+  try {
+    fs.accessSync(input, fs.constants.R_OK);
+  } catch {
+    throw new UsageError(`input ${input} is not readable`);
+  }
+  const head = Buffer.alloc(8);
+  const fd = fs.openSync(input, 'r');
+  fs.readSync(fd, head, 0, 8, 0);
+  fs.closeSync(fd);
+  if (!head.equals(Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]))) {
+    throw new UsageError(`input ${input} is not an HDF5 file (no HDF5 signature) nor a directory of .npy tiles`);
+  }
+  return openHdf5Tiles(input, options);
+}

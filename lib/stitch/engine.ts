@@ -1,0 +1,178 @@
+/**
+ * The band engine: blends a rank's slab of canvas rows band by band in memory, from the parts of
+ * the tiles that fall in each band, with the one native kernel. slab writes the bands; verify
+ * compares them. Every strategy adds a pixel's contributions in canonical (round) order with the
+ * same kernel, so outputs are bit-identical for any number of ranks.
+ */
+import { planSlabs, tilesInBand, type Band } from '../core/bands';
+import { bytesOf, type AccArray, type AccDtype, type NumericArray } from '../core/dtype';
+import { intersect, type PlannedTile, type Rect } from '../core/geometry';
+import type { StitchPlan } from '../core/plan';
+import type { TileSource } from '../io/sources';
+import { reusedArray } from '../runtime/buffers';
+import { accumulateRegion, startAccumulateRegions, type AccumulateArgs, type BackgroundAccumulate } from '../runtime/kernel';
+import type { Mpi } from '../runtime/mpi';
+import type { TestHooks } from '../testing/hooks';
+import type { Meter } from './meter';
+
+/** What the band engine (and the strategies) work with. */
+export interface BandContext {
+  mpi: Mpi;
+  source: TileSource;
+  plan: StitchPlan;
+  meter: Meter;
+  hooks: TestHooks;
+  memPerRank: number;
+  /** HDF5 chunk height of the output: bands and slabs start on chunk rows. */
+  chunkRows?: number;
+  /**
+   * Blend band k on a second thread while band k-1 is written and the tiles of band k+1 are read
+   * (two bands of memPerRank / 2 each). The same on every rank (bands are collective).
+   */
+  pipeline?: boolean;
+  /** Called on rank 0 as tiles complete (progress display). */
+  progress?: (done: number, total: number) => void;
+}
+
+/** Receives each band; `band` is undefined once this rank is out of rows (collective calls still happen). */
+export type BandSink = (band: Band | undefined, acc: AccArray) => void;
+
+/** The kernel's arguments for `tile`'s pixels of `region` (`data`) added into `acc`, whose [0] is canvas (accY0, accX0). */
+export function tileJob(plan: StitchPlan, tile: PlannedTile, region: Rect, data: NumericArray,
+  acc: AccArray, accY0: number, accX0: number, accWidth: number): AccumulateArgs {
+  return {
+    acc, accWidth, accY0, accX0, tile, covering: plan.covering[tile.order],
+    data: data as AccumulateArgs['data'],
+    region: { y0: region.y, y1: region.y + region.height, x0: region.x, x1: region.x + region.width },
+    blend: plan.blend,
+  };
+}
+
+/** Reads `tile`'s pixels of `region` (into `into`, or a reused buffer). */
+export function readTilePart(ctx: BandContext, tile: PlannedTile, region: Rect, into?: NumericArray): NumericArray {
+  ctx.hooks.beforeTileRead(ctx.mpi.rank, tile.index);
+  const ty0 = region.y - tile.y, tx0 = region.x - tile.x;
+  const data = ctx.meter.timed('read', () => ctx.source.readRegion(tile.index, ty0, ty0 + region.height, tx0, tx0 + region.width, into));
+  ctx.meter.read(data.byteLength);
+  return data;
+}
+
+/** Reads the part of `tile` inside `region` and adds it into `acc` (whose [0] is canvas (accY0, accX0)). */
+export function addTile(ctx: BandContext, tile: PlannedTile, region: Rect, acc: AccArray, accY0: number, accX0: number, accWidth: number): void {
+  const data = readTilePart(ctx, tile, region);
+  ctx.meter.held(data.byteLength);
+  ctx.meter.timed('compute', () => accumulateRegion(tileJob(ctx.plan, tile, region, data, acc, accY0, accX0, accWidth)));
+}
+
+/** This rank's bands and the band count every rank iterates (the largest). */
+export function slabOf(ctx: Pick<BandContext, 'mpi' | 'plan' | 'chunkRows'>, accDtype: AccDtype, bandMemory: number) {
+  const bytesPerRow = ctx.plan.canvas.width * bytesOf(accDtype);
+  const { slabs, bandCount } = planSlabs(ctx.plan.canvas, ctx.mpi.size, { chunkRows: ctx.chunkRows, bytesPerRow, memPerRank: bandMemory });
+  const mine = slabs[ctx.mpi.rank];
+  return { bands: mine.bands, bandCount, maxRows: mine.bands.reduce((m, b) => Math.max(m, b.y1 - b.y0), 0) };
+}
+
+/**
+ * Blends this rank's slab band by band and hands each band to `sink`. Every rank calls `sink`
+ * the same number of times (bandCount), with `band` undefined once it is out of rows, so sinks
+ * may make collective calls.
+ */
+export function blendBands(ctx: BandContext, accDtype: AccDtype, sink: BandSink): void {
+  if (ctx.pipeline) {
+    blendBandsPipelined(ctx, accDtype, sink);
+    return;
+  }
+  const { mpi, plan } = ctx;
+  const width = plan.canvas.width;
+  const { bands, bandCount, maxRows } = slabOf(ctx, accDtype, ctx.memPerRank);
+  const acc = reusedArray('band', accDtype, maxRows * width) as AccArray;
+  let done = 0;
+  for (let b = 0; b < bandCount; b++) {
+    const band: Band | undefined = bands[b];
+    if (!band) {
+      sink(undefined, acc.subarray(0, 0));
+      continue;
+    }
+    ctx.hooks.skew();
+    const rows = band.y1 - band.y0;
+    const view = acc.subarray(0, rows * width);
+    view.fill(0);
+    for (const tile of tilesInBand(plan.planned, band)) {
+      addTile(ctx, tile, intersect(tile, { y: band.y0, x: 0, height: rows, width })!, view, band.y0, 0, width);
+      done++;
+    }
+    sink(band, view);
+    if (mpi.rank === 0) ctx.progress?.(Math.min(done, plan.planned.length), plan.planned.length);
+  }
+}
+
+/** A band's tile parts: which tiles, and the part of each inside the band. */
+interface BandParts { band: Band; tiles: PlannedTile[]; regions: Rect[]; elements: number }
+
+/** A band whose tile parts are read and whose blend is set up (in buffer slot 0 or 1). */
+interface BandWork { band: Band; acc: AccArray; jobs: AccumulateArgs[]; tiles: number }
+
+function bandParts(ctx: BandContext, band: Band): BandParts {
+  const width = ctx.plan.canvas.width;
+  const tiles = tilesInBand(ctx.plan.planned, band);
+  const regions = tiles.map((t) => intersect(t, { y: band.y0, x: 0, height: band.y1 - band.y0, width })!);
+  return { band, tiles, regions, elements: regions.reduce((n, r) => n + r.height * r.width, 0) };
+}
+
+/** Reads every tile part of a band into `parts` (read ahead of the blend, which writes the slot's rows). */
+function readBand(ctx: BandContext, { band, tiles, regions }: BandParts, parts: NumericArray, slot: AccArray): BandWork {
+  const width = ctx.plan.canvas.width;
+  const acc = slot.subarray(0, (band.y1 - band.y0) * width);
+  const jobs: AccumulateArgs[] = [];
+  let offset = 0;
+  tiles.forEach((tile, i) => {
+    const region = regions[i];
+    const data = parts.subarray(offset, (offset += region.height * region.width)) as NumericArray;
+    readTilePart(ctx, tile, region, data);
+    jobs.push(tileJob(ctx.plan, tile, region, data, acc, band.y0, 0, width));
+  });
+  return { band, acc, jobs, tiles: tiles.length };
+}
+
+/**
+ * blendBands with the blend on a second thread: while band k is blended there, the main thread
+ * writes band k-1 (sink) and reads the tiles of band k+1, so on a rank with a spare CPU the kernel
+ * costs no wall time. Two bands of memPerRank / 2 each; HDF5 and MPI stay on the main thread.
+ * `compute` is the background thread's time (it overlaps read and write).
+ */
+function blendBandsPipelined(ctx: BandContext, accDtype: AccDtype, sink: BandSink): void {
+  const { mpi, plan } = ctx;
+  const { bands, bandCount, maxRows } = slabOf(ctx, accDtype, ctx.memPerRank / 2);
+  const planned = bands.map((b) => bandParts(ctx, b));
+  // Two slots, each sized for this rank's largest band, allocated before the first read.
+  const elements = planned.reduce((m, p) => Math.max(m, p.elements), 0);
+  const slots = [0, 1].map((slot) => ({
+    acc: reusedArray(`band-${slot}`, accDtype, maxRows * plan.canvas.width) as AccArray,
+    parts: reusedArray(`band-tiles-${slot}`, ctx.source.dtype, elements),
+  }));
+  ctx.meter.held(slots[0].parts.byteLength + slots[1].parts.byteLength);
+  const none = slots[0].acc.subarray(0, 0);
+  const read = (b: number) => {
+    if (!planned[b]) return undefined;
+    ctx.hooks.skew();
+    return readBand(ctx, planned[b], slots[b % 2].parts, slots[b % 2].acc);
+  };
+  let next = read(0);
+  let written: BandWork | undefined;
+  let done = 0;
+  for (let b = 0; b < bandCount; b++) {
+    const current = next;
+    const blending: BackgroundAccumulate | undefined = current && startAccumulateRegions(current.acc, current.jobs);
+    try {
+      if (b > 0) sink(written?.band, written?.acc ?? none);
+      next = read(b + 1);
+    } finally {
+      // Also on error: the thread must be done with the buffers before anything else runs.
+      if (blending) ctx.meter.times.compute += blending.wait();
+    }
+    written = current;
+    done += current?.tiles ?? 0;
+    if (mpi.rank === 0) ctx.progress?.(Math.min(done, plan.planned.length), plan.planned.length);
+  }
+  if (bandCount > 0) sink(written?.band, written?.acc ?? none);
+}

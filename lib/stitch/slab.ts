@@ -1,0 +1,27 @@
+/**
+ * Owner computes: each rank blends its slab of rows in memory and writes it, one call per band:
+ * collective (every rank calls, empty when out of rows) or independent (no rank waits for another;
+ * safe because a band is whole rows, one contiguous run of bytes no other rank touches). Nothing is
+ * read back from the output, so no cache or lock can hand a rank stale bytes.
+ */
+import { accDtypeOf, type NumericArray } from '../core/dtype';
+import { reusedArray } from '../runtime/buffers';
+import { convertInto } from '../runtime/kernel';
+import { blendBands } from './engine';
+import type { StrategyContext } from './strategy';
+
+export function runSlab(ctx: StrategyContext): void {
+  const accDtype = accDtypeOf(ctx.outDtype);
+  blendBands(ctx, accDtype, (band, acc) => {
+    let data: NumericArray = acc;
+    if (accDtype !== ctx.outDtype) {
+      data = reusedArray('band-out', ctx.outDtype, acc.length);
+      ctx.meter.timed('convert', () => convertInto(acc, data, ctx.outDtype));
+    }
+    // A rank out of rows still takes part in a collective write, with nothing selected.
+    if (!band && ctx.io === 'independent') return;
+    const rows = band ? band.y1 - band.y0 : 0;
+    ctx.meter.timed('write', () => ctx.sink.writeRows(band?.y0 ?? 0, rows, data, ctx.io));
+    ctx.meter.written(data.byteLength);
+  });
+}
