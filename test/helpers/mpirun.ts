@@ -37,20 +37,22 @@ export function jobEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   };
 }
 
+export interface RunOptions { timeoutMs?: number; env?: Record<string, string>; cwd?: string }
+
 /** Runs `mpirun -n ranks node args...` and waits (bounded by timeoutMs). */
-export function mpirun(ranks: number, args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): JobResult {
+export function mpirun(ranks: number, args: string[], options: RunOptions = {}): JobResult {
   return run('mpirun', ['-n', String(ranks), process.execPath, ...args], options);
 }
 
 /** Runs plain `node args...` (MPI singleton when the script initialises MPI). */
-export function node(args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): JobResult {
+export function node(args: string[], options: RunOptions = {}): JobResult {
   return run(process.execPath, args, options);
 }
 
-export function run(command: string, args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): JobResult {
+export function run(command: string, args: string[], options: RunOptions = {}): JobResult {
   const started = Date.now();
   const result = spawnSync(command, args, {
-    cwd: repoRoot,
+    cwd: options.cwd ?? repoRoot,
     env: jobEnv(options.env),
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 60_000,
