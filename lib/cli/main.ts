@@ -4,7 +4,7 @@
  * 1 otherwise); an error on one rank alone aborts the whole job (MPI_Abort), since the others may
  * be waiting in a collective call.
  */
-import { H5StitchError, RankFailedError, UsageError } from '../errors';
+import { RankFailedError, UsageError } from '../errors';
 import { initMpi, type Mpi } from '../runtime/mpi';
 import { hooksFromEnv, installTestHooks } from '../testing/hooks';
 import { VERSION } from '../version';
@@ -65,6 +65,6 @@ export function main(argv: string[]): void {
     process.exitCode = command.run(mpi, parseCommand(command.spec, rest));
     mpi.finalize();
   } catch (error) {
-    fail(mpi, error instanceof H5StitchError || error instanceof Error ? error : new Error(String(error)), debug);
+    fail(mpi, error, debug);
   }
 }

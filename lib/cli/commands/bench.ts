@@ -9,6 +9,7 @@ import { DEFAULT_MEM_PER_RANK } from '../../stitch/options';
 import type { StitchOptions } from '../../stitch/options';
 import { optBytes, optFlag, optHints, optInt, optPair, optString, type ParsedArgs } from '../args';
 import type { Command } from './command';
+import { tileSetOptions } from './generate';
 import { MPIIO_OPTIONS } from './stitch';
 
 function strategiesFrom(args: ParsedArgs): BenchStrategy[] {
@@ -26,10 +27,7 @@ export const benchCommand: Command = {
     summary: 'time every write strategy against a raw MPI-IO write of the same bytes, verifying every output',
     usage: ['bench [--tiles RxC] [--tile HxW] [--overlap P] [--dtype D] [--dir PATH] [--repeat K] [--strategies LIST]'],
     options: {
-      tiles: { value: 'RxC', help: 'grid of tiles (default 4x4)' },
-      tile: { value: 'HxW', help: 'tile size (default 512)' },
-      overlap: { value: 'P', help: 'overlap in pixels (default a tenth of the tile)' },
-      dtype: { value: 'D', help: 'uint8 | uint16 | float32 (default) | float64' },
+      ...tileSetOptions(512),
       dir: { value: 'PATH', help: 'scratch directory for tiles and outputs (default: $TMPDIR/h5stitch-bench)' },
       repeat: { value: 'K', help: 'runs per strategy (default 3)' },
       strategies: { value: 'LIST', help: `comma-separated, of ${BENCH_STRATEGIES.join(',')}` },

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { GENERATE_DTYPES, type Dtype } from '../../core/dtype';
 import { expected, H5StitchError, UsageError } from '../../errors';
 import { generateTiles } from '../../generate/tiles';
-import { onePositional, optFlag, optInt, optPair, optString, type ParsedArgs } from '../args';
+import { onePositional, optFlag, optInt, optPair, optString, type OptionSpec, type ParsedArgs } from '../args';
 import type { Command } from './command';
 
 function generateOptions(args: ParsedArgs) {
@@ -23,18 +23,25 @@ function generateOptions(args: ParsedArgs) {
   return { rows, cols, tileHeight, tileWidth, overlapY, overlapX, dtype: dtype as Dtype, permute: optFlag(args, 'permute'), holes, seed: optInt(args, 'seed', 0) };
 }
 
+/** The generated tile set's shape: `generate` and `bench` take the same options. */
+export function tileSetOptions(defaultTile: number): Record<string, OptionSpec> {
+  return {
+    tiles: { value: 'RxC', help: 'grid of tiles (default 4x4)' },
+    tile: { value: 'HxW', help: `tile size (default ${defaultTile})` },
+    overlap: { value: 'P', help: 'overlap in pixels (default a tenth of the tile)' },
+    dtype: { value: 'D', help: `${GENERATE_DTYPES.join(' | ')} (default float32)` },
+  };
+}
+
 export const generateCommand: Command = {
   spec: {
     name: 'generate',
     summary: 'write a test tile set (tiles, layout, overlap, ground truth) cut from a known image',
     usage: ['generate TILES.h5 [--tiles RxC] [--tile HxW] [--overlap P] [--dtype D] [--permute] [--hole R,C] [--seed N]'],
     options: {
-      tiles: { value: 'RxC', help: 'grid of tiles (default 4x4)' },
-      tile: { value: 'HxW', help: 'tile size (default 256)' },
-      overlap: { value: 'P', help: 'overlap in pixels (default a tenth of the tile)' },
+      ...tileSetOptions(256),
       'overlap-y': { value: 'P', help: 'overlap between rows of tiles' },
       'overlap-x': { value: 'P', help: 'overlap between columns of tiles' },
-      dtype: { value: 'D', help: 'uint8 | uint16 | float32 (default) | float64' },
       permute: { flag: true, help: 'shuffle which tile index sits at which grid position' },
       hole: { repeat: true, value: 'R,C', help: 'leave grid cell R,C empty (repeatable)' },
       seed: { value: 'N', help: 'seed of --permute' },
