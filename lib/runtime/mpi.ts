@@ -4,8 +4,8 @@
  * leaves the others waiting in a collective call), plus the collectives h5stitch needs.
  */
 import type { NumericArray } from '../core/dtype';
-import { H5StitchError, RankFailedError } from '../errors';
-import { callSite, native, type ReduceOp, type ThreadLevel } from './addon';
+import { RankFailedError } from '../errors';
+import { callSite, native, type NativeMpi, type ReduceOp, type ThreadLevel } from './addon';
 
 export interface MpiInitOptions {
   /** Requested thread level; all MPI and HDF5 calls stay on the main thread. Default 'funneled'. */
@@ -60,21 +60,18 @@ export interface Mpi {
 
 let instance: Mpi | undefined;
 
-/** Initialises MPI once per process and installs the exit lifecycle. */
+/** Initialises MPI once per process and installs the exit lifecycle (see MpiInitOptions). */
 export function initMpi(options: MpiInitOptions = {}): Mpi {
   if (instance) return instance;
-  const addon = native();
+  const mpi = native().mpi;
   if (!options.keepDataSieving && process.env.OMPI_MCA_fbtl_posix_write_datasieving === undefined) {
     process.env.OMPI_MCA_fbtl_posix_write_datasieving = '0';
   }
-  const { provided } = callSite(() => addon.mpi.init(options.threadLevel ?? 'funneled'));
-  const mpi = addon.mpi;
-  const rank = mpi.rank();
-  const size = mpi.size();
-  warnOnLauncherMismatch(rank, size, mpi.libraryVersion().library);
-
+  const { provided } = callSite(() => mpi.init(options.threadLevel ?? 'funneled'));
+  const world = new MpiWorld(mpi, provided);
+  warnOnLauncherMismatch(world.rank, world.size, mpi.libraryVersion().library);
   process.on('uncaughtExceptionMonitor', (error) => {
-    process.stderr.write(`h5stitch: [rank ${rank}] uncaught error: ${error?.stack ?? error}\n`);
+    process.stderr.write(`h5stitch: [rank ${world.rank}] uncaught error: ${error?.stack ?? error}\n`);
   });
   process.on('exit', (code) => {
     if (mpi.state() !== 'running') return;
@@ -84,74 +81,84 @@ export function initMpi(options: MpiInitOptions = {}): Mpi {
       mpi.abort(code); // never MPI_Finalize here: other ranks may wait in a barrier
     }
   });
-
-  const encoder = new TextEncoder();
-  const decoder = new TextDecoder();
-  instance = {
-    rank,
-    size,
-    threadLevel: provided,
-    barrier: () => callSite(() => mpi.barrier()),
-    localSize: () => callSite(() => mpi.localSize()),
-    wtime: () => callSite(() => mpi.wtime()),
-    allreduce: (values, op) => callSite(() => mpi.allreduce(values, op)),
-    allgather: (values) => callSite(() => mpi.allgather(values)),
-    bcastJson<T>(value: T | undefined, root = 0): T {
-      return callSite(() => {
-        const bytes = rank === root ? encoder.encode(JSON.stringify(value ?? null)) : new Uint8Array(0);
-        const length = mpi.bcast(new Float64Array([bytes.length]), root)[0];
-        const buffer = rank === root ? bytes : new Uint8Array(length);
-        mpi.bcast(buffer, root);
-        return JSON.parse(decoder.decode(buffer)) as T;
-      });
-    },
-    agree(error?: unknown): void {
-      const flags = callSite(() => mpi.allgather(new Int32Array([error === undefined ? 0 : 1])));
-      const failed = flags.indexOf(1);
-      if (failed < 0) return;
-      const mine = error as { message?: string; code?: string } | undefined;
-      const reason = instance!.bcastJson(
-        rank === failed ? { message: mine?.message ?? String(error), code: mine?.code ?? 'ERR_UNKNOWN' } : undefined,
-        failed,
-      );
-      throw new RankFailedError(failed, reason.message, reason.code);
-    },
-    runOnRoot<T>(fn: () => T, root = 0): T {
-      let failure: unknown;
-      let result: T | undefined;
-      try {
-        if (rank === root) result = fn();
-      } catch (error) {
-        failure = error;
-      }
-      instance!.agree(failure);
-      return instance!.bcastJson(result, root);
-    },
-    runOnAll<T>(fn: () => T): T {
-      let failure: unknown;
-      let result: T | undefined;
-      try {
-        result = fn();
-      } catch (error) {
-        failure = error;
-      }
-      instance!.agree(failure);
-      return result as T;
-    },
-    finalize(): void {
-      if (mpi.state() === 'running') callSite(() => mpi.finalize());
-    },
-    abort(code = 1): never {
-      return mpi.abort(code);
-    },
-  };
-  return instance;
+  return (instance = world);
 }
 
-/** The initialised MPI, or an error saying initMpi() must come first. */
-export function currentMpi(): Mpi {
-  if (!instance) throw new H5StitchError('ERR_MPI_STATE', 'MPI is not initialised; call initMpi() first');
-  return instance;
+/** MPI_COMM_WORLD, every native error rethrown from the JavaScript call site. */
+class MpiWorld implements Mpi {
+  readonly rank: number;
+  readonly size: number;
+
+  constructor(private readonly mpi: NativeMpi, readonly threadLevel: ThreadLevel) {
+    this.rank = mpi.rank();
+    this.size = mpi.size();
+  }
+
+  barrier(): void {
+    callSite(() => this.mpi.barrier());
+  }
+
+  localSize(): number {
+    return callSite(() => this.mpi.localSize());
+  }
+
+  wtime(): number {
+    return callSite(() => this.mpi.wtime());
+  }
+
+  allreduce<T extends NumericArray>(values: T, op: ReduceOp): T {
+    return callSite(() => this.mpi.allreduce(values, op));
+  }
+
+  allgather<T extends NumericArray>(values: T): T {
+    return callSite(() => this.mpi.allgather(values));
+  }
+
+  bcastJson<T>(value: T | undefined, root = 0): T {
+    return callSite(() => {
+      const bytes = this.rank === root ? new TextEncoder().encode(JSON.stringify(value ?? null)) : new Uint8Array(0);
+      const length = this.mpi.bcast(new Float64Array([bytes.length]), root)[0];
+      const buffer = this.rank === root ? bytes : new Uint8Array(length);
+      this.mpi.bcast(buffer, root);
+      return JSON.parse(new TextDecoder().decode(buffer)) as T;
+    });
+  }
+
+  agree(error?: unknown): void {
+    const flags = this.allgather(new Int32Array([error === undefined ? 0 : 1]));
+    const failed = flags.indexOf(1);
+    if (failed < 0) return;
+    const mine = error as { message?: string; code?: string } | undefined;
+    const reason = this.bcastJson(
+      this.rank === failed ? { message: mine?.message ?? String(error), code: mine?.code ?? 'ERR_UNKNOWN' } : undefined,
+      failed,
+    );
+    throw new RankFailedError(failed, reason.message, reason.code);
+  }
+
+  runOnAll<T>(fn: () => T): T {
+    let failure: unknown;
+    let result: T | undefined;
+    try {
+      result = fn();
+    } catch (error) {
+      failure = error;
+    }
+    this.agree(failure);
+    return result as T;
+  }
+
+  runOnRoot<T>(fn: () => T, root = 0): T {
+    return this.bcastJson(this.runOnAll(() => (this.rank === root ? fn() : undefined)), root);
+  }
+
+  finalize(): void {
+    if (this.mpi.state() === 'running') callSite(() => this.mpi.finalize());
+  }
+
+  abort(code = 1): never {
+    return this.mpi.abort(code);
+  }
 }
 
 /**
