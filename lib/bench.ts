@@ -262,7 +262,7 @@ export function benchCommand(mpi: Mpi, args: ParsedArgs): number {
   const rawWrite = (bytes: number, hints: Record<string, string>): void => {
     if (mpi.rank === 0) fs.rmSync(rawPath, { force: true });
     mpi.barrier();
-    const local = native().mpi.rawWrite(rawPath, bytes, hints);
+    const local = native().rawWrite(rawPath, bytes, hints);
     rawRuns.push(mpi.allreduce(new Float64Array([local]), 'max')[0]);
   };
   for (const name of strategies as BenchStrategy[]) {

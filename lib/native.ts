@@ -111,11 +111,6 @@ export interface NativeMpi {
   libraryVersion(): { library: string; standard: string };
   abort(code?: number): never;
   finalize(): void;
-  /**
-   * Benchmark reference: every rank writes its contiguous share of a `totalBytes` file with one
-   * collective MPI-IO write plus MPI_File_sync; returns seconds (barrier to barrier). Collective.
-   */
-  rawWrite(path: string, totalBytes: number, hints?: Record<string, string>): number;
 }
 
 export interface NativeAddon {
@@ -131,6 +126,13 @@ export interface NativeAddon {
    * wait() returns, `band` and the jobs' data must not be touched.
    */
   startAccumulate(args: { band: Float32Array | Float64Array; jobs: NativeAccumulateArgs[] }): () => number;
+  /**
+   * Benchmark reference: every rank writes its contiguous share of a `totalBytes` file with one
+   * collective MPI-IO write plus MPI_File_sync; returns seconds (barrier to barrier). Collective.
+   */
+  rawWrite(path: string, totalBytes: number, hints?: Record<string, string>): number;
+  /** The class every coded native error is made with: `new ctor(code, message)`. */
+  setErrorConstructor(ctor: new (code: string, message: string) => Error): void;
 }
 
 export interface NativeAccumulateArgs {
@@ -159,6 +161,7 @@ export function native(): NativeAddon {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => NativeAddon;
     addon = load(path.join(__dirname, '..'));
+    addon.setErrorConstructor(H5StitchError);
   }
   return addon;
 }

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "hid.h"
+#include "common/hid.h"
 
 namespace h5stitch {
 
@@ -60,7 +60,9 @@ class H5File : public Napi::ObjectWrap<H5File> {
   Napi::Value GetParallel(const Napi::CallbackInfo& info);
   Napi::Value GetIsOpen(const Napi::CallbackInfo& info);
 
-  void CloseDatasets();
+  // Closes the open datasets (close), or forgets them for H5close at finalize (a parallel file
+  // dropped by the garbage collector).
+  void DetachDatasets(bool close);
   Hid OpenObject(Napi::Env env, const Napi::Value& path, const char* what);
 
   Hid file_;
