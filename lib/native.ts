@@ -127,6 +127,11 @@ export interface NativeAddon {
    */
   startAccumulate(args: { band: Float32Array | Float64Array; jobs: NativeAccumulateArgs[] }): () => number;
   /**
+   * What convertInto (lib/strategies.ts) does, bit for bit: copies a float accumulator into `out`
+   * (same length, its own memory), rounding like Math.round and clipping for integer outputs.
+   */
+  convert(acc: Float32Array | Float64Array, out: Exclude<NumericArray, BigInt64Array | BigUint64Array>): void;
+  /**
    * Benchmark reference: every rank writes its contiguous share of a `totalBytes` file with one
    * collective MPI-IO write plus MPI_File_sync; returns seconds (barrier to barrier). Collective.
    */

@@ -21,6 +21,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   H5File::Register(env, exports);
   H5Dataset::Register(env, exports);
   kernels::RegisterBlend(env, exports);
+  kernels::RegisterConvert(env, exports);
   bench::Register(env, exports);
   return exports;
 }

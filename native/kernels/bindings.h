@@ -1,4 +1,4 @@
-// The Node-API side of the kernels: argument checks, then plain calls into blend.h.
+// The Node-API side of the kernels: argument checks, then plain calls into blend.h / convert.h.
 #pragma once
 
 #include <napi.h>
@@ -9,6 +9,8 @@ namespace h5stitch::kernels {
 
 // accumulate(args) and startAccumulate({band, jobs}) (blend_binding.cc).
 void RegisterBlend(Napi::Env env, Napi::Object exports);
+// convert(acc, out) (convert_binding.cc).
+void RegisterConvert(Napi::Env env, Napi::Object exports);
 
 // The element type of a typed array IsNumericArray (common/args.h) admits.
 inline Element ElementOf(const Napi::TypedArray& array) {
