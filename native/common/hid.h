@@ -31,7 +31,6 @@ class Hid {
 
   hid_t get() const { return id_; }
   bool valid() const { return id_ >= 0 && generation_ == generation_now_; }
-  explicit operator bool() const { return valid(); }
 
   // Closes now; returns the closer's status (0 when there was nothing to close).
   herr_t Close() {
