@@ -12,6 +12,6 @@ import type { Mpi } from '../runtime/mpi';
 export function rawWrite(mpi: Mpi, file: string, bytes: number, hints: Record<string, string>): number {
   if (mpi.rank === 0) fs.rmSync(file, { force: true });
   mpi.barrier();
-  const local = native().mpi.rawWrite(file, bytes, hints);
+  const local = native().rawWrite(file, bytes, hints);
   return mpi.allreduce(new Float64Array([local]), 'max')[0];
 }

@@ -1,7 +1,6 @@
 /**
- * Typed loader for the native addon (C++ over parallel HDF5 and MPI).
- * Every native call goes through {@link callSite} so a failure surfaces as an
- * H5StitchError with a JavaScript stack from the caller, plus the native code.
+ * Typed loader for the native addon (C++ over parallel HDF5 and MPI). The addon throws
+ * H5StitchError itself (setErrorConstructor), so its errors carry the caller's JavaScript stack.
  */
 import * as path from 'node:path';
 import type { AccArray, Dtype, NumericArray, PixelArray } from '../core/dtype';
@@ -106,11 +105,6 @@ export interface NativeMpi {
   libraryVersion(): { library: string; standard: string };
   abort(code?: number): never;
   finalize(): void;
-  /**
-   * Benchmark reference: every rank writes its contiguous share of a `totalBytes` file with one
-   * collective MPI-IO write plus MPI_File_sync; returns seconds (barrier to barrier). Collective.
-   */
-  rawWrite(path: string, totalBytes: number, hints?: Record<string, string>): number;
 }
 
 export interface NativeAddon {
@@ -126,6 +120,18 @@ export interface NativeAddon {
    * wait() returns, `band` and the jobs' data must not be touched.
    */
   startAccumulate(args: { band: AccArray; jobs: NativeAccumulateArgs[] }): () => number;
+  /**
+   * Copies a float accumulator into `out` (same length, its own memory): floats as a typed-array
+   * store would, integers rounded like Math.round and clipped to the dtype's range.
+   */
+  convert(acc: AccArray, out: PixelArray): void;
+  /**
+   * Benchmark reference: every rank writes its contiguous share of a `totalBytes` file with one
+   * collective MPI-IO write plus MPI_File_sync; returns seconds (barrier to barrier). Collective.
+   */
+  rawWrite(path: string, totalBytes: number, hints?: Record<string, string>): number;
+  /** The class every coded native error is made with: `new ctor(code, message)`. */
+  setErrorConstructor(ctor: new (code: string, message: string) => Error): void;
 }
 
 export interface NativeAccumulateArgs {
@@ -154,26 +160,7 @@ export function native(): NativeAddon {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => NativeAddon;
     addon = load(path.join(__dirname, '..', '..'));
+    addon.setErrorConstructor(H5StitchError);
   }
   return addon;
-}
-
-/**
- * Runs a native call and rethrows its error as an H5StitchError made here,
- * so the stack shows the JavaScript caller (the native frame has none).
- */
-export function callSite<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (error) {
-    if (error instanceof TypeError) {
-      const again = new TypeError(error.message);
-      Error.captureStackTrace(again, callSite);
-      throw again;
-    }
-    const e = error as { code?: string; message?: string };
-    const wrapped = new H5StitchError(e.code ?? 'ERR_NATIVE', e.message ?? String(error), { cause: error });
-    Error.captureStackTrace(wrapped, callSite);
-    throw wrapped;
-  }
 }

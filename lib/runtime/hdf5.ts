@@ -1,24 +1,11 @@
 /**
- * HDF5 files through the addon, with every native error rethrown from the JavaScript call site.
+ * HDF5 files through the addon. Native failures throw H5StitchError (code ERR_HDF5 with HDF5's
+ * error stack in the message), made by the addon with the JavaScript caller's stack.
  */
 import { newArray, type NumericArray } from '../core/dtype';
-import { callSite, native, type FileOptions, type NativeDataset, type NativeFile } from './addon';
+import { native, type FileOptions, type NativeDataset, type NativeFile } from './addon';
 
 export type { NativeDataset as Dataset, NativeFile as H5File } from './addon';
-
-// Wraps each method so native errors carry a JS stack; datasets returned are wrapped too.
-function guarded<T extends object>(target: T): T {
-  return new Proxy(target, {
-    get(object, key) {
-      const value = Reflect.get(object, key, object);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        const result = callSite(() => value.apply(object, args));
-        return key === 'createDataset' || key === 'openDataset' ? guarded(result as NativeDataset) : result;
-      };
-    },
-  });
-}
 
 /**
  * Opens (or creates, with mode 'create') an HDF5 file; collective when `parallel` (then close it
@@ -26,7 +13,7 @@ function guarded<T extends object>(target: T): T {
  */
 export function openFile(path: string, options: FileOptions = {}): NativeFile {
   const File = native().File;
-  return guarded(callSite(() => new File(path, options)));
+  return new File(path, options);
 }
 
 /** Reads a whole dataset into a new typed array of its dtype. */

@@ -2,10 +2,10 @@
  * The blend kernel (native, monomorphic per dtype) as every strategy calls it: one tile part added
  * into an accumulator, or a band's worth of parts on a background thread.
  */
-import { rangeOf, type AccArray, type Dtype, type NumericArray, type PixelArray } from '../core/dtype';
+import type { AccArray, NumericArray, PixelArray } from '../core/dtype';
 import type { PlannedTile } from '../core/geometry';
 import type { BlendMode, Region } from '../core/weights';
-import { callSite, native } from './addon';
+import { native } from './addon';
 
 export interface AccumulateArgs {
   acc: AccArray;
@@ -48,7 +48,7 @@ function nativeArgs(args: AccumulateArgs) {
  * strategy uses (native, monomorphic per dtype; bounds are checked there and throw).
  */
 export function accumulateRegion(args: AccumulateArgs): void {
-  callSite(() => native().accumulate(nativeArgs(args)));
+  native().accumulate(nativeArgs(args));
 }
 
 /** A batch of accumulations running on a background thread. */
@@ -65,24 +65,14 @@ export interface BackgroundAccumulate {
  * returns. `band` and the jobs' data belong to the batch until wait().
  */
 export function startAccumulateRegions(band: AccArray, jobs: readonly AccumulateArgs[]): BackgroundAccumulate {
-  const wait = callSite(() => native().startAccumulate({ band, jobs: jobs.map(nativeArgs) }));
-  return { wait: () => callSite(wait) };
+  return { wait: native().startAccumulate({ band, jobs: jobs.map(nativeArgs) }) };
 }
 
 /**
- * Writes `acc` into `out` (of the output dtype): floats are copied; integers are rounded
- * (Math.round) and clipped to the dtype's range once, at the end of the blend.
+ * Writes `acc` into `out` (of the output dtype, same length): floats are stored as a typed array
+ * stores them; integers are rounded (as Math.round does) and clipped to the dtype's range, once,
+ * at the end of the blend. Native (one pass, no JS loop).
  */
-export function convertInto(acc: AccArray, out: NumericArray, dtype: Dtype): void {
-  const range = rangeOf(dtype);
-  const o = out as Float64Array;
-  if (!range) {
-    o.set(acc);
-    return;
-  }
-  const [lo, hi] = range;
-  for (let i = 0; i < acc.length; i++) {
-    const v = Math.round(acc[i]);
-    o[i] = v < lo ? lo : v > hi ? hi : v;
-  }
+export function convertInto(acc: AccArray, out: NumericArray): void {
+  native().convert(acc, out as PixelArray);
 }

@@ -5,7 +5,7 @@
  */
 import type { NumericArray } from '../core/dtype';
 import { RankFailedError } from '../errors';
-import { callSite, native, type NativeMpi, type ReduceOp, type ThreadLevel } from './addon';
+import { native, type NativeMpi, type ReduceOp, type ThreadLevel } from './addon';
 
 export interface MpiInitOptions {
   /** Requested thread level; all MPI and HDF5 calls stay on the main thread. Default 'funneled'. */
@@ -67,7 +67,7 @@ export function initMpi(options: MpiInitOptions = {}): Mpi {
   if (!options.keepDataSieving && process.env.OMPI_MCA_fbtl_posix_write_datasieving === undefined) {
     process.env.OMPI_MCA_fbtl_posix_write_datasieving = '0';
   }
-  const { provided } = callSite(() => mpi.init(options.threadLevel ?? 'funneled'));
+  const { provided } = mpi.init(options.threadLevel ?? 'funneled');
   const world = new MpiWorld(mpi, provided);
   warnOnLauncherMismatch(world.rank, world.size, mpi.libraryVersion().library);
   process.on('uncaughtExceptionMonitor', (error) => {
@@ -95,33 +95,31 @@ class MpiWorld implements Mpi {
   }
 
   barrier(): void {
-    callSite(() => this.mpi.barrier());
+    this.mpi.barrier();
   }
 
   localSize(): number {
-    return callSite(() => this.mpi.localSize());
+    return this.mpi.localSize();
   }
 
   wtime(): number {
-    return callSite(() => this.mpi.wtime());
+    return this.mpi.wtime();
   }
 
   allreduce<T extends NumericArray>(values: T, op: ReduceOp): T {
-    return callSite(() => this.mpi.allreduce(values, op));
+    return this.mpi.allreduce(values, op);
   }
 
   allgather<T extends NumericArray>(values: T): T {
-    return callSite(() => this.mpi.allgather(values));
+    return this.mpi.allgather(values);
   }
 
   bcastJson<T>(value: T | undefined, root = 0): T {
-    return callSite(() => {
-      const bytes = this.rank === root ? new TextEncoder().encode(JSON.stringify(value ?? null)) : new Uint8Array(0);
-      const length = this.mpi.bcast(new Float64Array([bytes.length]), root)[0];
-      const buffer = this.rank === root ? bytes : new Uint8Array(length);
-      this.mpi.bcast(buffer, root);
-      return JSON.parse(new TextDecoder().decode(buffer)) as T;
-    });
+    const bytes = this.rank === root ? new TextEncoder().encode(JSON.stringify(value ?? null)) : new Uint8Array(0);
+    const length = this.mpi.bcast(new Float64Array([bytes.length]), root)[0];
+    const buffer = this.rank === root ? bytes : new Uint8Array(length);
+    this.mpi.bcast(buffer, root);
+    return JSON.parse(new TextDecoder().decode(buffer)) as T;
   }
 
   agree(error?: unknown): void {
@@ -153,7 +151,7 @@ class MpiWorld implements Mpi {
   }
 
   finalize(): void {
-    if (this.mpi.state() === 'running') callSite(() => this.mpi.finalize());
+    if (this.mpi.state() === 'running') this.mpi.finalize();
   }
 
   abort(code = 1): never {

@@ -74,7 +74,7 @@ function convertScratch(ctx: StrategyContext, accDataset: Dataset, accDtype: Acc
     const acc = accBuffer.subarray(0, rows * width);
     const data = dataBuffer.subarray(0, rows * width) as NumericArray;
     ctx.meter.timed('read', () => accDataset.read([band?.y0 ?? 0, 0], [rows, width], acc, { transfer: 'collective' }));
-    ctx.meter.timed('convert', () => convertInto(acc, data, ctx.outDtype));
+    ctx.meter.timed('convert', () => convertInto(acc, data));
     ctx.meter.timed('write', () => ctx.sink.writeRows(band?.y0 ?? 0, rows, data, 'collective'));
     ctx.meter.read(acc.byteLength);
     ctx.meter.written(data.byteLength);

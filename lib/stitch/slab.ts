@@ -16,7 +16,7 @@ export function runSlab(ctx: StrategyContext): void {
     let data: NumericArray = acc;
     if (accDtype !== ctx.outDtype) {
       data = reusedArray('band-out', ctx.outDtype, acc.length);
-      ctx.meter.timed('convert', () => convertInto(acc, data, ctx.outDtype));
+      ctx.meter.timed('convert', () => convertInto(acc, data));
     }
     // A rank out of rows still takes part in a collective write, with nothing selected.
     if (!band && ctx.io === 'independent') return;

@@ -65,7 +65,7 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
       const expected = reusedArray('verify-expected', outDtype, acc.length) as Float64Array;
       out.read([band?.y0 ?? 0, 0], [rows, width], got, { transfer: 'collective' });
       if (!band) return;
-      convertInto(acc, expected, outDtype);
+      convertInto(acc, expected);
       const inBand = planned.filter((t) => t.y < band.y1 && t.y + t.height > band.y0);
       for (let y = band.y0; y < band.y1; y++) {
         const rowTiles = inBand.filter((t) => y >= t.y && y < t.y + t.height);

@@ -1,6 +1,6 @@
 /**
  * Reference implementation of the blend kernel in plain TypeScript: the oracle the native
- * kernel (native/kernels.cc) is tested against, pixel for pixel and bit for bit.
+ * kernel (native/kernels/blend.cc) is tested against, pixel for pixel and bit for bit.
  */
 import type { AccumulateArgs } from '../../lib/runtime/kernel';
 

@@ -1,11 +1,8 @@
-// Mapping between h5stitch dtype names, HDF5 native types and JS typed arrays,
-// plus attribute read/write shared by files, groups and datasets.
+// Mapping between h5stitch dtype names, HDF5 native types and JS typed arrays.
 #pragma once
 
 #include <hdf5.h>
 #include <napi.h>
-
-#include <string>
 
 namespace h5stitch {
 
@@ -22,13 +19,5 @@ const Dtype& DtypeByName(Napi::Env env, const Napi::Value& value, const char* wh
 const Dtype* DtypeOfType(hid_t type);
 // Classifies a JS typed array; nullptr if none matches.
 const Dtype* DtypeOfArray(const Napi::TypedArray& array);
-
-void* DataOf(const Napi::TypedArray& array);
-
-// Attributes: numbers become scalar float64, strings fixed-length UTF-8,
-// typed arrays / number arrays 1-D attributes of their dtype (number[] -> float64).
-void WriteAttribute(Napi::Env env, hid_t object, const std::string& name, const Napi::Value& value);
-Napi::Value ReadAttribute(Napi::Env env, hid_t object, const std::string& name);
-Napi::Array AttributeNames(Napi::Env env, hid_t object);
 
 }  // namespace h5stitch

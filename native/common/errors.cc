@@ -1,17 +1,47 @@
-#include "errors.h"
+#include "common/errors.h"
 
 #include <hdf5.h>
 
-#include <cmath>
 #include <sstream>
+
+#include "common/addon_state.h"
 
 namespace h5stitch {
 
 void ThrowWithCode(Napi::Env env, const char* code, const std::string& message) {
+  const Napi::FunctionReference& ctor = StateOf(env).error_constructor;
+  if (!ctor.IsEmpty()) {
+    throw Napi::Error(env, ctor.New({Napi::String::New(env, code), Napi::String::New(env, message)}));
+  }
   Napi::Error error = Napi::Error::New(env, message);
   error.Set("code", Napi::String::New(env, code));
   throw error;
 }
+
+Napi::Value SetErrorConstructor(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) ThrowTypeError(info.Env(), "a constructor (code, message)", "error constructor", info[0]);
+  StateOf(info.Env()).error_constructor = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+namespace {
+const char* TypedArrayName(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array: return "Int8Array";
+    case napi_uint8_array: return "Uint8Array";
+    case napi_uint8_clamped_array: return "Uint8ClampedArray";
+    case napi_int16_array: return "Int16Array";
+    case napi_uint16_array: return "Uint16Array";
+    case napi_int32_array: return "Int32Array";
+    case napi_uint32_array: return "Uint32Array";
+    case napi_float32_array: return "Float32Array";
+    case napi_float64_array: return "Float64Array";
+    case napi_bigint64_array: return "BigInt64Array";
+    case napi_biguint64_array: return "BigUint64Array";
+    default: return "TypedArray";
+  }
+}
+}  // namespace
 
 std::string Describe(const Napi::Value& value) {
   if (value.IsUndefined()) return "undefined";
@@ -23,22 +53,7 @@ std::string Describe(const Napi::Value& value) {
     return out.str();
   }
   if (value.IsString()) return "string \"" + value.As<Napi::String>().Utf8Value() + "\"";
-  if (value.IsTypedArray()) {
-    switch (value.As<Napi::TypedArray>().TypedArrayType()) {
-      case napi_int8_array: return "Int8Array";
-      case napi_uint8_array: return "Uint8Array";
-      case napi_uint8_clamped_array: return "Uint8ClampedArray";
-      case napi_int16_array: return "Int16Array";
-      case napi_uint16_array: return "Uint16Array";
-      case napi_int32_array: return "Int32Array";
-      case napi_uint32_array: return "Uint32Array";
-      case napi_float32_array: return "Float32Array";
-      case napi_float64_array: return "Float64Array";
-      case napi_bigint64_array: return "BigInt64Array";
-      case napi_biguint64_array: return "BigUint64Array";
-      default: return "TypedArray";
-    }
-  }
+  if (value.IsTypedArray()) return TypedArrayName(value.As<Napi::TypedArray>().TypedArrayType());
   if (value.IsArray()) return "array";
   if (value.IsFunction()) return "function";
   return "object";
@@ -50,13 +65,6 @@ void ThrowTypeError(Napi::Env env, const std::string& expected, const std::strin
       Napi::TypeError::New(env, "Expected " + expected + " for " + what + " but received " + Describe(received));
   error.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_TYPE"));
   throw error;
-}
-
-int64_t SafeInteger(Napi::Env env, const Napi::Value& v, const std::string& expected, const std::string& what,
-                    const Napi::Value& reported) {
-  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.5;
-  if (d != std::floor(d) || std::fabs(d) > 9007199254740991.0) ThrowTypeError(env, expected, what, reported);
-  return static_cast<int64_t>(d);
 }
 
 namespace {

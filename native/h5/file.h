@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "hid.h"
+#include "common/hid.h"
 
 namespace h5stitch {
 
@@ -32,11 +32,8 @@ class H5File : public Napi::ObjectWrap<H5File> {
   explicit H5File(const Napi::CallbackInfo& info);
   ~H5File() override;
 
-  hid_t id() const { return file_.get(); }
   bool parallel() const { return parallel_; }
-  bool open() const { return file_.valid(); }
-  // Throws ERR_CLOSED unless the file is open.
-  void RequireOpen(Napi::Env env, const char* what) const;
+  // The file's open datasets (closed before it).
   void Adopt(H5Dataset* dataset) { datasets_.push_back(dataset); }
   void Release(H5Dataset* dataset);
 
@@ -60,7 +57,11 @@ class H5File : public Napi::ObjectWrap<H5File> {
   Napi::Value GetParallel(const Napi::CallbackInfo& info);
   Napi::Value GetIsOpen(const Napi::CallbackInfo& info);
 
-  void CloseDatasets();
+  // Throws ERR_CLOSED unless the file is open.
+  void RequireOpen(Napi::Env env, const char* what) const;
+  // Closes the open datasets (close), or forgets them for H5close at finalize (a parallel file
+  // dropped by the garbage collector).
+  void DetachDatasets(bool close);
   Hid OpenObject(Napi::Env env, const Napi::Value& path, const char* what);
 
   Hid file_;

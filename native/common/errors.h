@@ -1,11 +1,9 @@
-// Error plumbing shared by every native module: JS errors carrying a stable
-// `code`, argument checks that throw TypeError in the "Expected X for Y but
-// received Z" form, and HDF5 error-stack capture.
+// Error plumbing shared by every native module: JS errors carrying a stable `code`, TypeErrors in
+// the "Expected X for Y but received Z" form, and HDF5 error-stack capture.
 #pragma once
 
 #include <napi.h>
 
-#include <cstdint>
 #include <string>
 
 namespace h5stitch {
@@ -19,20 +17,14 @@ constexpr const char* kCodeRange = "ERR_OUT_OF_RANGE";
 constexpr const char* kCodeDtype = "ERR_DTYPE";
 constexpr const char* kCodeKernel = "ERR_KERNEL";
 
-// Thrown by C++ code that has no Napi::Env at hand; converted at the boundary.
-struct NativeError {
-  std::string code;
-  std::string message;
-};
-
+// Throws `new ctor(code, message)` with the constructor given to setErrorConstructor(), else an
+// Error with a `code` property.
 [[noreturn]] void ThrowWithCode(Napi::Env env, const char* code, const std::string& message);
+
+// Throws TypeError("Expected <expected> for <what> but received <Describe(received)>") with code
+// ERR_INVALID_ARG_TYPE, like Node's own argument checks.
 [[noreturn]] void ThrowTypeError(Napi::Env env, const std::string& expected, const std::string& what,
                                  const Napi::Value& received);
-
-// A JS number that is a safe integer; else TypeError("Expected <expected> for <what> but received
-// <reported>").
-int64_t SafeInteger(Napi::Env env, const Napi::Value& v, const std::string& expected, const std::string& what,
-                    const Napi::Value& reported);
 
 // Describes a JS value for error messages: `number 3`, `string "x"`, `undefined`...
 std::string Describe(const Napi::Value& value);
@@ -43,14 +35,7 @@ std::string TakeHdf5ErrorStack();
 // Throws ERR_HDF5 with `what` followed by the HDF5 error stack when `status` is negative.
 void CheckHdf5(Napi::Env env, long long status, const std::string& what);
 
-// Runs `body` and turns NativeError into a JS exception with its code.
-template <typename F>
-auto Guard(Napi::Env env, F&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const NativeError& e) {
-    ThrowWithCode(env, e.code.c_str(), e.message);
-  }
-}
+// setErrorConstructor(ctor): the class ThrowWithCode instantiates in this environment.
+Napi::Value SetErrorConstructor(const Napi::CallbackInfo& info);
 
 }  // namespace h5stitch

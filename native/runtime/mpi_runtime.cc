@@ -1,25 +1,22 @@
-#include "mpi_runtime.h"
+#include "runtime/mpi_runtime.h"
 
 #include <dlfcn.h>
-#include <hdf5.h>
 
-#include <algorithm>
 #include <string>
-#include <vector>
 
-#include "errors.h"
-#include "h5_types.h"
-#include "hid.h"
-
-namespace h5stitch {
-unsigned g_hdf5_generation = 1;
-}
+#include "common/args.h"
+#include "common/errors.h"
+#include "common/hid.h"
+#include "runtime/mpi_handle.h"
 
 namespace h5stitch::mpi {
 namespace {
 
+// MPI can be initialised and finalized once per process, whatever the environments.
 enum class Phase { kNotStarted, kRunning, kFinalized };
 Phase g_phase = Phase::kNotStarted;
+
+constexpr const char* kThreadLevels = "one of 'single' | 'funneled' | 'serialized' | 'multiple'";
 
 // Python extension modules and Node addons are loaded RTLD_LOCAL; Open MPI
 // dlopens its own plugins, which need libmpi's symbols globally visible.
@@ -41,6 +38,18 @@ const char* ThreadLevelName(int level) {
   }
 }
 
+int WorldRank() {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+int WorldSize() {
+  int size = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return size;
+}
+
 MPI_Datatype DatatypeOf(Napi::Env env, const Napi::TypedArray& array, const char* what) {
   switch (array.TypedArrayType()) {
     case napi_int8_array: return MPI_INT8_T;
@@ -57,9 +66,17 @@ MPI_Datatype DatatypeOf(Napi::Env env, const Napi::TypedArray& array, const char
   }
 }
 
-Napi::TypedArray ArgTypedArray(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (!info[i].IsTypedArray()) ThrowTypeError(info.Env(), "a TypedArray", what, info[i]);
-  return info[i].As<Napi::TypedArray>();
+// A collective's send buffer (argument 0): the typed array as MPI sees it.
+struct SendBuffer {
+  Napi::TypedArray array;
+  void* data;
+  int count;
+  MPI_Datatype type;
+};
+
+SendBuffer SendArg(const Napi::CallbackInfo& info, const char* what) {
+  Napi::TypedArray array = ArgTypedArray(info, 0, what);
+  return {array, DataOf(array), static_cast<int>(array.ElementLength()), DatatypeOf(info.Env(), array, what)};
 }
 
 // A new typed array of the same kind as `like`, `length` elements long.
@@ -76,8 +93,7 @@ int RootArg(const Napi::CallbackInfo& info, size_t i) {
   if (info[i].IsUndefined()) return 0;
   if (!info[i].IsNumber()) ThrowTypeError(info.Env(), "a rank number", "root", info[i]);
   int root = info[i].As<Napi::Number>().Int32Value();
-  int size = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int size = WorldSize();
   if (root < 0 || root >= size) {
     ThrowWithCode(info.Env(), kCodeRange,
                   "Expected a rank in [0, " + std::to_string(size) + ") for root but received " + std::to_string(root));
@@ -85,27 +101,20 @@ int RootArg(const Napi::CallbackInfo& info, size_t i) {
   return root;
 }
 
+// init(threadLevel = 'single') -> { requested, provided }
 Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (g_phase == Phase::kFinalized) ThrowWithCode(env, kCodeMpiState, "MPI was already finalized; it cannot be initialised again");
-  std::string requested = info[0].IsUndefined() ? "single" : "";
-  if (requested.empty()) {
-    if (!info[0].IsString()) ThrowTypeError(env, "one of 'single' | 'funneled' | 'serialized' | 'multiple'", "threadLevel", info[0]);
-    requested = info[0].As<Napi::String>().Utf8Value();
-  }
-  int level;
-  if (requested == "single") level = MPI_THREAD_SINGLE;
-  else if (requested == "funneled") level = MPI_THREAD_FUNNELED;
-  else if (requested == "serialized") level = MPI_THREAD_SERIALIZED;
-  else if (requested == "multiple") level = MPI_THREAD_MULTIPLE;
-  else ThrowTypeError(env, "one of 'single' | 'funneled' | 'serialized' | 'multiple'", "threadLevel", info[0]);
+  static const int kLevels[] = {MPI_THREAD_SINGLE, MPI_THREAD_FUNNELED, MPI_THREAD_SERIALIZED, MPI_THREAD_MULTIPLE};
+  const size_t requested =
+      info[0].IsUndefined() ? 0 : OneOf(env, info[0], {"single", "funneled", "serialized", "multiple"}, kThreadLevels, "threadLevel");
 
   int provided = MPI_THREAD_SINGLE;
   int already = 0;
   MPI_Initialized(&already);
   if (!already) {
     PromoteLibmpiToGlobal();
-    Check(env, MPI_Init_thread(nullptr, nullptr, level, &provided), "MPI_Init_thread");
+    Check(env, MPI_Init_thread(nullptr, nullptr, kLevels[requested], &provided), "MPI_Init_thread");
   } else {
     MPI_Query_thread(&provided);
   }
@@ -117,7 +126,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   g_phase = Phase::kRunning;
 
   Napi::Object result = Napi::Object::New(env);
-  result.Set("requested", requested);
+  result.Set("requested", ThreadLevelName(kLevels[requested]));
   result.Set("provided", ThreadLevelName(provided));
   return result;
 }
@@ -132,26 +141,22 @@ Napi::Value State(const Napi::CallbackInfo& info) {
 
 Napi::Value Rank(const Napi::CallbackInfo& info) {
   RequireReady(info.Env(), "rank()");
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  return Napi::Number::New(info.Env(), rank);
+  return Napi::Number::New(info.Env(), WorldRank());
 }
 
 Napi::Value Size(const Napi::CallbackInfo& info) {
   RequireReady(info.Env(), "size()");
-  int size = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  return Napi::Number::New(info.Env(), size);
+  return Napi::Number::New(info.Env(), WorldSize());
 }
 
 // Ranks on this node (sharing memory with this one); collective.
 Napi::Value LocalSize(const Napi::CallbackInfo& info) {
   RequireReady(info.Env(), "localSize()");
-  MPI_Comm node = MPI_COMM_NULL;
-  Check(info.Env(), MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+  MpiHandle<MPI_Comm> node(MPI_COMM_NULL, MPI_Comm_free);
+  Check(info.Env(), MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, node.Out()),
+        "MPI_Comm_split_type");
   int size = 0;
-  MPI_Comm_size(node, &size);
-  MPI_Comm_free(&node);
+  MPI_Comm_size(node.get(), &size);
   return Napi::Number::New(info.Env(), size);
 }
 
@@ -170,31 +175,21 @@ Napi::Value Wtime(const Napi::CallbackInfo& info) {
 Napi::Value Bcast(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireReady(env, "bcast()");
-  Napi::TypedArray array = ArgTypedArray(info, 0, "bcast buffer");
-  int root = RootArg(info, 1);
-  Check(env, MPI_Bcast(DataOf(array), static_cast<int>(array.ElementLength()), DatatypeOf(env, array, "bcast buffer"), root,
-                       MPI_COMM_WORLD),
-        "MPI_Bcast");
-  return array;
+  SendBuffer send = SendArg(info, "bcast buffer");
+  Check(env, MPI_Bcast(send.data, send.count, send.type, RootArg(info, 1), MPI_COMM_WORLD), "MPI_Bcast");
+  return send.array;
 }
 
 // allreduce(array, op) -> new array of the same type and length.
 Napi::Value Allreduce(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireReady(env, "allreduce()");
-  Napi::TypedArray array = ArgTypedArray(info, 0, "allreduce buffer");
-  std::string name = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
-  MPI_Op op;
-  if (name == "sum") op = MPI_SUM;
-  else if (name == "max") op = MPI_MAX;
-  else if (name == "min") op = MPI_MIN;
-  else if (name == "lor") op = MPI_LOR;
-  else if (name == "land") op = MPI_LAND;
-  else ThrowTypeError(env, "one of 'sum' | 'max' | 'min' | 'lor' | 'land'", "allreduce op", info[1]);
-  Napi::TypedArray result = NewLike(env, array, array.ElementLength());
-  Check(env, MPI_Allreduce(DataOf(array), DataOf(result), static_cast<int>(array.ElementLength()),
-                           DatatypeOf(env, array, "allreduce buffer"), op, MPI_COMM_WORLD),
-        "MPI_Allreduce");
+  SendBuffer send = SendArg(info, "allreduce buffer");
+  static const MPI_Op kOps[] = {MPI_SUM, MPI_MAX, MPI_MIN, MPI_LOR, MPI_LAND};
+  const MPI_Op op = kOps[OneOf(env, info[1], {"sum", "max", "min", "lor", "land"},
+                               "one of 'sum' | 'max' | 'min' | 'lor' | 'land'", "allreduce op")];
+  Napi::TypedArray result = NewLike(env, send.array, send.count);
+  Check(env, MPI_Allreduce(send.data, DataOf(result), send.count, send.type, op, MPI_COMM_WORLD), "MPI_Allreduce");
   return result;
 }
 
@@ -202,32 +197,23 @@ Napi::Value Allreduce(const Napi::CallbackInfo& info) {
 Napi::Value Gather(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireReady(env, "gather()");
-  Napi::TypedArray array = ArgTypedArray(info, 0, "gather buffer");
-  int root = RootArg(info, 1);
-  int rank = 0, size = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  MPI_Datatype type = DatatypeOf(env, array, "gather buffer");
-  int count = static_cast<int>(array.ElementLength());
-  if (rank == root) {
-    Napi::TypedArray result = NewLike(env, array, array.ElementLength() * size);
-    Check(env, MPI_Gather(DataOf(array), count, type, DataOf(result), count, type, root, MPI_COMM_WORLD), "MPI_Gather");
-    return result;
-  }
-  Check(env, MPI_Gather(DataOf(array), count, type, nullptr, count, type, root, MPI_COMM_WORLD), "MPI_Gather");
-  return env.Null();
+  SendBuffer send = SendArg(info, "gather buffer");
+  const int root = RootArg(info, 1);
+  const bool here = WorldRank() == root;
+  Napi::Value result = here ? Napi::Value(NewLike(env, send.array, static_cast<size_t>(send.count) * WorldSize())) : env.Null();
+  void* into = here ? DataOf(result.As<Napi::TypedArray>()) : nullptr;
+  Check(env, MPI_Gather(send.data, send.count, send.type, into, send.count, send.type, root, MPI_COMM_WORLD), "MPI_Gather");
+  return result;
 }
 
+// allgather(array) -> concatenation (size * length) on every rank.
 Napi::Value Allgather(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireReady(env, "allgather()");
-  Napi::TypedArray array = ArgTypedArray(info, 0, "allgather buffer");
-  int size = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  MPI_Datatype type = DatatypeOf(env, array, "allgather buffer");
-  int count = static_cast<int>(array.ElementLength());
-  Napi::TypedArray result = NewLike(env, array, array.ElementLength() * size);
-  Check(env, MPI_Allgather(DataOf(array), count, type, DataOf(result), count, type, MPI_COMM_WORLD), "MPI_Allgather");
+  SendBuffer send = SendArg(info, "allgather buffer");
+  Napi::TypedArray result = NewLike(env, send.array, static_cast<size_t>(send.count) * WorldSize());
+  Check(env, MPI_Allgather(send.data, send.count, send.type, DataOf(result), send.count, send.type, MPI_COMM_WORLD),
+        "MPI_Allgather");
   return result;
 }
 
@@ -264,57 +250,15 @@ Napi::Value Abort(const Napi::CallbackInfo& info) {
 Napi::Value Finalize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireReady(env, "finalize()");
-  // HDF5 files opened through MPI-IO must be closed before MPI goes away;
-  // H5close closes whatever is still open. Older handles become stale.
-  H5close();
-  g_hdf5_generation++;
+  // HDF5 files opened through MPI-IO must be closed before MPI goes away; this closes whatever
+  // is still open.
+  Hid::CloseAll();
   g_phase = Phase::kFinalized;
   Check(env, MPI_Finalize(), "MPI_Finalize");
   return env.Undefined();
 }
 
-// rawWrite(path, totalBytes, hints) -> seconds: the reference for benchmarks. Every rank
-// writes its contiguous share of a file of totalBytes with one collective MPI-IO
-// write, then MPI_File_sync; the time is from a barrier before the open to one after the close.
-Napi::Value RawWrite(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RequireReady(env, "rawWrite()");
-  if (!info[0].IsString()) ThrowTypeError(env, "a string", "path", info[0]);
-  if (!info[1].IsNumber() || info[1].As<Napi::Number>().DoubleValue() < 0) ThrowTypeError(env, "a byte count >= 0", "totalBytes", info[1]);
-  std::string path = info[0].As<Napi::String>().Utf8Value();
-  auto total = static_cast<MPI_Offset>(info[1].As<Napi::Number>().DoubleValue());
-  MPI_Info hints = InfoFromObject(env, info[2], "hints");
-  int rank = 0, size = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  MPI_Offset share = total / size, start = share * rank;
-  if (rank == size - 1) share = total - start;
-  std::vector<char> buffer(static_cast<size_t>(share), 1);  // touched now, not inside the timed region
-  MPI_Barrier(MPI_COMM_WORLD);
-  double t0 = MPI_Wtime();
-  MPI_File file;
-  int rc = MPI_File_open(MPI_COMM_WORLD, path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, hints, &file);
-  if (hints != MPI_INFO_NULL) MPI_Info_free(&hints);
-  Check(env, rc, "MPI_File_open");
-  // Large shares go in pieces below 2 GiB (the int count limit).
-  const MPI_Offset piece = 1 << 30;
-  MPI_Offset pieces = (total / size + piece - 1) / piece + 1;
-  for (MPI_Offset k = 0; k < pieces; k++) {
-    MPI_Offset offset = k * piece;
-    int count = static_cast<int>(offset < share ? std::min(piece, share - offset) : 0);
-    rc = MPI_File_write_at_all(file, start + offset, buffer.data() + (count ? offset : 0), count, MPI_BYTE, MPI_STATUS_IGNORE);
-    if (rc != MPI_SUCCESS) break;
-  }
-  if (rc == MPI_SUCCESS) rc = MPI_File_sync(file);
-  MPI_File_close(&file);
-  Check(env, rc, "raw MPI-IO write");
-  MPI_Barrier(MPI_COMM_WORLD);
-  return Napi::Number::New(env, MPI_Wtime() - t0);
-}
-
 }  // namespace
-
-bool Ready() { return g_phase == Phase::kRunning; }
 
 void RequireReady(Napi::Env env, const char* what) {
   if (g_phase == Phase::kNotStarted) {
@@ -335,47 +279,7 @@ void Check(Napi::Env env, int rc, const char* what) {
 
 MPI_Comm CommFromValue(Napi::Env env, const Napi::Value& value, const char* what) {
   if (value.IsUndefined()) return MPI_COMM_WORLD;
-  std::string name = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
-  if (name == "world") return MPI_COMM_WORLD;
-  if (name == "self") return MPI_COMM_SELF;
-  ThrowTypeError(env, "'world' | 'self'", what, value);
-}
-
-MPI_Info InfoFromObject(Napi::Env env, const Napi::Value& value, const char* what) {
-  if (value.IsUndefined() || value.IsNull()) return MPI_INFO_NULL;
-  if (!value.IsObject() || value.IsArray()) ThrowTypeError(env, "an object of string hints", what, value);
-  Napi::Object object = value.As<Napi::Object>();
-  Napi::Array keys = object.GetPropertyNames();
-  MPI_Info info;
-  Check(env, MPI_Info_create(&info), "MPI_Info_create");
-  for (uint32_t i = 0; i < keys.Length(); i++) {
-    std::string key = keys.Get(i).ToString().Utf8Value();
-    Napi::Value v = object.Get(key);
-    if (!v.IsString()) {
-      MPI_Info_free(&info);
-      ThrowTypeError(env, "a string", std::string(what) + "." + key, v);
-    }
-    MPI_Info_set(info, key.c_str(), v.As<Napi::String>().Utf8Value().c_str());
-  }
-  return info;
-}
-
-Napi::Object InfoToObject(Napi::Env env, MPI_Info info) {
-  Napi::Object result = Napi::Object::New(env);
-  if (info == MPI_INFO_NULL) return result;
-  int nkeys = 0;
-  MPI_Info_get_nkeys(info, &nkeys);
-  for (int i = 0; i < nkeys; i++) {
-    char key[MPI_MAX_INFO_KEY + 1];
-    MPI_Info_get_nthkey(info, i, key);
-    int length = 0, flag = 0;
-    MPI_Info_get_valuelen(info, key, &length, &flag);
-    if (!flag) continue;
-    std::vector<char> value(length + 1);
-    MPI_Info_get(info, key, length, value.data(), &flag);
-    result.Set(key, std::string(value.data(), length));
-  }
-  return result;
+  return OneOf(env, value, {"world", "self"}, "'world' | 'self'", what) == 0 ? MPI_COMM_WORLD : MPI_COMM_SELF;
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
@@ -395,7 +299,6 @@ void Register(Napi::Env env, Napi::Object exports) {
   mpi.Set("libraryVersion", Napi::Function::New(env, LibraryVersion, "libraryVersion"));
   mpi.Set("abort", Napi::Function::New(env, Abort, "abort"));
   mpi.Set("finalize", Napi::Function::New(env, Finalize, "finalize"));
-  mpi.Set("rawWrite", Napi::Function::New(env, RawWrite, "rawWrite"));
   exports.Set("mpi", mpi);
 }
 

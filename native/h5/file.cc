@@ -1,4 +1,4 @@
-#include "h5_file.h"
+#include "h5/file.h"
 
 #include <hdf5.h>
 #include <mpi.h>
@@ -8,49 +8,15 @@
 
 #include <algorithm>
 
-#include "addon_state.h"
-#include "errors.h"
-#include "h5_dataset.h"
-#include "h5_types.h"
-#include "mpi_runtime.h"
+#include "common/args.h"
+#include "common/errors.h"
+#include "h5/attributes.h"
+#include "h5/dataset.h"
+#include "h5/types.h"
+#include "runtime/mpi_info.h"
+#include "runtime/mpi_runtime.h"
 
 namespace h5stitch {
-namespace {
-
-std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (!info[i].IsString()) ThrowTypeError(info.Env(), "a string", what, info[i]);
-  return info[i].As<Napi::String>().Utf8Value();
-}
-
-Napi::Object OptionsArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (info[i].IsUndefined()) return Napi::Object::New(info.Env());
-  if (!info[i].IsObject()) ThrowTypeError(info.Env(), "an options object", what, info[i]);
-  return info[i].As<Napi::Object>();
-}
-
-bool BoolOption(Napi::Env env, const Napi::Object& options, const char* key, bool fallback) {
-  Napi::Value v = options.Get(key);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsBoolean()) ThrowTypeError(env, "a boolean", key, v);
-  return v.As<Napi::Boolean>().Value();
-}
-
-std::vector<hsize_t> DimsOption(Napi::Env env, const Napi::Value& value, const char* what, bool allow_zero) {
-  if (!value.IsArray()) ThrowTypeError(env, "an array of non-negative integers", what, value);
-  Napi::Array array = value.As<Napi::Array>();
-  std::vector<hsize_t> dims;
-  for (uint32_t i = 0; i < array.Length(); i++) {
-    Napi::Value item = array.Get(i);
-    double d = item.IsNumber() ? item.As<Napi::Number>().DoubleValue() : -1;
-    if (d < (allow_zero ? 0 : 1) || d != static_cast<double>(static_cast<hsize_t>(d))) {
-      ThrowTypeError(env, allow_zero ? "a non-negative integer" : "a positive integer", std::string(what) + "[" + std::to_string(i) + "]", item);
-    }
-    dims.push_back(static_cast<hsize_t>(d));
-  }
-  return dims;
-}
-
-}  // namespace
 
 void H5File::Register(Napi::Env env, Napi::Object exports) {
   Napi::Function cls = DefineClass(
@@ -75,33 +41,21 @@ void H5File::Register(Napi::Env env, Napi::Object exports) {
           InstanceAccessor<&H5File::GetParallel>("parallel"),
           InstanceAccessor<&H5File::GetIsOpen>("isOpen"),
       });
-  StateOf(env).file_class = Napi::Persistent(cls);
   exports.Set("File", cls);
 }
 
-// new File(path, { mode: 'create' | 'r' | 'r+', parallel, comm, hints, alignment, collectiveMetadata, overwrite })
-H5File::H5File(const Napi::CallbackInfo& info) : Napi::ObjectWrap<H5File>(info) {
-  Napi::Env env = info.Env();
-  path_ = StringArg(info, 0, "path");
-  Napi::Object options = OptionsArg(info, 1, "options");
-  std::string mode = "r";
-  if (!options.Get("mode").IsUndefined()) {
-    Napi::Value m = options.Get("mode");
-    mode = m.IsString() ? m.As<Napi::String>().Utf8Value() : "";
-    if (mode != "create" && mode != "r" && mode != "r+") ThrowTypeError(env, "'create' | 'r' | 'r+'", "mode", m);
-  }
-  parallel_ = BoolOption(env, options, "parallel", false);
-  bool overwrite = BoolOption(env, options, "overwrite", false);
+namespace {
 
+// File access properties: the MPI-IO driver on a communicator with hints (parallel), alignment.
+Hid FileAccessList(Napi::Env env, const Napi::Object& options, bool parallel) {
   Hid fapl = PropertyList(H5Pcreate(H5P_FILE_ACCESS));
   CheckHdf5(env, fapl.get(), "H5Pcreate(FILE_ACCESS)");
-  if (parallel_) {
+  if (parallel) {
     mpi::RequireReady(env, "opening a parallel HDF5 file");
     MPI_Comm comm = mpi::CommFromValue(env, options.Get("comm"), "comm");
-    MPI_Info hints = mpi::InfoFromObject(env, options.Get("hints"), "hints");
-    herr_t status = H5Pset_fapl_mpio(fapl.get(), comm, hints);
-    if (hints != MPI_INFO_NULL) MPI_Info_free(&hints);  // HDF5 keeps its own copy
-    CheckHdf5(env, status, "H5Pset_fapl_mpio");
+    // HDF5 keeps its own copy of the hints.
+    CheckHdf5(env, H5Pset_fapl_mpio(fapl.get(), comm, mpi::MpiInfo::FromObject(env, options.Get("hints"), "hints").get()),
+              "H5Pset_fapl_mpio");
     if (BoolOption(env, options, "collectiveMetadata", true)) {
       // Metadata reads by one rank + broadcast, and collective metadata writes:
       // avoids a metadata storm of N ranks reading the same bytes.
@@ -111,29 +65,42 @@ H5File::H5File(const Napi::CallbackInfo& info) : Napi::ObjectWrap<H5File>(info) 
   }
   Napi::Value alignment = options.Get("alignment");
   if (!alignment.IsUndefined()) {
-    std::vector<hsize_t> pair = DimsOption(env, alignment, "alignment", false);
+    std::vector<hsize_t> pair = DimsOption<hsize_t>(env, alignment, "alignment", false);
     if (pair.size() != 2) ThrowTypeError(env, "[threshold, alignment]", "alignment", alignment);
     CheckHdf5(env, H5Pset_alignment(fapl.get(), pair[0], pair[1]), "H5Pset_alignment");
   }
+  return fapl;
+}
 
-  hid_t id;
-  if (mode == "create") {
-    id = H5Fcreate(path_.c_str(), overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, fapl.get());
-    CheckHdf5(env, id, "H5Fcreate(" + path_ + ")");
+}  // namespace
+
+// new File(path, { mode: 'create' | 'r' | 'r+', parallel, comm, hints, alignment, collectiveMetadata, overwrite })
+H5File::H5File(const Napi::CallbackInfo& info) : Napi::ObjectWrap<H5File>(info) {
+  Napi::Env env = info.Env();
+  path_ = StringArg(info, 0, "path");
+  Napi::Object options = OptionsArg(info, 1, "options");
+  enum Mode : size_t { kCreate, kRead, kReadWrite };  // in the order OneOf lists them
+  const size_t mode = options.Get("mode").IsUndefined()
+                          ? size_t{kRead}
+                          : OneOf(env, options.Get("mode"), {"create", "r", "r+"}, "'create' | 'r' | 'r+'", "mode");
+  parallel_ = BoolOption(env, options, "parallel", false);
+  bool overwrite = BoolOption(env, options, "overwrite", false);
+  Hid fapl = FileAccessList(env, options, parallel_);
+  if (mode == kCreate) {
+    file_ = Hid(H5Fcreate(path_.c_str(), overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, fapl.get()), H5Fclose);
+    CheckHdf5(env, file_.get(), "H5Fcreate(" + path_ + ")");
   } else {
-    id = H5Fopen(path_.c_str(), mode == "r" ? H5F_ACC_RDONLY : H5F_ACC_RDWR, fapl.get());
-    CheckHdf5(env, id, "H5Fopen(" + path_ + ")");
+    file_ = Hid(H5Fopen(path_.c_str(), mode == kRead ? H5F_ACC_RDONLY : H5F_ACC_RDWR, fapl.get()), H5Fclose);
+    CheckHdf5(env, file_.get(), "H5Fopen(" + path_ + ")");
   }
-  file_ = Hid(id, H5Fclose);
 }
 
 H5File::~H5File() {
   // A parallel file's close is collective: closing it from the garbage collector
   // on some ranks only would deadlock. It is closed at finalize (H5close) instead.
-  if (!parallel_) {
-    CloseDatasets();
-    file_.Close();
-  }
+  DetachDatasets(!parallel_);
+  if (parallel_) file_.Abandon();
+  else file_.Close();
 }
 
 void H5File::RequireOpen(Napi::Env env, const char* what) const {
@@ -144,9 +111,9 @@ void H5File::Release(H5Dataset* dataset) {
   datasets_.erase(std::remove(datasets_.begin(), datasets_.end(), dataset), datasets_.end());
 }
 
-void H5File::CloseDatasets() {
+void H5File::DetachDatasets(bool close) {
   std::vector<H5Dataset*> open = datasets_;
-  for (H5Dataset* d : open) d->CloseNow();
+  for (H5Dataset* d : open) d->Detach(close);
   datasets_.clear();
 }
 
@@ -158,7 +125,7 @@ void Fd::Reset(int fd) {
 Napi::Value H5File::Close(const Napi::CallbackInfo& info) {
   if (!file_.valid()) return info.Env().Undefined();  // closing twice is harmless
   writeback_.Reset();
-  CloseDatasets();
+  DetachDatasets(true);
   CheckHdf5(info.Env(), file_.Close(), "H5Fclose(" + path_ + ")");
   return info.Env().Undefined();
 }
@@ -178,14 +145,8 @@ Napi::Value H5File::Flush(const Napi::CallbackInfo& info) {
 Napi::Value H5File::StartWriteback(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireOpen(env, "start writeback");
-  auto byteArg = [&](size_t i, const char* what) -> int64_t {
-    if (info[i].IsUndefined()) return 0;
-    const int64_t bytes = SafeInteger(env, info[i], "a non-negative integer", what, info[i]);
-    if (bytes < 0) ThrowTypeError(env, "a non-negative integer", what, info[i]);
-    return bytes;
-  };
-  int64_t from = byteArg(0, "offset");
-  const int64_t length = byteArg(1, "length");
+  int64_t from = ByteCountArg(info, 0, "offset");
+  const int64_t length = ByteCountArg(info, 1, "length");
   int64_t to = length > 0 ? from + length : 0;  // 0: to the end of the file
   bool started = false;
 #ifdef __linux__
@@ -216,6 +177,60 @@ Napi::Value H5File::SetAtomicity(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+namespace {
+
+// Link creation properties that create missing intermediate groups ("a/b/c" makes a and a/b).
+Hid IntermediateGroupsList() {
+  Hid lcpl = PropertyList(H5Pcreate(H5P_LINK_CREATE));
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  return lcpl;
+}
+
+void SetChunkAndGzip(Napi::Env env, hid_t dcpl, const Napi::Object& options, size_t rank) {
+  Napi::Value chunk_value = options.Get("chunk");
+  const bool chunked = !chunk_value.IsUndefined() && !chunk_value.IsNull();
+  if (chunked) {
+    std::vector<hsize_t> chunk = DimsOption<hsize_t>(env, chunk_value, "chunk", false);
+    if (chunk.size() != rank) ThrowTypeError(env, "a chunk shape with one entry per dimension", "chunk", chunk_value);
+    CheckHdf5(env, H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()), "H5Pset_chunk");
+  }
+  Napi::Value gzip = options.Get("gzip");
+  if (!gzip.IsUndefined() && !gzip.IsNull()) {
+    double level = gzip.IsNumber() ? gzip.As<Napi::Number>().DoubleValue() : -1;
+    if (level < 0 || level > 9 || level != static_cast<int>(level)) ThrowTypeError(env, "an integer level 0-9", "gzip", gzip);
+    if (!chunked) ThrowTypeError(env, "a chunk shape (gzip needs chunked storage)", "chunk", chunk_value);
+    CheckHdf5(env, H5Pset_deflate(dcpl, static_cast<unsigned>(level)), "H5Pset_deflate");
+  }
+}
+
+void SetFill(Napi::Env env, hid_t dcpl, const Napi::Object& options) {
+  Napi::Value fill_value = options.Get("fillValue");
+  if (!fill_value.IsUndefined()) {
+    if (!fill_value.IsNumber()) ThrowTypeError(env, "a number", "fillValue", fill_value);
+    double value = fill_value.As<Napi::Number>().DoubleValue();
+    CheckHdf5(env, H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &value), "H5Pset_fill_value");
+  }
+  Napi::Value fill_time = options.Get("fillTime");
+  if (!fill_time.IsUndefined()) {
+    static const H5D_fill_time_t kWhen[] = {H5D_FILL_TIME_ALLOC, H5D_FILL_TIME_NEVER, H5D_FILL_TIME_IFSET};
+    const size_t when = OneOf(env, fill_time, {"alloc", "never", "ifset"}, "'alloc' | 'never' | 'ifset'", "fillTime");
+    CheckHdf5(env, H5Pset_fill_time(dcpl, kWhen[when]), "H5Pset_fill_time");
+  }
+}
+
+// Dataset creation properties from createDataset() options: chunk, gzip, fillValue, fillTime.
+Hid DatasetCreationList(Napi::Env env, const Napi::Object& options, size_t rank) {
+  Hid dcpl = PropertyList(H5Pcreate(H5P_DATASET_CREATE));
+  // Allocate all storage at creation, so the fill value (one collective write)
+  // is what unwritten pixels hold; parallel HDF5 requires early allocation anyway.
+  CheckHdf5(env, H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time");
+  SetChunkAndGzip(env, dcpl.get(), options, rank);
+  SetFill(env, dcpl.get(), options);
+  return dcpl;
+}
+
+}  // namespace
+
 // createDataset(name, { shape, dtype, chunk?, gzip?, fillValue?, fillTime? })
 Napi::Value H5File::CreateDataset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -223,49 +238,14 @@ Napi::Value H5File::CreateDataset(const Napi::CallbackInfo& info) {
   std::string name = StringArg(info, 0, "dataset name");
   if (!info[1].IsObject()) ThrowTypeError(env, "an options object", "createDataset options", info[1]);
   Napi::Object options = info[1].As<Napi::Object>();
-  std::vector<hsize_t> shape = DimsOption(env, options.Get("shape"), "shape", true);
+  std::vector<hsize_t> shape = DimsOption<hsize_t>(env, options.Get("shape"), "shape", true);
   if (shape.empty() || shape.size() > 8) ThrowTypeError(env, "a shape of 1 to 8 dimensions", "shape", options.Get("shape"));
   const Dtype& dtype = DtypeByName(env, options.Get("dtype"), "dtype");
-
-  Hid dcpl = PropertyList(H5Pcreate(H5P_DATASET_CREATE));
-  // Allocate all storage at creation, so the fill value (one collective write)
-  // is what unwritten pixels hold; parallel HDF5 requires early allocation anyway.
-  CheckHdf5(env, H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time");
-  Napi::Value chunk_value = options.Get("chunk");
-  if (!chunk_value.IsUndefined() && !chunk_value.IsNull()) {
-    std::vector<hsize_t> chunk = DimsOption(env, chunk_value, "chunk", false);
-    if (chunk.size() != shape.size()) ThrowTypeError(env, "a chunk shape with one entry per dimension", "chunk", chunk_value);
-    CheckHdf5(env, H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), "H5Pset_chunk");
-  }
-  Napi::Value gzip = options.Get("gzip");
-  if (!gzip.IsUndefined() && !gzip.IsNull()) {
-    double level = gzip.IsNumber() ? gzip.As<Napi::Number>().DoubleValue() : -1;
-    if (level < 0 || level > 9 || level != static_cast<int>(level)) ThrowTypeError(env, "an integer level 0-9", "gzip", gzip);
-    if (chunk_value.IsUndefined() || chunk_value.IsNull()) ThrowTypeError(env, "a chunk shape (gzip needs chunked storage)", "chunk", chunk_value);
-    CheckHdf5(env, H5Pset_deflate(dcpl.get(), static_cast<unsigned>(level)), "H5Pset_deflate");
-  }
-  Napi::Value fill_value = options.Get("fillValue");
-  if (!fill_value.IsUndefined()) {
-    if (!fill_value.IsNumber()) ThrowTypeError(env, "a number", "fillValue", fill_value);
-    double value = fill_value.As<Napi::Number>().DoubleValue();
-    CheckHdf5(env, H5Pset_fill_value(dcpl.get(), H5T_NATIVE_DOUBLE, &value), "H5Pset_fill_value");
-  }
-  Napi::Value fill_time = options.Get("fillTime");
-  if (!fill_time.IsUndefined()) {
-    std::string t = fill_time.IsString() ? fill_time.As<Napi::String>().Utf8Value() : "";
-    H5D_fill_time_t when;
-    if (t == "alloc") when = H5D_FILL_TIME_ALLOC;
-    else if (t == "never") when = H5D_FILL_TIME_NEVER;
-    else if (t == "ifset") when = H5D_FILL_TIME_IFSET;
-    else ThrowTypeError(env, "'alloc' | 'never' | 'ifset'", "fillTime", fill_time);
-    CheckHdf5(env, H5Pset_fill_time(dcpl.get(), when), "H5Pset_fill_time");
-  }
-  Hid lcpl = PropertyList(H5Pcreate(H5P_LINK_CREATE));
-  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  Hid dcpl = DatasetCreationList(env, options, shape.size());
   Hid space = Dataspace(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr));
   CheckHdf5(env, space.get(), "H5Screate_simple");
-  Hid dataset(H5Dcreate2(file_.get(), name.c_str(), dtype.native(), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
-              H5Dclose);
+  Hid dataset = DatasetId(
+      H5Dcreate2(file_.get(), name.c_str(), dtype.native(), space.get(), IntermediateGroupsList().get(), dcpl.get(), H5P_DEFAULT));
   CheckHdf5(env, dataset.get(), "H5Dcreate2(" + name + ")");
   return H5Dataset::Wrap(env, Value(), this, std::move(dataset), name);
 }
@@ -274,7 +254,7 @@ Napi::Value H5File::OpenDataset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireOpen(env, "open a dataset");
   std::string name = StringArg(info, 0, "dataset name");
-  Hid dataset(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
+  Hid dataset = DatasetId(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT));
   CheckHdf5(env, dataset.get(), "H5Dopen2(" + name + ")");
   return H5Dataset::Wrap(env, Value(), this, std::move(dataset), name);
 }
@@ -283,9 +263,7 @@ Napi::Value H5File::CreateGroup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireOpen(env, "create a group");
   std::string name = StringArg(info, 0, "group name");
-  Hid lcpl = PropertyList(H5Pcreate(H5P_LINK_CREATE));
-  H5Pset_create_intermediate_group(lcpl.get(), 1);
-  Hid group(H5Gcreate2(file_.get(), name.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+  Hid group = Group(H5Gcreate2(file_.get(), name.c_str(), IntermediateGroupsList().get(), H5P_DEFAULT, H5P_DEFAULT));
   CheckHdf5(env, group.get(), "H5Gcreate2(" + name + ")");
   return env.Undefined();
 }
@@ -357,7 +335,7 @@ Napi::Value H5File::List(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireOpen(env, "list a group");
   std::string name = info[0].IsUndefined() ? "/" : StringArg(info, 0, "group path");
-  Hid group(H5Gopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Gclose);
+  Hid group = Group(H5Gopen2(file_.get(), name.c_str(), H5P_DEFAULT));
   CheckHdf5(env, group.get(), "H5Gopen2(" + name + ")");
   std::vector<std::string> names;
   hsize_t index = 0;
@@ -393,11 +371,9 @@ Napi::Value H5File::MpioHints(const Napi::CallbackInfo& info) {
   if (!parallel_) return Napi::Object::New(env);
   void* handle = nullptr;
   CheckHdf5(env, H5Fget_vfd_handle(file_.get(), H5P_DEFAULT, &handle), "H5Fget_vfd_handle");
-  MPI_Info hints = MPI_INFO_NULL;
-  mpi::Check(env, MPI_File_get_info(*static_cast<MPI_File*>(handle), &hints), "MPI_File_get_info");
-  Napi::Object result = mpi::InfoToObject(env, hints);
-  if (hints != MPI_INFO_NULL) MPI_Info_free(&hints);
-  return result;
+  mpi::MpiInfo hints;
+  mpi::Check(env, MPI_File_get_info(*static_cast<MPI_File*>(handle), hints.Out()), "MPI_File_get_info");
+  return hints.ToObject(env);
 }
 
 Napi::Value H5File::GetPath(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), path_); }

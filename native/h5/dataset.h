@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "h5_types.h"
-#include "hid.h"
+#include "common/hid.h"
+#include "h5/types.h"
 
 namespace h5stitch {
 
@@ -22,8 +22,9 @@ class H5Dataset : public Napi::ObjectWrap<H5Dataset> {
   explicit H5Dataset(const Napi::CallbackInfo& info);
   ~H5Dataset() override;
 
-  // Closes the HDF5 dataset; called by the file before it closes itself.
-  void CloseNow();
+  // Leaves the file: closes the HDF5 dataset (close), or forgets it for H5close at finalize (a
+  // parallel dataset dropped by the garbage collector). Called by the file before it closes.
+  herr_t Detach(bool close);
 
  private:
   Napi::Value Read(const Napi::CallbackInfo& info);
@@ -38,10 +39,21 @@ class H5Dataset : public Napi::ObjectWrap<H5Dataset> {
   Napi::Value GetName(const Napi::CallbackInfo& info);
   Napi::Value GetFileOffset(const Napi::CallbackInfo& info);
 
+  // One read() or write() call, checked: the buffer, where its elements go, and how.
+  struct Io {
+    Napi::TypedArray buffer;
+    Hid file_space, memory_space;
+    hid_t memory_type;
+    Hid dxpl;
+    void* data;
+  };
+
   void RequireOpen(Napi::Env env, const char* what) const;
-  // Selects [start, start+count) in a copy of the file space; returns file and memory spaces.
-  void Select(const Napi::CallbackInfo& info, const Napi::TypedArray& buffer, const char* op, Hid& file_space,
-              Hid& memory_space, hid_t& memory_type);
+  // Checks read()/write() arguments (start, count, buffer, options) for operation `op`.
+  Io PrepareIo(const Napi::CallbackInfo& info, const char* op, const char* buffer_what);
+  // Selects [start, start+count) (arguments 0 and 1) in a copy of the file space and a memory
+  // space for io.buffer, which must hold that many elements of the dataset's dtype.
+  void Select(const Napi::CallbackInfo& info, const char* op, Io& io);
   Hid TransferList(const Napi::CallbackInfo& info, size_t index, const char* op);
 
   Hid dataset_;

@@ -1,38 +1,22 @@
-#include "h5_dataset.h"
+#include "h5/dataset.h"
 
 #include <hdf5.h>
 
-#include "addon_state.h"
-#include "errors.h"
-#include "h5_file.h"
+#include "common/addon_state.h"
+#include "common/args.h"
+#include "common/errors.h"
+#include "h5/attributes.h"
+#include "h5/file.h"
 
 namespace h5stitch {
 namespace {
 
-// Hand-over from Wrap() to the constructor (construction happens synchronously inside New).
-struct PendingDataset {
-  H5File* file = nullptr;
-  Hid dataset;
-  std::string name;
-  bool set = false;
-};
-PendingDataset g_pending;
-
+// A hyperslab start or count: one non-negative integer per dimension.
 std::vector<hsize_t> IndexArray(Napi::Env env, const Napi::Value& value, const char* what, size_t rank) {
   if (!value.IsArray() || value.As<Napi::Array>().Length() != rank) {
     ThrowTypeError(env, "an array of " + std::to_string(rank) + " non-negative integers", what, value);
   }
-  Napi::Array array = value.As<Napi::Array>();
-  std::vector<hsize_t> out(rank);
-  for (uint32_t i = 0; i < rank; i++) {
-    Napi::Value item = array.Get(i);
-    double d = item.IsNumber() ? item.As<Napi::Number>().DoubleValue() : -1;
-    if (d < 0 || d != static_cast<double>(static_cast<hsize_t>(d))) {
-      ThrowTypeError(env, "a non-negative integer", std::string(what) + "[" + std::to_string(i) + "]", item);
-    }
-    out[i] = static_cast<hsize_t>(d);
-  }
-  return out;
+  return DimsOption<hsize_t>(env, value, what, true);
 }
 
 std::string DimsText(const std::vector<hsize_t>& dims) {
@@ -75,24 +59,27 @@ void H5Dataset::Register(Napi::Env env, Napi::Object exports) {
 
 Napi::Object H5Dataset::Wrap(Napi::Env env, Napi::Object file_object, H5File* file, Hid dataset,
                              const std::string& name) {
-  g_pending.file = file;
-  g_pending.dataset = std::move(dataset);
-  g_pending.name = name;
-  g_pending.set = true;
-  Napi::Object object = StateOf(env).dataset_class.New({file_object});
-  return object;
+  std::optional<DatasetHandOff>& hand_off = StateOf(env).dataset_hand_off;
+  hand_off.emplace(DatasetHandOff{file, std::move(dataset), name});
+  // Unclaimed (the constructor threw first), the dataset closes here rather than lingering.
+  struct Unclaimed {
+    std::optional<DatasetHandOff>& slot;
+    ~Unclaimed() { slot.reset(); }
+  } unclaimed{hand_off};
+  return StateOf(env).dataset_class.New({file_object});
 }
 
 H5Dataset::H5Dataset(const Napi::CallbackInfo& info) : Napi::ObjectWrap<H5Dataset>(info) {
   Napi::Env env = info.Env();
-  if (!g_pending.set) {
+  std::optional<DatasetHandOff>& hand_off = StateOf(env).dataset_hand_off;
+  if (!hand_off) {
     Napi::TypeError::New(env, "Dataset objects come from File.createDataset() or File.openDataset()").ThrowAsJavaScriptException();
     return;
   }
-  g_pending.set = false;
-  file_ = g_pending.file;
-  dataset_ = std::move(g_pending.dataset);
-  name_ = g_pending.name;
+  file_ = hand_off->file;
+  dataset_ = std::move(hand_off->dataset);
+  name_ = std::move(hand_off->name);
+  hand_off.reset();
   file_ref_ = Napi::Persistent(info[0].As<Napi::Object>());
   file_->Adopt(this);
 
@@ -105,25 +92,28 @@ H5Dataset::H5Dataset(const Napi::CallbackInfo& info) : Napi::ObjectWrap<H5Datase
 }
 
 H5Dataset::~H5Dataset() {
-  // The file closes its open datasets in a fixed order before closing itself;
-  // a parallel dataset is not closed from the garbage collector (see H5File).
-  if (file_ && !file_->parallel()) CloseNow();
+  // A parallel dataset is not closed from the garbage collector (see ~H5File). Without a file,
+  // the dataset was closed or detached already.
+  if (file_) Detach(!file_->parallel());
 }
 
-void H5Dataset::CloseNow() {
+herr_t H5Dataset::Detach(bool close) {
   if (file_) file_->Release(this);
   file_ = nullptr;
-  dataset_.Close();
+  herr_t status = 0;
+  if (close) status = dataset_.Close();
+  else dataset_.Abandon();
   if (!file_ref_.IsEmpty()) file_ref_.Reset();
+  return status;
 }
 
 void H5Dataset::RequireOpen(Napi::Env env, const char* what) const {
   if (!dataset_.valid()) ThrowWithCode(env, kCodeClosed, "dataset " + name_ + " is closed; cannot " + what);
 }
 
-void H5Dataset::Select(const Napi::CallbackInfo& info, const Napi::TypedArray& buffer, const char* op, Hid& file_space,
-                       Hid& memory_space, hid_t& memory_type) {
+void H5Dataset::Select(const Napi::CallbackInfo& info, const char* op, Io& io) {
   Napi::Env env = info.Env();
+  const Napi::TypedArray& buffer = io.buffer;
   std::vector<hsize_t> start = IndexArray(env, info[0], "start", shape_.size());
   std::vector<hsize_t> count = IndexArray(env, info[1], "count", shape_.size());
   hsize_t elements = 1;
@@ -147,92 +137,78 @@ void H5Dataset::Select(const Napi::CallbackInfo& info, const Napi::TypedArray& b
                   std::string("Expected a buffer of ") + std::to_string(elements) + " elements for " + op + " of " + name_ +
                       " (count " + DimsText(count) + ") but received " + std::to_string(buffer.ElementLength()));
   }
-  memory_type = dtype_->native();
-  file_space = Dataspace(H5Dget_space(dataset_.get()));
-  CheckHdf5(env, file_space.get(), "H5Dget_space");
+  io.memory_type = dtype_->native();
+  io.file_space = Dataspace(H5Dget_space(dataset_.get()));
+  CheckHdf5(env, io.file_space.get(), "H5Dget_space");
   if (elements == 0) {
     // Nothing to do on this rank, but it still takes part in a collective call.
-    CheckHdf5(env, H5Sselect_none(file_space.get()), "H5Sselect_none");
-    memory_space = Dataspace(H5Scopy(file_space.get()));
-    CheckHdf5(env, H5Sselect_none(memory_space.get()), "H5Sselect_none");
+    CheckHdf5(env, H5Sselect_none(io.file_space.get()), "H5Sselect_none");
+    io.memory_space = Dataspace(H5Scopy(io.file_space.get()));
+    CheckHdf5(env, H5Sselect_none(io.memory_space.get()), "H5Sselect_none");
     return;
   }
-  CheckHdf5(env, H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+  CheckHdf5(env, H5Sselect_hyperslab(io.file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
             "H5Sselect_hyperslab");
-  memory_space = Dataspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr));
-  CheckHdf5(env, memory_space.get(), "H5Screate_simple");
+  io.memory_space = Dataspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr));
+  CheckHdf5(env, io.memory_space.get(), "H5Screate_simple");
 }
 
 // Transfer property list from an options object { transfer: 'collective' | 'independent' }.
 Hid H5Dataset::TransferList(const Napi::CallbackInfo& info, size_t index, const char* op) {
   Napi::Env env = info.Env();
-  std::string mode = "independent";
-  if (!info[index].IsUndefined()) {
-    if (!info[index].IsObject()) ThrowTypeError(env, "an options object", std::string(op) + " options", info[index]);
-    Napi::Value t = info[index].As<Napi::Object>().Get("transfer");
-    if (!t.IsUndefined()) {
-      mode = t.IsString() ? t.As<Napi::String>().Utf8Value() : "";
-      if (mode != "collective" && mode != "independent") ThrowTypeError(env, "'collective' | 'independent'", "transfer", t);
-    }
-  }
+  Napi::Value transfer = OptionsArg(info, index, std::string(op) + " options").Get("transfer");
+  const bool collective = !transfer.IsUndefined() &&
+                          OneOf(env, transfer, {"collective", "independent"}, "'collective' | 'independent'", "transfer") == 0;
   Hid dxpl = PropertyList(H5Pcreate(H5P_DATASET_XFER));
   CheckHdf5(env, dxpl.get(), "H5Pcreate(DATASET_XFER)");
   if (file_->parallel()) {
-    CheckHdf5(env, H5Pset_dxpl_mpio(dxpl.get(), mode == "collective" ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT),
-              "H5Pset_dxpl_mpio");
+    CheckHdf5(env, H5Pset_dxpl_mpio(dxpl.get(), collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT), "H5Pset_dxpl_mpio");
   }
   return dxpl;
 }
 
+H5Dataset::Io H5Dataset::PrepareIo(const Napi::CallbackInfo& info, const char* op, const char* buffer_what) {
+  RequireOpen(info.Env(), op);
+  Io io;
+  io.buffer = ArgTypedArray(info, 2, buffer_what);
+  Select(info, op, io);
+  io.dxpl = TransferList(info, 3, op);
+  // HDF5 wants a pointer even when there is nothing to transfer.
+  static uint8_t nothing = 0;
+  io.data = io.buffer.ElementLength() ? DataOf(io.buffer) : &nothing;
+  return io;
+}
+
 // read(start, count, out, { transfer }) -> out
 Napi::Value H5Dataset::Read(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RequireOpen(env, "read");
-  if (!info[2].IsTypedArray()) ThrowTypeError(env, "a TypedArray", "read buffer", info[2]);
-  Napi::TypedArray buffer = info[2].As<Napi::TypedArray>();
-  Hid file_space, memory_space;
-  hid_t memory_type;
-  Select(info, buffer, "read", file_space, memory_space, memory_type);
-  Hid dxpl = TransferList(info, 3, "read");
-  uint8_t dummy = 0;
-  void* data = buffer.ElementLength() ? DataOf(buffer) : &dummy;
-  CheckHdf5(env, H5Dread(dataset_.get(), memory_type, memory_space.get(), file_space.get(), dxpl.get(), data),
+  Io io = PrepareIo(info, "read", "read buffer");
+  CheckHdf5(info.Env(), H5Dread(dataset_.get(), io.memory_type, io.memory_space.get(), io.file_space.get(), io.dxpl.get(), io.data),
             "H5Dread(" + name_ + ")");
-  return buffer;
+  return io.buffer;
 }
 
 // write(start, count, data, { transfer }) -> the I/O mode HDF5 actually used
 // ('independent', 'contiguous-collective', 'chunk-collective', ...; 'serial' for serial files).
 Napi::Value H5Dataset::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  RequireOpen(env, "write");
-  if (!info[2].IsTypedArray()) ThrowTypeError(env, "a TypedArray", "write data", info[2]);
-  Napi::TypedArray buffer = info[2].As<Napi::TypedArray>();
-  Hid file_space, memory_space;
-  hid_t memory_type;
-  Select(info, buffer, "write", file_space, memory_space, memory_type);
-  Hid dxpl = TransferList(info, 3, "write");
-  uint8_t dummy = 0;
-  const void* data = buffer.ElementLength() ? DataOf(buffer) : &dummy;
-  CheckHdf5(env, H5Dwrite(dataset_.get(), memory_type, memory_space.get(), file_space.get(), dxpl.get(), data),
+  Io io = PrepareIo(info, "write", "write data");
+  CheckHdf5(env, H5Dwrite(dataset_.get(), io.memory_type, io.memory_space.get(), io.file_space.get(), io.dxpl.get(), io.data),
             "H5Dwrite(" + name_ + ")");
   if (!file_->parallel()) return Napi::String::New(env, "serial");
   H5D_mpio_actual_io_mode_t mode = H5D_MPIO_NO_COLLECTIVE;
-  H5Pget_mpio_actual_io_mode(dxpl.get(), &mode);
+  H5Pget_mpio_actual_io_mode(io.dxpl.get(), &mode);
   return Napi::String::New(env, ActualIoModeName(mode));
 }
 
 Napi::Value H5Dataset::SetAttr(const Napi::CallbackInfo& info) {
   RequireOpen(info.Env(), "write an attribute");
-  if (!info[0].IsString()) ThrowTypeError(info.Env(), "a string", "attribute name", info[0]);
-  WriteAttribute(info.Env(), dataset_.get(), info[0].As<Napi::String>().Utf8Value(), info[1]);
+  WriteAttribute(info.Env(), dataset_.get(), StringArg(info, 0, "attribute name"), info[1]);
   return info.Env().Undefined();
 }
 
 Napi::Value H5Dataset::GetAttr(const Napi::CallbackInfo& info) {
   RequireOpen(info.Env(), "read an attribute");
-  if (!info[0].IsString()) ThrowTypeError(info.Env(), "a string", "attribute name", info[0]);
-  return ReadAttribute(info.Env(), dataset_.get(), info[0].As<Napi::String>().Utf8Value());
+  return ReadAttribute(info.Env(), dataset_.get(), StringArg(info, 0, "attribute name"));
 }
 
 Napi::Value H5Dataset::AttrNames(const Napi::CallbackInfo& info) {
@@ -242,11 +218,7 @@ Napi::Value H5Dataset::AttrNames(const Napi::CallbackInfo& info) {
 
 Napi::Value H5Dataset::Close(const Napi::CallbackInfo& info) {
   if (!dataset_.valid()) return info.Env().Undefined();
-  if (file_) file_->Release(this);
-  file_ = nullptr;
-  herr_t status = dataset_.Close();
-  file_ref_.Reset();
-  CheckHdf5(info.Env(), status, "H5Dclose(" + name_ + ")");
+  CheckHdf5(info.Env(), Detach(true), "H5Dclose(" + name_ + ")");
   return info.Env().Undefined();
 }
 

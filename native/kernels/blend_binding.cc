@@ -1,0 +1,171 @@
+// accumulate() and startAccumulate(): every argument is checked here, including every index the
+// kernel will touch, so a bad call throws and blend.cc never writes out of bounds.
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/args.h"
+#include "common/errors.h"
+#include "kernels/background.h"
+#include "kernels/bindings.h"
+#include "kernels/blend.h"
+
+namespace h5stitch::kernels {
+namespace {
+
+std::vector<Rect> RectsArg(Napi::Env env, const Napi::Value& v, const char* name) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      v.As<Napi::TypedArray>().ElementLength() % 5 != 0) {
+    ThrowTypeError(env, "an Int32Array of [order, y, x, height, width] records", name, v);
+  }
+  auto a = v.As<Napi::Int32Array>();
+  std::vector<Rect> out;
+  for (size_t i = 0; i < a.ElementLength(); i += 5) out.push_back({a[i], a[i + 1], a[i + 2], a[i + 3], a[i + 4]});
+  return out;
+}
+
+Region RegionArg(Napi::Env env, const Napi::Value& value) {
+  if (!value.IsArray() || value.As<Napi::Array>().Length() != 4) ThrowTypeError(env, "[y0, y1, x0, x1]", "region", value);
+  Napi::Array array = value.As<Napi::Array>();
+  int64_t v[4];
+  for (uint32_t i = 0; i < 4; i++) v[i] = SafeInteger(env, array.Get(i), "[y0, y1, x0, x1] integers", "region", value);
+  return Region{v[0], v[1], v[2], v[3]};
+}
+
+std::string RegionText(const Region& r) {
+  return "[" + std::to_string(r.y0) + "," + std::to_string(r.y1) + ")x[" + std::to_string(r.x0) + "," +
+         std::to_string(r.x1) + ")";
+}
+
+// The fields of one accumulate() argument object, each checked on its own.
+Job JobFields(Napi::Env env, const Napi::Object& args) {
+  Job job;
+  Napi::Value acc = args.Get("acc");
+  if (!IsFloatArray(acc)) ThrowTypeError(env, "a Float32Array or Float64Array", "acc", acc);
+  job.acc = DataOf(acc.As<Napi::TypedArray>());
+  job.accType = ElementOf(acc.As<Napi::TypedArray>());
+  job.accWidth = IntegerField(env, args, "accWidth");
+  job.accY0 = IntegerField(env, args, "accY0");
+  job.accX0 = IntegerField(env, args, "accX0");
+  std::vector<Rect> tile = RectsArg(env, args.Get("tile"), "tile");
+  if (tile.size() != 1) ThrowTypeError(env, "an Int32Array of one [order, y, x, height, width] record", "tile", args.Get("tile"));
+  job.tile = tile[0];
+  job.covering = RectsArg(env, args.Get("covering"), "covering");
+  Napi::Value data = args.Get("data");
+  if (!IsNumericArray(data)) ThrowTypeError(env, "a numeric typed array (not BigInt)", "data", data);
+  job.data = DataOf(data.As<Napi::TypedArray>());
+  job.dataType = ElementOf(data.As<Napi::TypedArray>());
+  job.r = RegionArg(env, args.Get("region"));
+  static const Blend kBlends[] = {Blend::kLinear, Blend::kNone, Blend::kMax};
+  job.blend = kBlends[OneOf(env, args.Get("blend"), {"linear", "none", "max"}, "'linear' | 'none' | 'max'", "blend")];
+  return job;
+}
+
+// The region lies in the tile and in acc (accLength elements); data (dataLength) holds all of it.
+void CheckGeometry(Napi::Env env, const Job& job, int64_t accLength, int64_t dataLength) {
+  const Rect& tile = job.tile;
+  const Region& r = job.r;
+  if (tile.height < 0 || tile.width < 0 || r.y0 < tile.y || r.y1 > tile.y + tile.height || r.x0 < tile.x ||
+      r.x1 > tile.x + tile.width || r.y0 > r.y1 || r.x0 > r.x1) {
+    ThrowWithCode(env, kCodeRange, "region " + RegionText(r) + " is not inside tile " + std::to_string(tile.order) + " (order)");
+  }
+  if (r.y0 < r.y1 && r.x0 < r.x1 &&
+      (job.accWidth <= 0 || r.y0 < job.accY0 || r.x0 < job.accX0 || r.x1 - job.accX0 > job.accWidth ||
+       (r.y1 - job.accY0) * job.accWidth > accLength)) {
+    ThrowWithCode(env, kCodeRange, "region " + RegionText(r) + " is not inside the accumulator");
+  }
+  const int64_t need = (r.y1 - r.y0) * (r.x1 - r.x0);
+  if (dataLength < need) {
+    ThrowWithCode(env, kCodeRange, "data has " + std::to_string(dataLength) + " values, region needs " + std::to_string(need));
+  }
+}
+
+// Canonical order, and the tile itself among them (else W would miss its own weight).
+void CheckCovering(Napi::Env env, const Job& job) {
+  const Rect& tile = job.tile;
+  bool self = false;
+  for (size_t i = 0; i < job.covering.size(); i++) {
+    const Rect& c = job.covering[i];
+    if (i > 0 && c.order <= job.covering[i - 1].order) {
+      ThrowWithCode(env, kCodeRange, "covering tiles are not in increasing order");
+    }
+    if (c.order == tile.order) {
+      self = c.y == tile.y && c.x == tile.x && c.height == tile.height && c.width == tile.width;
+      if (!self) ThrowWithCode(env, kCodeRange, "covering record of tile order " + std::to_string(tile.order) + " differs from the tile");
+    }
+  }
+  if (!self) ThrowWithCode(env, kCodeRange, "covering list of tile order " + std::to_string(tile.order) + " does not include it");
+}
+
+Job ParseJob(Napi::Env env, const Napi::Value& argsValue) {
+  if (!argsValue.IsObject()) ThrowTypeError(env, "an object", "accumulate() arguments", argsValue);
+  Napi::Object args = argsValue.As<Napi::Object>();
+  Job job = JobFields(env, args);
+  CheckGeometry(env, job, static_cast<int64_t>(args.Get("acc").As<Napi::TypedArray>().ElementLength()),
+                static_cast<int64_t>(args.Get("data").As<Napi::TypedArray>().ElementLength()));
+  CheckCovering(env, job);
+  return job;
+}
+
+// accumulate({acc, accWidth, accY0, accX0, tile, covering, data, region: [y0,y1,x0,x1], blend}):
+// adds `data` (the tile's pixels of `region`, row-major) into `acc`, whose [0] is canvas
+// (accY0, accX0), weighted by `blend`.
+Napi::Value AccumulateJs(const Napi::CallbackInfo& info) {
+  Run(ParseJob(info.Env(), info[0]));
+  return info.Env().Undefined();
+}
+
+// A startAccumulate() job: one accumulate() argument object writing into `band`, fresh.
+Job BandJob(Napi::Env env, const Napi::Value& value, const Napi::TypedArray& band, const Job* first, uint32_t i) {
+  Job job = ParseJob(env, value);
+  job.fresh = true;
+  const Job& like = first ? *first : job;
+  if (job.acc != DataOf(band) || job.accType != ElementOf(band) || job.accWidth != like.accWidth ||
+      job.accY0 != like.accY0 || job.accX0 != like.accX0 || static_cast<int64_t>(band.ElementLength()) % job.accWidth != 0) {
+    ThrowWithCode(env, kCodeRange, "job " + std::to_string(i) + " does not accumulate into `band` (whole rows, one accWidth, accY0 and accX0)");
+  }
+  return job;
+}
+
+// startAccumulate({band, jobs: [accumulate() arguments]}): checks every job here, then runs them
+// in order on a new thread and returns its wait() function (see background.h). `band` is the
+// jobs' accumulator (whole rows) and may hold anything: each pixel is set by the first job
+// covering it, zero where none does, as if it had been cleared first (without the extra pass
+// over memory).
+Napi::Value StartAccumulateJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) ThrowTypeError(env, "an object", "startAccumulate() arguments", info[0]);
+  Napi::Object args = info[0].As<Napi::Object>();
+  Napi::Value bandValue = args.Get("band");
+  if (!IsFloatArray(bandValue)) ThrowTypeError(env, "a Float32Array or Float64Array", "band", bandValue);
+  auto band = bandValue.As<Napi::TypedArray>();
+  Napi::Value jobsValue = args.Get("jobs");
+  if (!jobsValue.IsArray()) ThrowTypeError(env, "an array of accumulate() arguments", "jobs", jobsValue);
+  Napi::Array jobArray = jobsValue.As<Napi::Array>();
+  std::vector<Job> jobs;
+  std::vector<Napi::Value> held;
+  for (uint32_t i = 0; i < jobArray.Length(); i++) {
+    Napi::Value v = jobArray.Get(i);
+    jobs.push_back(BandJob(env, v, band, jobs.empty() ? nullptr : &jobs[0], i));
+    held.push_back(v.As<Napi::Object>().Get("data"));
+  }
+  held.push_back(bandValue);
+  const int64_t bandLength = static_cast<int64_t>(band.ElementLength());
+  auto* bandBytes = static_cast<uint8_t*>(DataOf(band));
+  const size_t bandByteLength = band.ByteLength();
+  return StartBackground(env, "background accumulate", held, [bandLength, bandBytes, bandByteLength, jobs = std::move(jobs)] {
+    if (jobs.empty()) std::fill(bandBytes, bandBytes + bandByteLength, 0);  // all-zero bytes are +0.0
+    else ZeroUncovered(jobs, bandLength);
+    for (const Job& j : jobs) Run(j);
+  });
+}
+
+}  // namespace
+
+void RegisterBlend(Napi::Env env, Napi::Object exports) {
+  exports.Set("accumulate", Napi::Function::New(env, AccumulateJs, "accumulate"));
+  exports.Set("startAccumulate", Napi::Function::New(env, StartAccumulateJs, "startAccumulate"));
+}
+
+}  // namespace h5stitch::kernels
