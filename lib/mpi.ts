@@ -4,6 +4,7 @@
  * leaves the others waiting in a collective call.
  */
 import { H5StitchError } from './errors';
+import { checkLaunchAfterInit, checkLaunchBeforeInit, type LaunchRefusal } from './launch';
 import { callSite, native, type NumericArray, type ReduceOp, type ThreadLevel } from './native';
 
 export interface MpiInitOptions {
@@ -56,6 +57,8 @@ let instance: Mpi | undefined;
 export function initMpi(options: MpiInitOptions = {}): Mpi {
   if (instance) return instance;
   const addon = native();
+  const library = addon.mpi.libraryVersion().library; // callable before MPI_Init
+  refuseLaunch(checkLaunchBeforeInit(process.env, library));
   if (!options.keepDataSieving && process.env.OMPI_MCA_fbtl_posix_write_datasieving === undefined) {
     process.env.OMPI_MCA_fbtl_posix_write_datasieving = '0';
   }
@@ -63,7 +66,7 @@ export function initMpi(options: MpiInitOptions = {}): Mpi {
   const mpi = addon.mpi;
   const rank = mpi.rank();
   const size = mpi.size();
-  warnOnLauncherMismatch(rank, size, mpi.libraryVersion().library);
+  refuseLaunch(checkLaunchAfterInit(process.env, library, size), () => mpi.finalize());
 
   process.on('uncaughtExceptionMonitor', (error) => {
     process.stderr.write(`h5stitch: [rank ${rank}] uncaught error: ${error?.stack ?? error}\n`);
@@ -122,21 +125,13 @@ export function currentMpi(): Mpi {
 }
 
 /**
- * A launcher from another MPI starts N singletons that each believe they are
- * rank 0 of 1 — the classic "every rank writes everything" failure. Warn loudly.
+ * A launch the linked MPI cannot start from (lib/launch.ts): one line from the launcher's rank 0,
+ * exit 2 on every rank. Before MPI_Init nothing is up; after it, each rank is a singleton, so a
+ * local MPI_Finalize is safe and keeps MPI from adding its own abort message.
  */
-function warnOnLauncherMismatch(rank: number, size: number, library: string): void {
-  const env = process.env;
-  const launcherSize = Number(env.OMPI_COMM_WORLD_SIZE ?? env.PMI_SIZE ?? env.PMIX_SIZE ?? env.MPI_LOCALNRANKS ?? NaN);
-  const linkedOpenMpi = /open mpi/i.test(library);
-  const openMpiLauncher = env.OMPI_COMM_WORLD_SIZE !== undefined;
-  const hydraLauncher = env.PMI_SIZE !== undefined && !openMpiLauncher;
-  const mismatch = (linkedOpenMpi && hydraLauncher) || (!linkedOpenMpi && openMpiLauncher) || (size === 1 && launcherSize > 1);
-  if (mismatch && rank === 0) {
-    process.stderr.write(
-      `h5stitch: warning: this process was started by a launcher of another MPI than the one linked ` +
-        `(${library.split('\n')[0]}; launcher reports ${launcherSize} ranks, MPI reports ${size}). ` +
-        `Use the mpirun/mpiexec that belongs to the linked MPI.\n`,
-    );
-  }
+function refuseLaunch(refusal: LaunchRefusal | undefined, finalize?: () => void): void {
+  if (!refusal) return;
+  if (!refusal.launcherRank) process.stderr.write(`h5stitch: error: ${refusal.message}\n`);
+  finalize?.();
+  process.exit(2);
 }

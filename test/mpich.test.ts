@@ -42,11 +42,15 @@ describe.skipIf(!haveMpich)('MPICH build', () => {
     expect(dump.slice(dump.indexOf('DATA {')).match(/-?\d+/g)!.map(Number)).toEqual([0, 0, 1, 10, 2, 20]);
   });
 
-  it('warns when started by the launcher of another MPI', () => {
+  it('refuses (exit 2, one line) when started by the launcher of another MPI', () => {
+    // Open MPI's build under MPICH's mpiexec: each process would be rank 0 of 1.
     const job = run('mpirun.mpich', ['-n', '2', process.execPath, '-e', "const m=require('./dist/mpi.js').initMpi();console.log(m.rank+'/'+m.size)"],
       { timeoutMs: 60_000 });
-    expect(job.stderr).toContain('started by a launcher of another MPI than the one linked');
-    expect(job.stdout.trim().split('\n')).toEqual(['0/1', '0/1']);
+    expect(job.code).toBe(2);
+    expect(job.stdout).toBe('');
+    expect(job.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^h5stitch: error: a PMI launcher \(such as MPICH's mpiexec\) started 2 ranks but Open MPI .* sees each as rank 0 of 1/),
+    ]);
   });
 });
 
