@@ -4,19 +4,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildMpichAddon, haveMpich } from './helpers/mpich';
 import { run, tempDir } from './helpers/mpirun';
 
-const haveMpich = fs.existsSync('/usr/bin/mpicc.mpich') && fs.existsSync('/usr/bin/h5pcc.mpich') && fs.existsSync('/usr/bin/mpirun.mpich');
 const dir = tempDir();
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe.skipIf(!haveMpich)('MPICH build', () => {
   it('configures, links only MPICH, and writes collectively under mpirun.mpich', () => {
-    const out = path.join(dir, 'build');
-    const build = run('npx', ['cmake-js', 'compile', '--out', out,
-      '--CDMPI_C_COMPILER=/usr/bin/mpicc.mpich', '--CDHDF5_C_COMPILER_EXECUTABLE=/usr/bin/h5pcc.mpich'], { timeoutMs: 300_000 });
-    expect(build.code).toBe(0);
-    const addon = path.join(out, 'Release', 'h5stitch.node');
+    const { code, log, addon } = buildMpichAddon();
+    expect(code, log).toBe(0);
     const libs = run('ldd', [addon]).stdout;
     expect(libs).toMatch(/libmpich/);
     expect(libs).not.toMatch(/libmpi\.so|openmpi/); // never both MPIs in one process

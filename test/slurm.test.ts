@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildMpichAddon, haveMpich, mpichPackage } from './helpers/mpich';
 import { jobEnv, node, repoRoot, stitchJs, tempDir } from './helpers/mpirun';
 
 const dir = tempDir('h5stitch-slurm-test-');
@@ -60,6 +61,23 @@ function submit(script: string, sbatchArgs: string[], env: Record<string, string
   }
 }
 
+/**
+ * "task:code" for every task in srun's exit summary lines ("srun: error: vm: tasks 0-1: Exited with
+ * exit code 2", one line per group of tasks that ended alike); throws on any other srun line.
+ */
+function srunExits(stderrLines: string[]): string[] {
+  const exits: string[] = [];
+  for (const line of stderrLines.filter((l) => l.startsWith('srun:'))) {
+    const m = /^srun: error: \S+: tasks? ([\d,-]+): Exited with exit code (\d+)$/.exec(line);
+    if (!m) throw new Error(`unexpected srun line: ${line}`);
+    for (const part of m[1].split(',')) {
+      const [a, b = a] = part.split('-').map(Number);
+      for (let t = a; t <= b; t++) exits.push(`${t}:${m[2]}`);
+    }
+  }
+  return exits.sort();
+}
+
 const jsonLines = (file: string) => fs.readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
 const tiles = path.join(dir, 'tiles.h5');
 
@@ -101,14 +119,57 @@ describe('srun launches', () => {
     const job = sh('srun', [`--mpi=${pmi}`, '-n', '2', process.execPath, stitchJs, tiles, '--out', out]);
     expect(job.code).toBe(2);
     const lines = job.stderr.trim().split('\n');
-    expect(lines.filter((l) => l.startsWith('h5stitch:'))).toEqual([
-      `h5stitch: error: srun --mpi=${pmi} started this task without PMIx, which Open MPI v4.1.4 needs to start (MPI_Init would abort); ` +
-        "run srun --mpi=pmix (srun --mpi=list shows what this SLURM offers), or Open MPI's mpirun inside the allocation " +
-        '(an Open MPI built with SLURM\'s PMI-1/PMI-2: set H5STITCH_LAUNCH_CHECK=off)',
+    expect(lines.filter((l) => !l.startsWith('srun:'))).toEqual([
+      expect.stringMatching(new RegExp(`^h5stitch: error: srun --mpi=${pmi} started this task without PMIx, which Open MPI \\S+ needs to start ` +
+        '\\(MPI_Init would abort\\); run srun --mpi=pmix \\(srun --mpi=list shows what this SLURM offers\\), or Open MPI\'s mpirun inside the allocation')),
     ]);
     // srun's own summary: both tasks ended with h5stitch's exit code, none inside MPI_Init.
-    expect(lines.filter((l) => !l.startsWith('h5stitch:'))).toEqual([expect.stringMatching(/^srun: error: \S+: tasks 0-1: Exited with exit code 2$/)]);
+    expect(srunExits(lines)).toEqual(['0:2', '1:2']);
     expect(job.stderr).not.toMatch(/NULL communicator|Local abort/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});
+
+// MPICH without PMIx support starts through PMI-1/PMI-2 only: under srun --mpi=none or pmix every
+// task would run alone as rank 0 of 1 (CI installs MPICH; test/mpich.test.ts builds against it too).
+describe.skipIf(!haveMpich)('srun launches of the MPICH build', () => {
+  let mpichStitch = '';
+  beforeAll(() => {
+    const { code, log, addon } = buildMpichAddon();
+    expect(code, log).toBe(0);
+    mpichStitch = mpichPackage(path.join(dir, 'mpich-package'), addon);
+  }, 300_000);
+
+  it('srun --mpi=pmi2 stitches with N ranks', () => {
+    const out = path.join(dir, 'mpich-pmi2.h5');
+    const job = sh('srun', ['--mpi=pmi2', '-n', '2', process.execPath, mpichStitch, tiles, '--out', out, '--json']);
+    expect(job.stderr).toBe('');
+    expect(job.code).toBe(0);
+    expect(JSON.parse(job.stdout)).toMatchObject({ command: 'stitch', ranks: 2, tiles: 12 });
+    expect(node([stitchJs, 'verify', out, '--input', tiles]).code).toBe(0);
+  });
+
+  it('srun --mpi=pmix is refused before MPI_Init', () => {
+    const out = path.join(dir, 'mpich-pmix.h5');
+    const job = sh('srun', ['--mpi=pmix', '-n', '2', process.execPath, mpichStitch, tiles, '--out', out]);
+    expect(job.code).toBe(2);
+    const lines = job.stderr.trim().split('\n');
+    expect(srunExits(lines)).toEqual(['0:2', '1:2']);
+    expect(lines.filter((l) => !l.startsWith('srun:'))).toEqual([
+      expect.stringMatching(/^h5stitch: error: srun --mpi=pmix started 2 tasks without a PMI-1\/PMI-2 server, which MPICH \S+ needs: each task would run alone as rank 0 of 1 and write the same output; run srun --mpi=pmi2/),
+    ]);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('with the check before MPI_Init off, the ranks that each see rank 0 of 1 refuse after it', () => {
+    const out = path.join(dir, 'mpich-none.h5');
+    const job = sh('srun', ['--mpi=none', '-n', '2', process.execPath, mpichStitch, tiles, '--out', out], { env: { H5STITCH_LAUNCH_CHECK: 'off' } });
+    expect(job.code).toBe(2);
+    const lines = job.stderr.trim().split('\n');
+    expect(srunExits(lines)).toEqual(['0:2', '1:2']);
+    expect(lines.filter((l) => !l.startsWith('srun:'))).toEqual([
+      expect.stringMatching(/^h5stitch: error: srun --mpi=none started 2 ranks but MPICH \S+ sees each as rank 0 of 1, so every one would write the whole output/),
+    ]);
     expect(fs.existsSync(out)).toBe(false);
   });
 });
@@ -153,9 +214,13 @@ describe('batch scripts', () => {
     const job = submit('stitch.sbatch', ['--ntasks=2'], {
       INPUT: tiles, OUTPUT: path.join(dir, 'never.h5'), REPORT: path.join(dir, 'never.json'), SRUN_MPI: 'pmi2',
     });
-    expect([job.state, job.exitCode]).toEqual(['FAILED', '2:0']);
-    expect(job.log).toContain('h5stitch: error: srun --mpi=pmi2 started this task without PMIx');
-    expect(job.log).toContain('stitch FAILED (exit 2)');
+    // Exit 2 from every task; srun --kill-on-bad-exit may SIGTERM a task that was about to (143).
+    expect(job.state).toBe('FAILED');
+    expect(job.exitCode).toMatch(/^(2|143):0$/);
+    expect(job.log.split('\n').filter((l) => l.startsWith('h5stitch:'))).toEqual([
+      expect.stringMatching(/^h5stitch: error: srun --mpi=pmi2 started this task without PMIx, which Open MPI \S+ needs to start/),
+    ]);
+    expect(job.log).toMatch(/stitch FAILED \(exit (2|143)\)/);
     expect(fs.existsSync(path.join(dir, 'never.h5'))).toBe(false);
   });
 

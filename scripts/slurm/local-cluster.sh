@@ -145,21 +145,27 @@ start() {
   echo "export SLURM_CONF=$conf"
 }
 
-stop_one() { # NAME
-  local pid
-  pid=$(live_pid "$dir/pids/$1.pid" "$1" || true)
-  [ -n "$pid" ] || return 0
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
-  if [ -d "/proc/$pid" ]; then say "$1 ($pid) ignored SIGTERM for 10 s; killing it"; kill -9 "$pid" 2>/dev/null || true; fi
-  say "stopped $1 ($pid)"
+# SIGTERM to the daemons this script recorded (and only those), then SIGKILL after 10 s.
+stop_these() { # NAME...
+  local name pid pids=()
+  for name in "$@"; do
+    pid=$(live_pid "$dir/pids/$name.pid" "$name" || true)
+    [ -n "$pid" ] || continue
+    kill "$pid" 2>/dev/null || true
+    pids+=("$pid:$name")
+  done
+  for entry in "${pids[@]}"; do
+    pid=${entry%%:*} name=${entry#*:}
+    for _ in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+    if [ -d "/proc/$pid" ]; then say "$name ($pid) ignored SIGTERM for 10 s; killing it"; kill -9 "$pid" 2>/dev/null || true; fi
+    say "stopped $name ($pid)"
+  done
 }
 
 stop() {
   [ -d "$dir" ] || { say "not running (no $dir)"; return 0; }
-  stop_one slurmd
-  stop_one slurmctld
-  stop_one munged
+  stop_these slurmd slurmctld
+  stop_these munged # last: the daemons above authenticate through it until they are gone
   rm -rf "$dir"
 }
 
