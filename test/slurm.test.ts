@@ -1,6 +1,7 @@
 // A real one-node SLURM (munge, slurmctld, slurmd from scripts/slurm/local-cluster.sh, which installs
 // the packages when missing): the shipped batch scripts run as jobs on generated tiles, and srun
-// launches with a PMI the linked MPI cannot use are refused. If SLURM cannot start, every test here
+// launches with a PMI the linked MPI cannot use are refused. srun runs with --quiet: a job may wait a
+// moment for the previous one's resources ("queued and waiting"), which is not what is tested. If SLURM cannot start, every test here
 // fails (beforeAll throws); nothing is skipped.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -108,7 +109,7 @@ describe('local cluster', () => {
 
 describe('srun launches', () => {
   it('srun --mpi=pmix starts one MPI job of N ranks', () => {
-    const job = sh('srun', ['--mpi=pmix', '-n', '3', process.execPath, '-e', "const m=require('./dist/mpi.js').initMpi();console.log(m.rank+'/'+m.size)"]);
+    const job = sh('srun', ['--quiet', '--mpi=pmix', '-n', '3', process.execPath, '-e', "const m=require('./dist/mpi.js').initMpi();console.log(m.rank+'/'+m.size)"]);
     expect(job.stderr).toBe('');
     expect(job.code).toBe(0);
     expect(job.stdout.trim().split('\n').sort()).toEqual(['0/3', '1/3', '2/3']);
@@ -116,7 +117,7 @@ describe('srun launches', () => {
 
   it.each(['none', 'pmi2'])('srun --mpi=%s is refused before MPI_Init: one line, exit 2 on every task, no output', (pmi) => {
     const out = path.join(dir, `refused-${pmi}.h5`);
-    const job = sh('srun', [`--mpi=${pmi}`, '-n', '2', process.execPath, stitchJs, tiles, '--out', out]);
+    const job = sh('srun', ['--quiet', `--mpi=${pmi}`, '-n', '2', process.execPath, stitchJs, tiles, '--out', out]);
     expect(job.code).toBe(2);
     const lines = job.stderr.trim().split('\n');
     expect(lines.filter((l) => !l.startsWith('srun:'))).toEqual([
@@ -142,7 +143,7 @@ describe.skipIf(!haveMpich)('srun launches of the MPICH build', () => {
 
   it('srun --mpi=pmi2 stitches with N ranks', () => {
     const out = path.join(dir, 'mpich-pmi2.h5');
-    const job = sh('srun', ['--mpi=pmi2', '-n', '2', process.execPath, mpichStitch, tiles, '--out', out, '--json']);
+    const job = sh('srun', ['--quiet', '--mpi=pmi2', '-n', '2', process.execPath, mpichStitch, tiles, '--out', out, '--json']);
     expect(job.stderr).toBe('');
     expect(job.code).toBe(0);
     expect(JSON.parse(job.stdout)).toMatchObject({ command: 'stitch', ranks: 2, tiles: 12 });
@@ -151,7 +152,7 @@ describe.skipIf(!haveMpich)('srun launches of the MPICH build', () => {
 
   it('srun --mpi=pmix is refused before MPI_Init', () => {
     const out = path.join(dir, 'mpich-pmix.h5');
-    const job = sh('srun', ['--mpi=pmix', '-n', '2', process.execPath, mpichStitch, tiles, '--out', out]);
+    const job = sh('srun', ['--quiet', '--mpi=pmix', '-n', '2', process.execPath, mpichStitch, tiles, '--out', out]);
     expect(job.code).toBe(2);
     const lines = job.stderr.trim().split('\n');
     expect(srunExits(lines)).toEqual(['0:2', '1:2']);
@@ -163,7 +164,7 @@ describe.skipIf(!haveMpich)('srun launches of the MPICH build', () => {
 
   it('with the check before MPI_Init off, the ranks that each see rank 0 of 1 refuse after it', () => {
     const out = path.join(dir, 'mpich-none.h5');
-    const job = sh('srun', ['--mpi=none', '-n', '2', process.execPath, mpichStitch, tiles, '--out', out], { env: { H5STITCH_LAUNCH_CHECK: 'off' } });
+    const job = sh('srun', ['--quiet', '--mpi=none', '-n', '2', process.execPath, mpichStitch, tiles, '--out', out], { env: { H5STITCH_LAUNCH_CHECK: 'off' } });
     expect(job.code).toBe(2);
     const lines = job.stderr.trim().split('\n');
     expect(srunExits(lines)).toEqual(['0:2', '1:2']);

@@ -105,10 +105,22 @@ PartitionName=local Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 }
 
+# Its PID file is written and the process is gone (a fatal error at start, e.g. its port in use).
+daemon_died() { [ -f "$dir/pids/$1.pid" ] && ! live_pid "$dir/pids/$1.pid" "$1" >/dev/null; }
+
+# A start that failed: show why, stop what this directory's cluster runs, keep the logs.
+fail_start() {
+  say "slurmctld.log:"; tail -n 8 "$dir/log/slurmctld.log" >&2 2>/dev/null || true
+  say "slurmd.log:"; tail -n 8 "$dir/log/slurmd.log" >&2 2>/dev/null || true
+  stop_these slurmd slurmctld
+  stop_these munged
+  die "$1; SLURM is not running (logs in $dir/log)"
+}
+
 cluster_answers() {
-  SLURM_CONF=$conf scontrol ping 2>/dev/null | grep -q 'is UP' || return 1
+  SLURM_CONF=$conf timeout 5 scontrol ping 2>/dev/null | grep -q 'is UP' || return 1
   local state
-  state=$(SLURM_CONF=$conf sinfo -h -n "$host" -o %T 2>/dev/null | head -n 1)
+  state=$(SLURM_CONF=$conf timeout 5 sinfo -h -n "$host" -o %T 2>/dev/null | head -n 1)
   case "$state" in idle|mixed|allocated|completing) return 0 ;; *) return 1 ;; esac
 }
 
@@ -127,20 +139,23 @@ start() {
   fi
   [ -f "$conf" ] || write_conf
   if [ -z "$ctld" ]; then
+    rm -f "$dir/pids/slurmctld.pid" # stale: daemon_died must see only the new one's
     # -i: ignore state from an earlier run of this directory that no longer matches.
     slurmctld -f "$conf" -i </dev/null >>"$dir/log/slurmctld.out" 2>&1 \
-      || die "slurmctld did not start: $(tail -n 5 "$dir/log/slurmctld.log" "$dir/log/slurmctld.out" 2>/dev/null | tr '\n' ' ')"
+      || fail_start "slurmctld did not start: $(cat "$dir/log/slurmctld.out" 2>/dev/null | tr '\n' ' ')"
   fi
   if [ -z "$d" ]; then
+    rm -f "$dir/pids/slurmd.pid"
     slurmd -f "$conf" </dev/null >>"$dir/log/slurmd.out" 2>&1 \
-      || die "slurmd did not start: $(tail -n 5 "$dir/log/slurmd.log" "$dir/log/slurmd.out" 2>/dev/null | tr '\n' ' ')"
+      || fail_start "slurmd did not start: $(cat "$dir/log/slurmd.out" 2>/dev/null | tr '\n' ' ')"
   fi
-  for _ in $(seq 150); do cluster_answers && break; sleep 0.2; done
-  if ! cluster_answers; then
-    say "slurmctld.log:"; tail -n 10 "$dir/log/slurmctld.log" >&2 2>/dev/null || true
-    say "slurmd.log:"; tail -n 10 "$dir/log/slurmd.log" >&2 2>/dev/null || true
-    die "the node did not come up within 30 s (state: $(SLURM_CONF=$conf sinfo -h -o %T 2>&1 | head -n 1)); logs in $dir/log"
-  fi
+  local deadline=$((SECONDS + 30))
+  for ((;;)); do
+    sleep 0.2
+    if daemon_died slurmctld || daemon_died slurmd; then fail_start "$(daemon_died slurmctld && echo slurmctld || echo slurmd) exited"; fi
+    cluster_answers && break
+    [ "$SECONDS" -lt "$deadline" ] || fail_start "the node did not come up within 30 s (sinfo: $(SLURM_CONF=$conf timeout 5 sinfo -h -o %T 2>&1 | head -n 1))"
+  done
   say "running: node $host, $cpus CPUs, partition local; state in $dir"
   echo "export SLURM_CONF=$conf"
 }
