@@ -180,11 +180,13 @@ describe('batch scripts', () => {
 
   it('stitch.sbatch stitches and verifies a tile file as one job of 3 ranks x 2 CPUs', () => {
     const report = path.join(dir, 'stitch-report.json');
-    const job = submit('stitch.sbatch', ['--ntasks=3', '--cpus-per-task=2'], { INPUT: tiles, OUTPUT: output, REPORT: report });
+    const job = submit('stitch.sbatch', ['--ntasks=3', '--cpus-per-task=2'], {
+      INPUT: tiles, OUTPUT: output, REPORT: report, STITCH_OPTIONS: '--dtype float64 --chunk 16x64', HINTS: 'cb_buffer_size=1048576 cb_nodes=2',
+    });
     expect(job.log).toContain(`verify OK: ${output}`);
     expect([job.state, job.exitCode]).toEqual(['COMPLETED', '0:0']);
     const [stitch, verify] = jsonLines(report);
-    expect(stitch).toMatchObject({ command: 'stitch', ranks: 3, tiles: 12, output: `${output}:/stitched` });
+    expect(stitch).toMatchObject({ command: 'stitch', ranks: 3, tiles: 12, output: `${output}:/stitched`, dtype: 'float64' });
     expect(verify).toMatchObject({ command: 'verify', ok: true, complete: true, failed: [] });
     expect(verify.tiles).toHaveLength(12);
   });
