@@ -4,19 +4,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildMpichAddon, haveMpich } from './helpers/mpich';
 import { run, tempDir } from './helpers/mpirun';
 
-const haveMpich = fs.existsSync('/usr/bin/mpicc.mpich') && fs.existsSync('/usr/bin/h5pcc.mpich') && fs.existsSync('/usr/bin/mpirun.mpich');
 const dir = tempDir();
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe.skipIf(!haveMpich)('MPICH build', () => {
   it('configures, links only MPICH, and writes collectively under mpirun.mpich', () => {
-    const out = path.join(dir, 'build');
-    const build = run('npx', ['cmake-js', 'compile', '--out', out,
-      '--CDMPI_C_COMPILER=/usr/bin/mpicc.mpich', '--CDHDF5_C_COMPILER_EXECUTABLE=/usr/bin/h5pcc.mpich'], { timeoutMs: 300_000 });
-    expect(build.code).toBe(0);
-    const addon = path.join(out, 'Release', 'h5stitch.node');
+    const { code, log, addon } = buildMpichAddon();
+    expect(code, log).toBe(0);
     const libs = run('ldd', [addon]).stdout;
     expect(libs).toMatch(/libmpich/);
     expect(libs).not.toMatch(/libmpi\.so|openmpi/); // never both MPIs in one process
@@ -42,11 +39,15 @@ describe.skipIf(!haveMpich)('MPICH build', () => {
     expect(dump.slice(dump.indexOf('DATA {')).match(/-?\d+/g)!.map(Number)).toEqual([0, 0, 1, 10, 2, 20]);
   });
 
-  it('warns when started by the launcher of another MPI', () => {
+  it('refuses (exit 2, one line) when started by the launcher of another MPI', () => {
+    // Open MPI's build under MPICH's mpiexec: each process would be rank 0 of 1.
     const job = run('mpirun.mpich', ['-n', '2', process.execPath, '-e', "const m=require('./dist/index.js').initMpi();console.log(m.rank+'/'+m.size)"],
       { timeoutMs: 60_000 });
-    expect(job.stderr).toContain('started by a launcher of another MPI than the one linked');
-    expect(job.stdout.trim().split('\n')).toEqual(['0/1', '0/1']);
+    expect(job.code).toBe(2);
+    expect(job.stdout).toBe('');
+    expect(job.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^h5stitch: error: a PMI launcher \(such as MPICH's mpiexec\) started 2 ranks but Open MPI .* sees each as rank 0 of 1/),
+    ]);
   });
 });
 

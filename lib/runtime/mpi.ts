@@ -6,6 +6,7 @@
 import type { NumericArray } from '../core/dtype';
 import { RankFailedError } from '../errors';
 import { native, type NativeMpi, type ReduceOp, type ThreadLevel } from './addon';
+import { checkLaunchAfterInit, checkLaunchBeforeInit, type LaunchRefusal } from './launch';
 
 export interface MpiInitOptions {
   /** Requested thread level; all MPI and HDF5 calls stay on the main thread. Default 'funneled'. */
@@ -64,12 +65,14 @@ let instance: Mpi | undefined;
 export function initMpi(options: MpiInitOptions = {}): Mpi {
   if (instance) return instance;
   const mpi = native().mpi;
+  const library = mpi.libraryVersion().library; // callable before MPI_Init
+  refuseLaunch(checkLaunchBeforeInit(process.env, library));
   if (!options.keepDataSieving && process.env.OMPI_MCA_fbtl_posix_write_datasieving === undefined) {
     process.env.OMPI_MCA_fbtl_posix_write_datasieving = '0';
   }
   const { provided } = mpi.init(options.threadLevel ?? 'funneled');
   const world = new MpiWorld(mpi, provided);
-  warnOnLauncherMismatch(world.rank, world.size, mpi.libraryVersion().library);
+  refuseLaunch(checkLaunchAfterInit(process.env, library, world.size), () => mpi.finalize());
   process.on('uncaughtExceptionMonitor', (error) => {
     process.stderr.write(`h5stitch: [rank ${world.rank}] uncaught error: ${error?.stack ?? error}\n`);
   });
@@ -160,21 +163,13 @@ class MpiWorld implements Mpi {
 }
 
 /**
- * A launcher from another MPI starts N singletons that each believe they are
- * rank 0 of 1 — the classic "every rank writes everything" failure. Warn loudly.
+ * A launch the linked MPI cannot start from (launch.ts): one line from the launcher's rank 0,
+ * exit 2 on every rank. Before MPI_Init nothing is up; after it, each rank is a singleton, so a
+ * local MPI_Finalize is safe and keeps MPI from adding its own abort message.
  */
-function warnOnLauncherMismatch(rank: number, size: number, library: string): void {
-  const env = process.env;
-  const launcherSize = Number(env.OMPI_COMM_WORLD_SIZE ?? env.PMI_SIZE ?? env.PMIX_SIZE ?? env.MPI_LOCALNRANKS ?? NaN);
-  const linkedOpenMpi = /open mpi/i.test(library);
-  const openMpiLauncher = env.OMPI_COMM_WORLD_SIZE !== undefined;
-  const hydraLauncher = env.PMI_SIZE !== undefined && !openMpiLauncher;
-  const mismatch = (linkedOpenMpi && hydraLauncher) || (!linkedOpenMpi && openMpiLauncher) || (size === 1 && launcherSize > 1);
-  if (mismatch && rank === 0) {
-    process.stderr.write(
-      `h5stitch: warning: this process was started by a launcher of another MPI than the one linked ` +
-        `(${library.split('\n')[0]}; launcher reports ${launcherSize} ranks, MPI reports ${size}). ` +
-        `Use the mpirun/mpiexec that belongs to the linked MPI.\n`,
-    );
-  }
+function refuseLaunch(refusal: LaunchRefusal | undefined, finalize?: () => void): void {
+  if (!refusal) return;
+  if (!refusal.launcherRank) process.stderr.write(`h5stitch: error: ${refusal.message}\n`);
+  finalize?.();
+  process.exit(2);
 }
