@@ -21,7 +21,7 @@ set -euo pipefail
 state=${H5STITCH_INCOHERENT_DIR:-/tmp/h5stitch-incoherent}
 bind_target=${H5STITCH_SHARED_MOUNT:-/mnt/h5stitch-shared}
 sshd_bin=/usr/sbin/sshd
-mount_options=kernel_cache,noauto_cache,attr_timeout=30,entry_timeout=30,negative_timeout=30
+mount_options=kernel_cache,noauto_cache,attr_timeout=30,entry_timeout=30
 
 say() { printf 'incoherent-fs: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
