@@ -9,7 +9,8 @@
 //
 // Tile rectangles come from the input's /tile_array and its overlap (the `overlap` attribute on
 // /tiles or /, unless --overlap). Prints "compare-tiles: W of N tiles wrong" (or one JSON line
-// with --json: tiles, wrong, wrongTiles [{index, row, col, mismatched}]). Exit 0 when none is
+// with --json: tiles, wrong, wrongTiles [{index, row, col, mismatched, zeroed}]; zeroed: pixels
+// that are 0 in the output but not in the reference, i.e. contributions lost outright). Exit 0 when none is
 // wrong, 1 when some are, 2 on bad input.
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -112,22 +113,25 @@ for (let r = 0; r < grid.rows; r++) {
     count++;
     const y0 = r * (grid.tileHeight - oy), x0 = c * (grid.tileWidth - ox);
     if (y0 + grid.tileHeight > out.height || x0 + grid.tileWidth > out.width) fail(`tile ${index} at (${y0}, ${x0}) lies outside the ${out.height}x${out.width} image: wrong overlap?`);
-    let mismatched = 0;
+    let mismatched = 0, zeroed = 0;
     for (let y = y0; y < y0 + grid.tileHeight; y++) {
       const start = (y * out.width + x0) * itemSize, end = start + grid.tileWidth * itemSize;
       for (let b = start; b < end; b += itemSize) {
+        let differs = false, outZero = true;
         for (let k = 0; k < itemSize; k++) {
-          if (out.bytes[b + k] !== reference.bytes[b + k]) { mismatched++; break; }
+          if (out.bytes[b + k] !== reference.bytes[b + k]) differs = true;
+          if (out.bytes[b + k] !== 0) outZero = false;
         }
+        if (differs) { mismatched++; if (outZero) zeroed++; }
       }
     }
-    if (mismatched > 0) wrongTiles.push({ index, row: r, col: c, mismatched });
+    if (mismatched > 0) wrongTiles.push({ index, row: r, col: c, mismatched, zeroed });
   }
 }
 
 if (json) console.log(JSON.stringify({ tiles: count, wrong: wrongTiles.length, wrongTiles }));
 else {
   console.log(`compare-tiles: ${wrongTiles.length} of ${count} tiles wrong`);
-  for (const t of wrongTiles) console.log(`  tile ${t.index} at [${t.row}, ${t.col}]: ${t.mismatched} pixels differ`);
+  for (const t of wrongTiles) console.log(`  tile ${t.index} at [${t.row}, ${t.col}]: ${t.mismatched} pixels differ, ${t.zeroed} of them zero`);
 }
 process.exit(wrongTiles.length > 0 ? 1 : 0);

@@ -11,7 +11,7 @@
 // directory; the classic recipe's, which carry no provenance for verify, with
 // scripts/compare-tiles.mjs against a one-process classic run on the local path (a tile is wrong
 // if any of its pixels differs). Prints a table: setting, runs, failed, refused, runs with wrong
-// tiles, wrong tiles (sum and worst run), and what is expected. Exit 1 when a setting expected
+// tiles, wrong tiles (sum, worst run, each run), what is expected. Exit 1 when a setting expected
 // exact lost a tile or any run failed, or when the classic recipe never lost a tile on more than
 // one node (then the harness proved nothing). Needs root, /dev/fuse, python3-h5py-mpi.
 import { spawnSync } from 'node:child_process';
@@ -110,7 +110,7 @@ try {
       for (const layer of layers) {
         for (const name of settingNames) {
           const s = SETTINGS[name];
-          const row = { nodes, grid: grid.name, layer, setting: name, expect: s.expect, runs: 0, failed: 0, refused: 0, runsWithWrong: 0, wrongTiles: 0, worstRun: 0, tiles: 0, errors: [] };
+          const row = { nodes, grid: grid.name, layer, setting: name, expect: s.expect, runs: 0, failed: 0, refused: 0, runsWithWrong: 0, wrongTiles: 0, worstRun: 0, perRun: [], tiles: 0, errors: [] };
           for (let ranks = loRanks; ranks <= hiRanks; ranks++) {
             for (let k = 0; k < repeat; k++) {
               const outName = `out-${++serial}.h5`;
@@ -143,6 +143,7 @@ try {
                   row.tiles = tiles;
                   row.wrongTiles += wrong;
                   row.worstRun = Math.max(row.worstRun, wrong);
+                  row.perRun.push(wrong);
                   if (wrong > 0) row.runsWithWrong++;
                 }
               }
@@ -173,8 +174,8 @@ const seconds = Math.round((Date.now() - started) / 1000);
 if (asJson) {
   console.log(JSON.stringify({ ranks: `${loRanks}-${hiRanks}`, repeat, map: nodeMap, seconds, rows, failures }));
 } else {
-  const header = ['nodes', 'grid', 'layer', 'setting', 'runs', 'failed', 'refused', 'runs with wrong', 'wrong tiles', 'worst run', 'expect'];
-  const table = rows.map((r) => [r.nodes, r.grid, r.layer, r.setting, r.runs, r.failed, r.refused, r.runsWithWrong, r.wrongTiles, `${r.worstRun}/${r.tiles}`, r.expect].map(String));
+  const header = ['nodes', 'grid', 'layer', 'setting', 'runs', 'failed', 'refused', 'runs with wrong', 'wrong tiles', 'worst run', 'expect', 'wrong tiles per run'];
+  const table = rows.map((r) => [r.nodes, r.grid, r.layer, r.setting, r.runs, r.failed, r.refused, r.runsWithWrong, r.wrongTiles, `${r.worstRun}/${r.tiles}`, r.expect, r.perRun.join(',')].map(String));
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
   const line = (cells) => cells.map((c, i) => (i >= 4 && i <= 9 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
   console.log(`ranks ${loRanks}-${hiRanks}, ${repeat} repeats, rank -> node ${nodeMap}; ${seconds} s`);

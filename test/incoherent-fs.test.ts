@@ -57,15 +57,21 @@ describe('caches that disagree (sshfs nodes)', () => {
     const ref = run('python3', [classic, input, '--out', reference]);
     expect(ref.code, ref.stderr).toBe(0);
 
-    // Four ranks on two nodes (rank % 2), all through /mnt/h5stitch-shared.
-    const classicRun = run('mpirun', ['-n', '4', onNode, 'python3', classic, `${bindTarget}/tiles.h5`, '--out', `${bindTarget}/classic.h5`], { env });
-    expect(classicRun.code, classicRun.stderr).toBe(0);
-    expect(JSON.parse(classicRun.stdout.trim().split('\n').pop()!)).toMatchObject({ tool: 'classic_stitch', ranks: 4, tiles: 36 });
-    const compared = node([compareTiles, path.join(shared, 'classic.h5'), reference, '--input', input, '--json']);
-    const classicWrong = JSON.parse(compared.stdout);
-    expect(classicWrong.tiles).toBe(36);
-    expect(classicWrong.wrong).toBeGreaterThan(0); // every call returned success, yet tiles are gone
-    expect(compared.code).toBe(1);
+    // Four ranks on two nodes (rank % 2), all through /mnt/h5stitch-shared. Which pixels go
+    // stale depends on timing; up to three runs (each to a new file) must show a loss.
+    const lossPerRun: number[] = [];
+    for (let attempt = 1; attempt <= 3 && !lossPerRun.some((n) => n > 0); attempt++) {
+      const out = `classic-${attempt}.h5`;
+      const classicRun = run('mpirun', ['-n', '4', onNode, 'python3', classic, `${bindTarget}/tiles.h5`, '--out', `${bindTarget}/${out}`], { env });
+      expect(classicRun.code, classicRun.stderr).toBe(0);
+      expect(JSON.parse(classicRun.stdout.trim().split('\n').pop()!)).toMatchObject({ tool: 'classic_stitch', ranks: 4, tiles: 36 });
+      const compared = node([compareTiles, path.join(shared, out), reference, '--input', input, '--json']);
+      const result = JSON.parse(compared.stdout);
+      expect(result.tiles).toBe(36);
+      expect(compared.code).toBe(result.wrong > 0 ? 1 : 0);
+      lossPerRun.push(result.wrong);
+    }
+    expect(lossPerRun.some((n) => n > 0), `wrong tiles per run: ${lossPerRun}`).toBe(true); // every call returned success
 
     // Control: the same recipe, 4 ranks, all on one node (node0's mount): exact.
     const oneNode = run('mpirun', ['-n', '4', 'python3', classic, path.join(state, 'node0', 'tiles.h5'), '--out', path.join(state, 'node0', 'classic-one-node.h5')], { env });
