@@ -11,9 +11,10 @@
 // directory; the classic recipe's, which carry no provenance for verify, with
 // scripts/compare-tiles.mjs against a one-process classic run on the local path (a tile is wrong
 // if any of its pixels differs). Prints a table: setting, runs, failed, refused, runs with wrong
-// tiles, wrong tiles (sum, worst run, each run), what is expected. Exit 1 when a setting expected
-// exact lost a tile or any run failed, or when the classic recipe never lost a tile on more than
-// one node (then the harness proved nothing). Needs root, /dev/fuse, python3-h5py-mpi.
+// tiles, wrong tiles (sum, worst run, each run), what is expected (--json also gives the
+// classic recipe's zeroed pixels and the tiles verify calls missing). Exit 1 when a setting
+// expected exact lost a tile or any run failed, or when the classic recipe never lost a tile on
+// more than one node (then the harness proved nothing). Needs root, /dev/fuse, python3-h5py-mpi.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -110,7 +111,7 @@ try {
       for (const layer of layers) {
         for (const name of settingNames) {
           const s = SETTINGS[name];
-          const row = { nodes, grid: grid.name, layer, setting: name, expect: s.expect, runs: 0, failed: 0, refused: 0, runsWithWrong: 0, wrongTiles: 0, worstRun: 0, perRun: [], tiles: 0, errors: [] };
+          const row = { nodes, grid: grid.name, layer, setting: name, expect: s.expect, runs: 0, failed: 0, refused: 0, runsWithWrong: 0, wrongTiles: 0, worstRun: 0, perRun: [], zeroedPixels: 0, missingTiles: 0, tiles: 0, errors: [] };
           for (let ranks = loRanks; ranks <= hiRanks; ranks++) {
             for (let k = 0; k < repeat; k++) {
               const outName = `out-${++serial}.h5`;
@@ -130,12 +131,17 @@ try {
                 let wrong, tiles;
                 if (s.tool === 'classic') {
                   const cmp = run(process.execPath, [compareTiles, local, reference, '--input', input, '--json']);
-                  try { ({ wrong, tiles } = JSON.parse(lastLine(cmp.stdout))); } catch { row.failed++; row.errors.push(`compare: ${firstError(cmp)}`); }
+                  try {
+                    const result = JSON.parse(lastLine(cmp.stdout));
+                    ({ wrong, tiles } = result);
+                    row.zeroedPixels += result.wrongTiles.reduce((sum, t) => sum + t.zeroed, 0);
+                  } catch { row.failed++; row.errors.push(`compare: ${firstError(cmp)}`); }
                 } else {
                   const verify = run('mpirun', ['-n', '2', process.execPath, stitch, 'verify', local, '--input', input, '--json']);
                   try {
                     const report = JSON.parse(lastLine(verify.stdout));
                     wrong = report.failed.length; tiles = report.tiles.length;
+                    row.missingTiles += report.failed.filter((t) => t.status === 'missing').length;
                     if (!report.complete) { row.failed++; row.errors.push(`${ranks} ranks: output not marked complete`); }
                   } catch { row.failed++; row.errors.push(`verify: ${firstError(verify)}`); }
                 }
@@ -177,7 +183,7 @@ if (asJson) {
   const header = ['nodes', 'grid', 'layer', 'setting', 'runs', 'failed', 'refused', 'runs with wrong', 'wrong tiles', 'worst run', 'expect', 'wrong tiles per run'];
   const table = rows.map((r) => [r.nodes, r.grid, r.layer, r.setting, r.runs, r.failed, r.refused, r.runsWithWrong, r.wrongTiles, `${r.worstRun}/${r.tiles}`, r.expect, r.perRun.join(',')].map(String));
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
-  const line = (cells) => cells.map((c, i) => (i >= 4 && i <= 9 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  const line = (cells) => cells.map((c, i) => (i >= 4 && i <= 9 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   console.log(`ranks ${loRanks}-${hiRanks}, ${repeat} repeats, rank -> node ${nodeMap}; ${seconds} s`);
   console.log(line(header));
   for (const row of table) console.log(line(row));
