@@ -14,12 +14,14 @@ This is deliberately NOT fixed. It reproduces the recipe h5stitch replaces, step
   4. flush, close.
 Tiles are added without blending weights: overlaps hold the plain sum of the tiles covering
 them (and integer dtypes wrap around on overflow, as numpy's += does). That is what the recipe
-does; h5stitch's `--blend none` computes the same sum, so the result can be compared with it.
+does. For float32 tiles h5stitch's `--blend none` computes the same sum bit for bit where caches
+agree (test/classic-stitch.test.ts), so the two can be compared.
 
 Where this loses tiles: the read-add-write reads bytes another rank (or another node's cache)
 may be about to change or has already changed; on file systems whose client caches disagree it
 reads stale data and writes it back over other ranks' tiles. MPI-IO data sieving without working
-byte-range locks does the same inside one write. Every call returns success.
+byte-range locks does the same inside one write. Every call returns success. Measured losses
+on nodes whose caches disagree: docs/reliability.md, "Caches that disagree".
 
 Input: the h5stitch tile file format: /tiles [N, H, W], /tile_array [R, C] int (-1 = empty
 position), the overlap from the `overlap` attribute on /tiles (or the file root) as [oy, ox] or
