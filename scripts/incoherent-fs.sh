@@ -38,6 +38,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$nodes" in ""|2|3) ;; *) say "error: --nodes must be 2 or 3, not '$nodes'"; exit 2 ;; esac
+# sshd_config and the sshfs remote path take it unquoted.
+case "$state" in *[[:space:]]*) say "error: H5STITCH_INCOHERENT_DIR must not contain spaces: '$state'"; exit 2 ;; esac
 
 # Our sshd: the PID in our pid file, and its command line names our config (not someone else's sshd).
 sshd_pid() {
@@ -146,7 +148,7 @@ unmount_node() {
 check_incoherent() {
   local probe=".incoherence-probe-$$-$RANDOM" seen
   printf 0000 >"$state/shared/$probe"
-  for mp in $(our_mounts); do cat "$mp/$probe" >/dev/null; done  # every node caches '0000'
+  while IFS= read -r mp; do cat "$mp/$probe" >/dev/null; done < <(our_mounts)  # every node caches '0000'
   printf 1111 | dd of="$state/node0/$probe" conv=notrunc,fsync status=none
   [ "$(cat "$state/shared/$probe")" = 1111 ] || die "a write through node0 did not reach $state/shared"
   seen=$(cat "$state/node1/$probe")
@@ -161,15 +163,19 @@ start() {
   [ -e /dev/fuse ] || die "/dev/fuse is missing: sshfs cannot mount here (a container needs --device /dev/fuse and CAP_SYS_ADMIN)"
   mkdir -p "$state/shared" "$bind_target"
   chmod 700 "$state"
-  sshd_pid >/dev/null || start_sshd
+  if ! sshd_pid >/dev/null; then
+    # Mounts left from an sshd that is gone are dead connections: remount them on the new one.
+    while IFS= read -r mp; do unmount_node "$mp"; done < <(our_mounts)
+    start_sshd
+  fi
   local k=0
   while [ "$k" -lt "$want" ]; do
     is_mounted "$state/node$k" || mount_node "$state/node$k"
     k=$((k + 1))
   done
-  for mp in $(our_mounts); do  # fewer nodes than last time: drop the extra mounts
+  while IFS= read -r mp; do  # fewer nodes than last time: drop the extra mounts
     [ "${mp##*/node}" -lt "$want" ] || unmount_node "$mp"
-  done
+  done < <(our_mounts)
   echo "$want" >"$state/nodes"
   print_status
   check_incoherent
@@ -177,7 +183,7 @@ start() {
 
 stop() {
   local pid
-  for mp in $(our_mounts); do unmount_node "$mp"; done
+  while IFS= read -r mp; do unmount_node "$mp"; done < <(our_mounts)
   if pid=$(sshd_pid); then
     kill "$pid"
     local tries=0
