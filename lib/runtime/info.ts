@@ -1,6 +1,7 @@
 /** `info`: what MPI, MPI-IO layer, HDF5 and file system a run would use, and known-unsafe setups. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { classifyFileSystem, type FsClass } from './file-system';
 import { native } from './addon';
 import { openFile } from './hdf5';
 import type { Mpi } from './mpi';
@@ -17,25 +18,11 @@ export interface RunInfo {
   hintsInForce: Record<string, string>;
   ompioWriteDataSieving: string | null;
   fileSystem: string;
+  /** local | coherent | uncertain, and why (see docs/reliability.md). */
+  fileSystemClass: FsClass;
+  fileSystemReason: string;
   directory: string;
   warnings: string[];
-}
-
-/** File system type of the mount holding `dir`, from /proc/mounts (longest matching mount point). */
-export function fileSystemOf(dir: string): string {
-  try {
-    const real = fs.realpathSync(dir);
-    let best = { point: '', type: 'unknown' };
-    for (const line of fs.readFileSync('/proc/mounts', 'utf8').split('\n')) {
-      const [, point, type] = line.split(' ');
-      if (!point || !type) continue;
-      const inside = real === point || real.startsWith(point.endsWith('/') ? point : `${point}/`);
-      if (inside && point.length >= best.point.length) best = { point, type };
-    }
-    return best.type;
-  } catch {
-    return 'unknown';
-  }
 }
 
 function openMpiVersion(library: string): [number, number, number] | null {
@@ -67,13 +54,16 @@ export function collectInfo(mpi: Mpi, dir: string, hints: Record<string, string>
   } else if (romioSievingOn) {
     warnings.push('ROMIO write data sieving is on: strided independent writes become read-modify-write of whole spans; safe only with working byte-range locks.');
   }
-  const fsType = fileSystemOf(dir);
-  if (fsType === 'nfs' || fsType === 'nfs4') warnings.push('output on NFS: MPI-IO needs NFS v3+ with lockd and the noac mount option for correct concurrent writes.');
+  const fsInfo = classifyFileSystem(dir);
+  if (fsInfo.class === 'uncertain') {
+    warnings.push(`${fsInfo.reason}: strategies that read the output back (rounds, serial) are refused here with more than one rank; slab (the default) is safe.`);
+  }
   return {
     mpiLibrary: library.split('\n')[0], mpiStandard: standard, ranks: mpi.size, threadLevel: mpi.threadLevel,
     hdf5: addon.hdf5Version().version, hdf5Threadsafe: addon.hdf5Version().threadsafe,
     mpioLayer: romio ? 'ROMIO' : ompiVersion ? 'OMPIO' : 'unknown', hintsRequested: hints, hintsInForce: inForce,
-    ompioWriteDataSieving: sieving, fileSystem: fsType, directory: path.resolve(dir), warnings,
+    ompioWriteDataSieving: sieving, fileSystem: fsInfo.type, fileSystemClass: fsInfo.class, fileSystemReason: fsInfo.reason,
+    directory: path.resolve(dir), warnings,
   };
 }
 
@@ -85,7 +75,7 @@ export function formatInfo(info: RunInfo): string {
     `hints requested:    ${Object.entries(info.hintsRequested).map(([k, v]) => `${k}=${v}`).join(' ') || '(none)'}`,
     `hints in force:     ${Object.entries(info.hintsInForce).map(([k, v]) => `${k}=${v}`).join(' ') || '(none reported)'}`,
     `OMPIO write sieving: OMPI_MCA_fbtl_posix_write_datasieving=${info.ompioWriteDataSieving ?? '(unset)'}`,
-    `output directory:   ${info.directory} (${info.fileSystem})`,
+    `output directory:   ${info.directory} (${info.fileSystem}, ${info.fileSystemClass}: ${info.fileSystemReason})`,
     ...info.warnings.map((w) => `WARNING: ${w}`),
   ];
   return lines.join('\n') + '\n';

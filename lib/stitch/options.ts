@@ -54,6 +54,11 @@ export interface StitchOptions {
   layoutPath?: string;
   /** An [N, 2] (y, x) positions dataset in the HDF5 input, instead of a grid. */
   positionsPath?: string;
+  /**
+   * Let `rounds` and `serial` run on a file system whose node caches may disagree (NFS, FUSE, SMB,
+   * unknown). Dangerous: they read back output bytes, and a stale cache loses tiles silently.
+   */
+  trustFsCoherence?: boolean;
   /** Replace an existing output. */
   force?: boolean;
   /** Show progress on rank 0 when stderr is a terminal. Default true. */
@@ -83,6 +88,7 @@ export interface StitchRequest {
   tilesPath?: string;
   layoutPath?: string;
   positionsPath?: string;
+  trustFsCoherence: boolean;
   force: boolean;
   progress: boolean;
 }
@@ -169,6 +175,7 @@ export function resolveStitchOptions(options: StitchOptions): StitchRequest {
     tilesPath: text(o.tilesPath, '--tiles-path'),
     layoutPath: text(o.layoutPath, '--layout-path'),
     positionsPath: text(o.positionsPath, '--positions'),
+    trustFsCoherence: flag(o.trustFsCoherence, '--trust-fs-coherence'),
     force: flag(o.force, '--force'),
     progress: o.progress === undefined ? true : flag(o.progress, 'progress'),
   };

@@ -10,13 +10,15 @@ import { planStitch, type StitchPlan } from '../core/plan';
 import type { BlendMode } from '../core/weights';
 import { UsageError } from '../errors';
 import { readLayoutFile } from '../io/layout-file';
+import type { FileSystemInfo, FsClass } from '../runtime/file-system';
 import { createHdf5Sink, partialPaths, withDiskFullNote } from '../io/sinks/hdf5';
 import type { OutputSink } from '../io/sinks/sink';
 import { openTileSource, type TileSource } from '../io/sources';
-import type { Transfer } from '../runtime/addon';
+import { native, type Transfer } from '../runtime/addon';
 import { initMpi, type Mpi } from '../runtime/mpi';
 import { testHooks, type TestHooks } from '../testing/hooks';
 import { VERSION } from '../version';
+import { checkOutputFileSystem, nodeCount } from './fs-policy';
 import { Meter, type PhaseTimes } from './meter';
 import { resolveStitchOptions, type StitchOptions, type StitchRequest } from './options';
 import { runReadAddWrite } from './read-add-write';
@@ -46,6 +48,8 @@ export interface StitchReport {
    */
   bytes: { output: number; read: number; written: number; tilesHeld: number };
   outputMBps: number;
+  /** The output's file system as rank 0 sees it (see docs/reliability.md). */
+  fileSystem: { type: string; class: FsClass };
 }
 
 /**
@@ -120,6 +124,8 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   hooks.startRun();
   const pipelineWanted = choosePipeline(mpi, req);
   mpi.runOnRoot(() => checkOutputPath(req.input, req.output, req.force));
+  const nodes = nodeCount(mpi, native().mpi.processorName());
+  const fileSystem = mpi.runOnAll(() => checkOutputFileSystem(req.output, { strategy, ranks: mpi.size, nodes, trust: req.trustFsCoherence }));
   const { source, plan, pipeline } = mpi.runOnAll(() => openAndPlan(req, pipelineWanted));
 
   const meter = new Meter();
@@ -155,10 +161,12 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   } finally {
     source.close();
   }
-  return report(mpi, req, { io, pipeline, plan, meter, started });
+  return report(mpi, req, { io, pipeline, plan, meter, started, fileSystem });
 }
 
-function report(mpi: Mpi, req: StitchRequest, run: { io: Transfer; pipeline: boolean; plan: StitchPlan; meter: Meter; started: number }): StitchReport {
+interface RunFacts { io: Transfer; pipeline: boolean; plan: StitchPlan; meter: Meter; started: number; fileSystem: FileSystemInfo }
+
+function report(mpi: Mpi, req: StitchRequest, run: RunFacts): StitchReport {
   const { plan, meter } = run;
   const wall = mpi.allreduce(new Float64Array([mpi.wtime() - run.started]), 'max')[0];
   const t = meter.times;
@@ -172,5 +180,6 @@ function report(mpi: Mpi, req: StitchRequest, run: { io: Transfer; pipeline: boo
     canvas: [plan.canvas.height, plan.canvas.width], wallSeconds: wall,
     phases: { read: phases[0], compute: phases[1], convert: phases[2], write: phases[3], sync: phases[4] },
     bytes: { output: outBytes, read: totals[0], written: totals[1], tilesHeld }, outputMBps: outBytes / 1e6 / wall,
+    fileSystem: { type: run.fileSystem.type, class: run.fileSystem.class },
   };
 }

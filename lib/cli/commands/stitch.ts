@@ -44,6 +44,7 @@ export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
     tilesPath: optString(args, 'tiles-path'),
     layoutPath: optString(args, 'layout-path'),
     positionsPath: optString(args, 'positions'),
+    trustFsCoherence: optFlag(args, 'trust-fs-coherence'),
     force: optFlag(args, 'force'),
     progress: !optFlag(args, 'json'),
   };
@@ -51,7 +52,7 @@ export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
 
 function summaryLine(r: StitchReport): string {
   return `h5stitch: stitched ${r.tiles} tiles into ${r.output} (${r.canvas.join('x')} ${r.dtype}, ${r.strategy}${r.pipeline ? ' pipelined' : ''}, ` +
-    `${r.ranks} ranks) in ${r.wallSeconds.toFixed(2)} s, ${r.outputMBps.toFixed(1)} MB/s`;
+    `${r.ranks} ranks) in ${r.wallSeconds.toFixed(2)} s, ${r.outputMBps.toFixed(1)} MB/s; output on ${r.fileSystem.type} (${r.fileSystem.class})`;
 }
 
 export const stitchCommand: Command = {
@@ -79,6 +80,7 @@ export const stitchCommand: Command = {
       'tiles-path': { value: '/PATH', help: 'tiles dataset [N,H,W] or group of 2-D datasets (default /tiles)' },
       'mem-per-rank': { value: 'SIZE', help: 'band memory per rank (default 16M)' },
       ...MPIIO_OPTIONS,
+      'trust-fs-coherence': { flag: true, help: 'let rounds/serial run where node caches may disagree (NFS, FUSE): DANGEROUS, tiles can be lost' },
       force: { flag: true, help: 'replace an existing output' },
     },
   },
