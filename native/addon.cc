@@ -8,6 +8,7 @@
 #include "h5/file.h"
 #include "h5/library.h"
 #include "kernels/bindings.h"
+#include "os/page_cache.h"
 #include "runtime/mpi_runtime.h"
 
 namespace {
@@ -22,6 +23,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   H5Dataset::Register(env, exports);
   kernels::RegisterBlend(env, exports);
   kernels::RegisterConvert(env, exports);
+  os::Register(env, exports);
   bench::Register(env, exports);
   return exports;
 }

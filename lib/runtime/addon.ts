@@ -130,6 +130,11 @@ export interface NativeAddon {
    * collective MPI-IO write plus MPI_File_sync; returns seconds (barrier to barrier). Collective.
    */
   rawWrite(path: string, totalBytes: number, hints?: Record<string, string>): number;
+  /**
+   * Asks the kernel to drop this node's clean cached pages of `path` (fdatasync, then
+   * posix_fadvise DONTNEED), so the next read comes from the file system. False where unsupported.
+   */
+  dropCachedPages(path: string): boolean;
   /** The class every coded native error is made with: `new ctor(code, message)`. */
   setErrorConstructor(ctor: new (code: string, message: string) => Error): void;
 }

@@ -59,6 +59,11 @@ export interface StitchOptions {
    * unknown). Dangerous: they read back output bytes, and a stale cache loses tiles silently.
    */
   trustFsCoherence?: boolean;
+  /**
+   * Verify the output at the end of the same job (this node's cached pages of it dropped first, so
+   * a stale cache cannot vouch for itself); the report's `verify` says how it went.
+   */
+  verify?: boolean;
   /** Replace an existing output. */
   force?: boolean;
   /** Show progress on rank 0 when stderr is a terminal. Default true. */
@@ -89,6 +94,7 @@ export interface StitchRequest {
   layoutPath?: string;
   positionsPath?: string;
   trustFsCoherence: boolean;
+  verify: boolean;
   force: boolean;
   progress: boolean;
 }
@@ -176,6 +182,7 @@ export function resolveStitchOptions(options: StitchOptions): StitchRequest {
     layoutPath: text(o.layoutPath, '--layout-path'),
     positionsPath: text(o.positionsPath, '--positions'),
     trustFsCoherence: flag(o.trustFsCoherence, '--trust-fs-coherence'),
+    verify: flag(o.verify, '--verify'),
     force: flag(o.force, '--force'),
     progress: o.progress === undefined ? true : flag(o.progress, 'progress'),
   };

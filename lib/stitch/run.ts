@@ -16,6 +16,7 @@ import type { OutputSink } from '../io/sinks/sink';
 import { openTileSource, type TileSource } from '../io/sources';
 import { native, type Transfer } from '../runtime/addon';
 import { initMpi, type Mpi } from '../runtime/mpi';
+import { corruptOneTile } from '../testing/damage';
 import { testHooks, type TestHooks } from '../testing/hooks';
 import { VERSION } from '../version';
 import { checkOutputFileSystem, nodeCount } from './fs-policy';
@@ -23,6 +24,7 @@ import { Meter, type PhaseTimes } from './meter';
 import { resolveStitchOptions, type StitchOptions, type StitchRequest } from './options';
 import { runReadAddWrite } from './read-add-write';
 import { runSlab } from './slab';
+import { verifyOutput, type VerifyReport } from './verify';
 import type { StrategyContext, StrategyName } from './strategy';
 
 export interface StitchReport {
@@ -50,6 +52,8 @@ export interface StitchReport {
   outputMBps: number;
   /** The output's file system as rank 0 sees it (see docs/reliability.md). */
   fileSystem: { type: string; class: FsClass };
+  /** With the verify option: the verdict of verify run at the end of the job. */
+  verify?: { ok: boolean; complete: boolean; tiles: number; failed: VerifyReport['failed']; seconds: number };
 }
 
 /**
@@ -161,7 +165,19 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   } finally {
     source.close();
   }
-  return report(mpi, req, { io, pipeline, plan, meter, started, fileSystem });
+  const result = report(mpi, req, { io, pipeline, plan, meter, started, fileSystem });
+  if (req.verify) result.verify = verifyAtEnd(mpi, req, hooks);
+  return result;
+}
+
+/** verify in the same job, through a fresh open, this node's cached pages of the output dropped. */
+function verifyAtEnd(mpi: Mpi, req: StitchRequest, hooks: TestHooks): StitchReport['verify'] {
+  const started = mpi.wtime();
+  if (hooks.corruptOutput === req.strategy) mpi.runOnRoot(() => corruptOneTile(req.output, req.dataset));
+  native().dropCachedPages(path.resolve(req.output));
+  mpi.barrier();
+  const v = verifyOutput(mpi, { output: req.output, dataset: req.dataset, input: req.input, tilesPath: req.tilesPath, memPerRank: req.memPerRank });
+  return { ok: v.ok, complete: v.complete, tiles: v.tiles.length, failed: v.failed, seconds: mpi.wtime() - started };
 }
 
 interface RunFacts { io: Transfer; pipeline: boolean; plan: StitchPlan; meter: Meter; started: number; fileSystem: FileSystemInfo }

@@ -4,7 +4,8 @@
  * e.g. H5STITCH_TEST_HOOKS='{"failAt":"1:2","skewMs":300,"corruptOutput":"slab"}':
  * - failAt "RANK:N": that rank throws when it starts its N-th tile read (from 0) of a run;
  * - skewMs M: sleep a random 0..M ms before each tile, band and round;
- * - corruptOutput S: bench zeroes part of one tile in strategy S's output before verifying it.
+ * - corruptOutput S: part of one tile is zeroed in strategy S's output before it is verified
+ *   (bench: S names a bench strategy; stitch --verify: the stitch strategy).
  */
 import { UsageError } from '../errors';
 
@@ -15,7 +16,7 @@ export interface TestHooks {
   beforeTileRead(rank: number, tileIndex: number): void;
   /** Before each tile, band and round; may sleep. */
   skew(): void;
-  /** bench: the strategy whose output is damaged before it is verified, if any. */
+  /** The strategy whose output is damaged before it is verified (bench, stitch --verify), if any. */
   readonly corruptOutput?: string;
 }
 

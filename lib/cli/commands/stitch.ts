@@ -45,6 +45,7 @@ export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
     layoutPath: optString(args, 'layout-path'),
     positionsPath: optString(args, 'positions'),
     trustFsCoherence: optFlag(args, 'trust-fs-coherence'),
+    verify: optFlag(args, 'verify'),
     force: optFlag(args, 'force'),
     progress: !optFlag(args, 'json'),
   };
@@ -53,6 +54,12 @@ export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
 function summaryLine(r: StitchReport): string {
   return `h5stitch: stitched ${r.tiles} tiles into ${r.output} (${r.canvas.join('x')} ${r.dtype}, ${r.strategy}${r.pipeline ? ' pipelined' : ''}, ` +
     `${r.ranks} ranks) in ${r.wallSeconds.toFixed(2)} s, ${r.outputMBps.toFixed(1)} MB/s; output on ${r.fileSystem.type} (${r.fileSystem.class})`;
+}
+
+function verifyLine(v: NonNullable<StitchReport['verify']>): string {
+  const failed = v.failed.map((t) => `tile ${t.index} ${t.status}`).join(', ');
+  return `h5stitch verify: ${v.ok ? 'OK' : 'FAILED'}: ${v.tiles - v.failed.length}/${v.tiles} tiles ok` +
+    `${failed ? ` (${failed})` : ''}${v.complete ? '' : ', output not marked complete'} in ${v.seconds.toFixed(2)} s`;
 }
 
 export const stitchCommand: Command = {
@@ -81,6 +88,7 @@ export const stitchCommand: Command = {
       'mem-per-rank': { value: 'SIZE', help: 'band memory per rank (default 16M)' },
       ...MPIIO_OPTIONS,
       'trust-fs-coherence': { flag: true, help: 'let rounds/serial run where node caches may disagree (NFS, FUSE): DANGEROUS, tiles can be lost' },
+      verify: { flag: true, help: 'verify the output at the end of the job (exit 1 when it fails)' },
       force: { flag: true, help: 'replace an existing output' },
     },
   },
@@ -88,8 +96,11 @@ export const stitchCommand: Command = {
     const report = runStitch(mpi, resolveStitchOptions(stitchOptionsFrom(args)), testHooks());
     if (mpi.rank === 0) {
       if (optFlag(args, 'json')) process.stdout.write(`${JSON.stringify(report)}\n`);
-      else console.log(summaryLine(report));
+      else {
+        console.log(summaryLine(report));
+        if (report.verify) console.log(verifyLine(report.verify));
+      }
     }
-    return 0;
+    return report.verify && !report.verify.ok ? 1 : 0;
   },
 };
