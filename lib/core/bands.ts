@@ -1,5 +1,6 @@
 /** Split canvas rows into per-rank slabs and memory-bounded bands. */
 import type { Canvas, PlannedTile } from './geometry';
+import { sortedBy } from './overlap';
 
 export interface Band { y0: number; y1: number }
 
@@ -45,7 +46,46 @@ export function planSlabs(canvas: Canvas, ranks: number, opts: SlabOptions): { s
   return { slabs, bandCount: slabs.reduce((m, s) => Math.max(m, s.bands.length), 0) };
 }
 
-/** Tiles intersecting rows [band.y0, band.y1), in canonical order. */
+/** Tiles sorted by top edge, to find a band's tiles by binary search instead of a pass over all tiles. */
+interface RowIndex {
+  /** positions in `planned`, by y */
+  byY: Int32Array;
+  ys: Float64Array;
+  tallest: number;
+}
+
+// Built on the first band of a tile list (lists are not changed once planned).
+const rowIndexes = new WeakMap<readonly PlannedTile[], RowIndex>();
+
+function rowIndex(planned: readonly PlannedTile[]): RowIndex {
+  let index = rowIndexes.get(planned);
+  if (!index) {
+    const byY = sortedBy(Float64Array.from(planned, (t) => t.y), new Float64Array(planned.length));
+    const ys = Float64Array.from(byY, (i) => planned[i].y);
+    let tallest = 0;
+    for (const t of planned) tallest = Math.max(tallest, t.height);
+    rowIndexes.set(planned, (index = { byY, ys, tallest }));
+  }
+  return index;
+}
+
+/**
+ * Tiles intersecting rows [band.y0, band.y1), in canonical order. O(log N + tiles near the band)
+ * after an O(N log N) index built on the first call for `planned`.
+ */
 export function tilesInBand(planned: readonly PlannedTile[], band: Band): PlannedTile[] {
-  return planned.filter((t) => t.y < band.y1 && t.y + t.height > band.y0).sort((a, b) => a.order - b.order);
+  const { byY, ys, tallest } = rowIndex(planned);
+  // Tiles that start more than one tallest tile above the band end above it.
+  let lo = 0, hi = ys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ys[mid] <= band.y0 - tallest) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: PlannedTile[] = [];
+  for (let p = lo; p < ys.length && ys[p] < band.y1; p++) {
+    const t = planned[byY[p]];
+    if (t.y + t.height > band.y0) out.push(t);
+  }
+  return out.sort((a, b) => a.order - b.order);
 }
