@@ -87,10 +87,11 @@ function checkOutputPath(input: string, out: string, force: boolean): void {
 }
 
 /** Opens the input and plans the canvas; the checks every rank can make alike. */
-function openAndPlan(req: StitchRequest, pipelineWanted: boolean): { source: TileSource; plan: StitchPlan; pipeline: boolean } {
+function openAndPlan(req: StitchRequest, pipelineWanted: boolean, meter: Meter): { source: TileSource; plan: StitchPlan; pipeline: boolean } {
   const source = openTileSource(req.input, { tilesPath: req.tilesPath, layoutPath: req.layoutPath, positionsPath: req.positionsPath });
   try {
-    const plan = planStitch(source, { blend: req.blend, overlap: req.overlap, layout: req.layout ?? (req.layoutFile ? readLayoutFile(req.layoutFile) : undefined) });
+    const layout = req.layout ?? (req.layoutFile ? readLayoutFile(req.layoutFile) : undefined);
+    const plan = meter.timed('plan', () => planStitch(source, { blend: req.blend, overlap: req.overlap, layout }));
     const { chunk, memPerRank } = req;
     if (chunk && (chunk[0] > plan.canvas.height || chunk[1] > plan.canvas.width)) {
       throw new UsageError(`--chunk ${chunk.join('x')} is larger than the canvas ${plan.canvas.height}x${plan.canvas.width}`);
@@ -120,9 +121,9 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   hooks.startRun();
   const pipelineWanted = choosePipeline(mpi, req);
   mpi.runOnRoot(() => checkOutputPath(req.input, req.output, req.force));
-  const { source, plan, pipeline } = mpi.runOnAll(() => openAndPlan(req, pipelineWanted));
-
   const meter = new Meter();
+  const { source, plan, pipeline } = mpi.runOnAll(() => openAndPlan(req, pipelineWanted, meter));
+
   let sink: OutputSink | undefined;
   try {
     sink = createHdf5Sink(mpi, {
@@ -162,7 +163,7 @@ function report(mpi: Mpi, req: StitchRequest, run: { io: Transfer; pipeline: boo
   const { plan, meter } = run;
   const wall = mpi.allreduce(new Float64Array([mpi.wtime() - run.started]), 'max')[0];
   const t = meter.times;
-  const phases = mpi.allreduce(new Float64Array([t.read, t.compute, t.convert, t.write, t.sync]), 'max');
+  const phases = mpi.allreduce(new Float64Array([t.plan, t.read, t.compute, t.convert, t.write, t.sync]), 'max');
   const totals = mpi.allreduce(new Float64Array([meter.bytes.read, meter.bytes.written]), 'sum');
   const tilesHeld = mpi.allreduce(new Float64Array([meter.bytes.tilesHeld]), 'max')[0];
   const outBytes = plan.canvas.height * plan.canvas.width * bytesOf(req.dtype);
@@ -170,7 +171,7 @@ function report(mpi: Mpi, req: StitchRequest, run: { io: Transfer; pipeline: boo
     command: 'stitch', output: `${path.resolve(req.output)}:${req.dataset}`, strategy: req.strategy, io: req.strategy === 'serial' ? undefined : run.io,
     pipeline: run.pipeline, blend: req.blend, dtype: req.dtype, ranks: mpi.size, tiles: plan.planned.length,
     canvas: [plan.canvas.height, plan.canvas.width], wallSeconds: wall,
-    phases: { read: phases[0], compute: phases[1], convert: phases[2], write: phases[3], sync: phases[4] },
+    phases: { plan: phases[0], read: phases[1], compute: phases[2], convert: phases[3], write: phases[4], sync: phases[5] },
     bytes: { output: outBytes, read: totals[0], written: totals[1], tilesHeld }, outputMBps: outBytes / 1e6 / wall,
   };
 }
