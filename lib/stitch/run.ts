@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { bytesOf, type Dtype } from '../core/dtype';
+import { bandRowsOf } from '../core/bands';
+import { accDtypeOf, bytesOf, type Dtype } from '../core/dtype';
 import { planStitch, type StitchPlan } from '../core/plan';
 import type { BlendMode } from '../core/weights';
 import { UsageError } from '../errors';
@@ -104,6 +105,12 @@ function openAndPlan(req: StitchRequest, pipelineWanted: boolean, meter: Meter):
       if (req.pipeline === 'on') throw new UsageError(`--pipeline on needs --mem-per-rank of two canvas rows (${2 * rowBytes} bytes), got ${memPerRank}`);
       pipeline = false;
     }
+    // Bands of whole chunk rows (core/bands): refuse here, before any output exists, what cannot be.
+    const banded = req.strategy === 'slab' || accDtypeOf(req.dtype) !== req.dtype;
+    if (chunk && banded) {
+      const held = pipeline ? 2 : 1;
+      bandRowsOf({ chunkRows: chunk[0], compressed: req.gzip !== undefined, bytesPerRow: rowBytes, memPerRank: memPerRank / held, bandsHeld: held });
+    }
     return { source, plan, pipeline };
   } catch (error) {
     source.close();
@@ -135,7 +142,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
     if (req.atomic) sink.setAtomicity(true);
     const tty = mpi.rank === 0 && process.stderr.isTTY && req.progress;
     const ctx: StrategyContext = {
-      mpi, source, plan, meter, hooks, sink, outDtype: dtype, io, pipeline, memPerRank: req.memPerRank, chunkRows: req.chunk?.[0],
+      mpi, source, plan, meter, hooks, sink, outDtype: dtype, io, pipeline, memPerRank: req.memPerRank, chunkRows: req.chunk?.[0], compressed: req.gzip !== undefined,
       progress: tty ? (done, total) => {
         const mb = meter.bytes.written / 1e6 / Math.max(1e-9, mpi.wtime() - started);
         process.stderr.write(`\rh5stitch: ${done}/${total} tiles, ${mb.toFixed(1)} MB/s (rank 0)`);
