@@ -9,7 +9,7 @@ import { explicitPositions, gridPositions, overlaps, type PlacedTile } from '../
 import { csrRow, overlapGraph } from '../lib/core/overlap';
 import { greedyRounds, planRounds } from '../lib/core/rounds';
 import { tilesInBand } from '../lib/core/bands';
-import { planFromPlacement } from '../lib/core/plan';
+import { coveringRects, planFromPlacement } from '../lib/core/plan';
 import { neighbourIndex } from '../lib/core/weights';
 
 type Rand = () => number;
@@ -75,7 +75,10 @@ describe.each(Object.entries(GENERATORS))('fast planner = O(N²) reference on ra
       const plan = planFromPlacement(tiles, { height: 1, width: 1 }, null, 'linear');
       expect(plan.planned).toEqual(planned);
       const covering = referenceCovering(planned);
-      planned.forEach((_, k) => expect([...csrRow(plan.covering, k)]).toEqual(covering[k]));
+      planned.forEach((_, k) => {
+        expect([...csrRow(plan.covering, k)]).toEqual(covering[k]);
+        expect([...coveringRects(plan, k)]).toEqual(covering[k].flatMap((o) => [o, planned[o].y, planned[o].x, planned[o].height, planned[o].width]));
+      });
       expect(neighbourIndex(planned).map((list) => list.map((t) => t.order))).toEqual(covering);
       // Bands anywhere: before, across and beyond the tiles, one row to all rows.
       const bottom = Math.max(...tiles.map((t) => t.y + t.height));

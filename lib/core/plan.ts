@@ -22,7 +22,7 @@ export interface StitchPlan {
   planned: PlannedTile[];
   /**
    * The tiles overlapping planned[k], itself included, as canonical orders, ascending:
-   * csrRow(covering, k) (coveringOf gives the tiles). One flat table, not N arrays.
+   * csrRow(covering, k) (coveringRects packs them for the kernel). One flat table, not N arrays.
    */
   covering: Csr;
   overlap: [number, number] | null;
@@ -68,9 +68,15 @@ export function planFromPlacement(tiles: PlacedTile[], canvas: Canvas, overlap: 
   return { canvas, planned, covering: coveringTable(graph, orderOf), overlap, blend };
 }
 
-/** The tiles overlapping planned[order] (itself included), in canonical order. */
-export function coveringOf(plan: Pick<StitchPlan, 'planned' | 'covering'>, order: number): PlannedTile[] {
-  return Array.from(csrRow(plan.covering, order), (k) => plan.planned[k]);
+/** The tiles overlapping planned[order] (itself included), in canonical order, packed as [order, y, x, height, width] each (the kernel's form). */
+export function coveringRects(plan: Pick<StitchPlan, 'planned' | 'covering'>, order: number): Int32Array {
+  const { offsets, targets } = plan.covering;
+  const out = new Int32Array(5 * (offsets[order + 1] - offsets[order]));
+  for (let e = offsets[order], i = 0; e < offsets[order + 1]; e++) {
+    const t = plan.planned[targets[e]];
+    out[i++] = t.order; out[i++] = t.y; out[i++] = t.x; out[i++] = t.height; out[i++] = t.width;
+  }
+  return out;
 }
 
 /** The overlap graph (by input position) as covering lists by canonical order: self plus neighbours, ascending. */

@@ -7,7 +7,7 @@
 import { planSlabs, tilesInBand, type Band } from '../core/bands';
 import { bytesOf, type AccArray, type AccDtype, type NumericArray } from '../core/dtype';
 import { intersect, type PlannedTile, type Rect } from '../core/geometry';
-import { coveringOf, type StitchPlan } from '../core/plan';
+import { coveringRects, type StitchPlan } from '../core/plan';
 import type { TileSource } from '../io/sources';
 import { reusedArray } from '../runtime/buffers';
 import { accumulateRegion, startAccumulateRegions, type AccumulateArgs, type BackgroundAccumulate } from '../runtime/kernel';
@@ -43,7 +43,7 @@ export type BandSink = (band: Band | undefined, acc: AccArray) => void;
 export function tileJob(plan: StitchPlan, tile: PlannedTile, region: Rect, data: NumericArray,
   acc: AccArray, accY0: number, accX0: number, accWidth: number): AccumulateArgs {
   return {
-    acc, accWidth, accY0, accX0, tile, covering: coveringOf(plan, tile.order),
+    acc, accWidth, accY0, accX0, tile, covering: coveringRects(plan, tile.order),
     data: data as AccumulateArgs['data'],
     region: { y0: region.y, y1: region.y + region.height, x0: region.x, x1: region.x + region.width },
     blend: plan.blend,
