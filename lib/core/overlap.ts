@@ -93,7 +93,7 @@ export function overlapGraph(tiles: readonly Rect[]): Csr {
   }
   rowStart.push(n);
 
-  // Lists are produced in sweep order; `from` and `count` place them by tile afterwards.
+  // Lists are produced in sweep order: from[i] is where tile i's starts in `found`, offsets its count (then prefix sums).
   const found = new IntList(), from = new Int32Array(n), offsets = new Int32Array(n + 1);
   for (let g = 0; g < rowKey.length; g++) {
     const near = [g - 1, g, g + 1].filter((h) => h >= 0 && h < rowKey.length && Math.abs(rowKey[h] - rowKey[g]) <= 1);
