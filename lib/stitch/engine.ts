@@ -7,7 +7,7 @@
 import { planSlabs, tilesInBand, type Band } from '../core/bands';
 import { bytesOf, type AccArray, type AccDtype, type NumericArray } from '../core/dtype';
 import { intersect, type PlannedTile, type Rect } from '../core/geometry';
-import type { StitchPlan } from '../core/plan';
+import { coveringRects, type StitchPlan } from '../core/plan';
 import type { TileSource } from '../io/sources';
 import { reusedArray } from '../runtime/buffers';
 import { accumulateRegion, startAccumulateRegions, type AccumulateArgs, type BackgroundAccumulate } from '../runtime/kernel';
@@ -23,8 +23,10 @@ export interface BandContext {
   meter: Meter;
   hooks: TestHooks;
   memPerRank: number;
-  /** HDF5 chunk height of the output: bands and slabs start on chunk rows. */
+  /** HDF5 chunk height of the output: slabs and bands are whole chunk rows (see core/bands bandRowsOf). */
   chunkRows?: number;
+  /** The output's chunks are compressed: bands must be whole chunk rows. */
+  compressed?: boolean;
   /**
    * Blend band k on a second thread while band k-1 is written and the tiles of band k+1 are read
    * (two bands of memPerRank / 2 each). The same on every rank (bands are collective).
@@ -41,7 +43,7 @@ export type BandSink = (band: Band | undefined, acc: AccArray) => void;
 export function tileJob(plan: StitchPlan, tile: PlannedTile, region: Rect, data: NumericArray,
   acc: AccArray, accY0: number, accX0: number, accWidth: number): AccumulateArgs {
   return {
-    acc, accWidth, accY0, accX0, tile, covering: plan.covering[tile.order],
+    acc, accWidth, accY0, accX0, tile, covering: coveringRects(plan, tile.order),
     data: data as AccumulateArgs['data'],
     region: { y0: region.y, y1: region.y + region.height, x0: region.x, x1: region.x + region.width },
     blend: plan.blend,
@@ -64,10 +66,12 @@ export function addTile(ctx: BandContext, tile: PlannedTile, region: Rect, acc: 
   ctx.meter.timed('compute', () => accumulateRegion(tileJob(ctx.plan, tile, region, data, acc, accY0, accX0, accWidth)));
 }
 
-/** This rank's bands and the band count every rank iterates (the largest). */
-export function slabOf(ctx: Pick<BandContext, 'mpi' | 'plan' | 'chunkRows'>, accDtype: AccDtype, bandMemory: number) {
+/** This rank's bands and the band count every rank iterates (the largest); `bandsHeld` bands share memPerRank. */
+export function slabOf(ctx: Pick<BandContext, 'mpi' | 'plan' | 'chunkRows' | 'compressed' | 'memPerRank'>, accDtype: AccDtype, bandsHeld = 1) {
   const bytesPerRow = ctx.plan.canvas.width * bytesOf(accDtype);
-  const { slabs, bandCount } = planSlabs(ctx.plan.canvas, ctx.mpi.size, { chunkRows: ctx.chunkRows, bytesPerRow, memPerRank: bandMemory });
+  const { slabs, bandCount } = planSlabs(ctx.plan.canvas, ctx.mpi.size, {
+    chunkRows: ctx.chunkRows, compressed: ctx.compressed, bytesPerRow, memPerRank: ctx.memPerRank / bandsHeld, bandsHeld,
+  });
   const mine = slabs[ctx.mpi.rank];
   return { bands: mine.bands, bandCount, maxRows: mine.bands.reduce((m, b) => Math.max(m, b.y1 - b.y0), 0) };
 }
@@ -84,7 +88,7 @@ export function blendBands(ctx: BandContext, accDtype: AccDtype, sink: BandSink)
   }
   const { mpi, plan } = ctx;
   const width = plan.canvas.width;
-  const { bands, bandCount, maxRows } = slabOf(ctx, accDtype, ctx.memPerRank);
+  const { bands, bandCount, maxRows } = slabOf(ctx, accDtype);
   const acc = reusedArray('band', accDtype, maxRows * width) as AccArray;
   let done = 0;
   for (let b = 0; b < bandCount; b++) {
@@ -142,7 +146,7 @@ function readBand(ctx: BandContext, { band, tiles, regions }: BandParts, parts: 
  */
 function blendBandsPipelined(ctx: BandContext, accDtype: AccDtype, sink: BandSink): void {
   const { mpi, plan } = ctx;
-  const { bands, bandCount, maxRows } = slabOf(ctx, accDtype, ctx.memPerRank / 2);
+  const { bands, bandCount, maxRows } = slabOf(ctx, accDtype, 2);
   const planned = bands.map((b) => bandParts(ctx, b));
   // Two slots, each sized for this rank's largest band, allocated before the first read.
   const elements = planned.reduce((m, p) => Math.max(m, p.elements), 0);

@@ -65,7 +65,7 @@ export function runReadAddWrite(ctx: StrategyContext, serial: boolean): void {
 /** Integer outputs of serial/rounds: round and clip the float accumulator once, band by band. */
 function convertScratch(ctx: StrategyContext, accDataset: Dataset, accDtype: AccDtype): void {
   const width = ctx.plan.canvas.width;
-  const { bands, bandCount, maxRows } = slabOf(ctx, 'float32', ctx.memPerRank);
+  const { bands, bandCount, maxRows } = slabOf(ctx, 'float32');
   const accBuffer = reusedArray('band', accDtype, maxRows * width) as AccArray;
   const dataBuffer = reusedArray('band-out', ctx.outDtype, maxRows * width);
   for (let b = 0; b < bandCount; b++) {

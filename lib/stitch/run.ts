@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { bytesOf, type Dtype } from '../core/dtype';
+import { bandRowsOf } from '../core/bands';
+import { accDtypeOf, bytesOf, type Dtype } from '../core/dtype';
 import { planStitch, type StitchPlan } from '../core/plan';
 import type { BlendMode } from '../core/weights';
 import { UsageError } from '../errors';
@@ -95,10 +96,11 @@ function checkOutputPath(input: string, out: string, force: boolean): void {
 }
 
 /** Opens the input and plans the canvas; the checks every rank can make alike. */
-function openAndPlan(req: StitchRequest, pipelineWanted: boolean): { source: TileSource; plan: StitchPlan; pipeline: boolean } {
+function openAndPlan(req: StitchRequest, pipelineWanted: boolean, meter: Meter): { source: TileSource; plan: StitchPlan; pipeline: boolean } {
   const source = openTileSource(req.input, { tilesPath: req.tilesPath, layoutPath: req.layoutPath, positionsPath: req.positionsPath });
   try {
-    const plan = planStitch(source, { blend: req.blend, overlap: req.overlap, layout: req.layout ?? (req.layoutFile ? readLayoutFile(req.layoutFile) : undefined) });
+    const layout = req.layout ?? (req.layoutFile ? readLayoutFile(req.layoutFile) : undefined);
+    const plan = meter.timed('plan', () => planStitch(source, { blend: req.blend, overlap: req.overlap, layout }));
     const { chunk, memPerRank } = req;
     if (chunk && (chunk[0] > plan.canvas.height || chunk[1] > plan.canvas.width)) {
       throw new UsageError(`--chunk ${chunk.join('x')} is larger than the canvas ${plan.canvas.height}x${plan.canvas.width}`);
@@ -110,6 +112,12 @@ function openAndPlan(req: StitchRequest, pipelineWanted: boolean): { source: Til
     if (pipeline && memPerRank < 2 * rowBytes) {
       if (req.pipeline === 'on') throw new UsageError(`--pipeline on needs --mem-per-rank of two canvas rows (${2 * rowBytes} bytes), got ${memPerRank}`);
       pipeline = false;
+    }
+    // Bands of whole chunk rows (core/bands): refuse here, before any output exists, what cannot be.
+    const banded = req.strategy === 'slab' || accDtypeOf(req.dtype) !== req.dtype;
+    if (chunk && banded) {
+      const held = pipeline ? 2 : 1;
+      bandRowsOf({ chunkRows: chunk[0], compressed: req.gzip !== undefined, bytesPerRow: rowBytes, memPerRank: memPerRank / held, bandsHeld: held });
     }
     return { source, plan, pipeline };
   } catch (error) {
@@ -130,9 +138,9 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   mpi.runOnRoot(() => checkOutputPath(req.input, req.output, req.force));
   const nodes = nodeCount(mpi, native().mpi.processorName());
   const fileSystem = mpi.runOnAll(() => checkOutputFileSystem(req.output, { strategy, ranks: mpi.size, nodes, trust: req.trustFsCoherence }));
-  const { source, plan, pipeline } = mpi.runOnAll(() => openAndPlan(req, pipelineWanted));
-
   const meter = new Meter();
+  const { source, plan, pipeline } = mpi.runOnAll(() => openAndPlan(req, pipelineWanted, meter));
+
   let sink: OutputSink | undefined;
   try {
     sink = createHdf5Sink(mpi, {
@@ -144,7 +152,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
     if (req.atomic) sink.setAtomicity(true);
     const tty = mpi.rank === 0 && process.stderr.isTTY && req.progress;
     const ctx: StrategyContext = {
-      mpi, source, plan, meter, hooks, sink, outDtype: dtype, io, pipeline, memPerRank: req.memPerRank, chunkRows: req.chunk?.[0],
+      mpi, source, plan, meter, hooks, sink, outDtype: dtype, io, pipeline, memPerRank: req.memPerRank, chunkRows: req.chunk?.[0], compressed: req.gzip !== undefined,
       progress: tty ? (done, total) => {
         const mb = meter.bytes.written / 1e6 / Math.max(1e-9, mpi.wtime() - started);
         process.stderr.write(`\rh5stitch: ${done}/${total} tiles, ${mb.toFixed(1)} MB/s (rank 0)`);
@@ -186,7 +194,7 @@ function report(mpi: Mpi, req: StitchRequest, run: RunFacts): StitchReport {
   const { plan, meter } = run;
   const wall = mpi.allreduce(new Float64Array([mpi.wtime() - run.started]), 'max')[0];
   const t = meter.times;
-  const phases = mpi.allreduce(new Float64Array([t.read, t.compute, t.convert, t.write, t.sync]), 'max');
+  const phases = mpi.allreduce(new Float64Array([t.plan, t.read, t.compute, t.convert, t.write, t.sync]), 'max');
   const totals = mpi.allreduce(new Float64Array([meter.bytes.read, meter.bytes.written]), 'sum');
   const tilesHeld = mpi.allreduce(new Float64Array([meter.bytes.tilesHeld]), 'max')[0];
   const outBytes = plan.canvas.height * plan.canvas.width * bytesOf(req.dtype);
@@ -194,7 +202,7 @@ function report(mpi: Mpi, req: StitchRequest, run: RunFacts): StitchReport {
     command: 'stitch', output: `${path.resolve(req.output)}:${req.dataset}`, strategy: req.strategy, io: req.strategy === 'serial' ? undefined : run.io,
     pipeline: run.pipeline, blend: req.blend, dtype: req.dtype, ranks: mpi.size, tiles: plan.planned.length,
     canvas: [plan.canvas.height, plan.canvas.width], wallSeconds: wall,
-    phases: { read: phases[0], compute: phases[1], convert: phases[2], write: phases[3], sync: phases[4] },
+    phases: { plan: phases[0], read: phases[1], compute: phases[2], convert: phases[3], write: phases[4], sync: phases[5] },
     bytes: { output: outBytes, read: totals[0], written: totals[1], tilesHeld }, outputMBps: outBytes / 1e6 / wall,
     fileSystem: { type: run.fileSystem.type, class: run.fileSystem.class },
   };
