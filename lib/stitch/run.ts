@@ -86,6 +86,33 @@ function checkOutputPath(input: string, out: string, force: boolean): void {
   }
 }
 
+// The tile table (provenance) and the kernel's tile records hold y and x as int32.
+const MAX_AXIS = 2 ** 31 - 1;
+
+/**
+ * Refuses, on rank 0 before anything is written, a canvas the output cannot hold: an axis past
+ * int32 or more bytes than the output's file system has free (an uncompressed output is
+ * allocated whole; a stitch that would fill the disk fails late and leaves nothing).
+ */
+function checkCanvasFits(req: StitchRequest, plan: StitchPlan): void {
+  const { height, width } = plan.canvas;
+  if (height > MAX_AXIS || width > MAX_AXIS) {
+    throw new UsageError(`the canvas would be ${height}x${width} pixels; h5stitch places tiles within 2^31-1 pixels per axis`);
+  }
+  const bytes = height * width * bytesOf(req.dtype);
+  if (req.gzip !== undefined) return;
+  let free: number;
+  try {
+    const st = fs.statfsSync(path.dirname(path.resolve(req.output)));
+    free = st.bavail * st.bsize;
+  } catch {
+    return;
+  }
+  if (bytes > free) {
+    throw new UsageError(`the output would be ${height}x${width} ${req.dtype} (${bytes} bytes) but ${path.dirname(path.resolve(req.output))} has ${free} bytes free`);
+  }
+}
+
 /** Opens the input and plans the canvas; the checks every rank can make alike. */
 function openAndPlan(req: StitchRequest, pipelineWanted: boolean): { source: TileSource; plan: StitchPlan; pipeline: boolean } {
   const source = openTileSource(req.input, { tilesPath: req.tilesPath, layoutPath: req.layoutPath, positionsPath: req.positionsPath });
@@ -121,6 +148,12 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   const pipelineWanted = choosePipeline(mpi, req);
   mpi.runOnRoot(() => checkOutputPath(req.input, req.output, req.force));
   const { source, plan, pipeline } = mpi.runOnAll(() => openAndPlan(req, pipelineWanted));
+  try {
+    mpi.runOnRoot(() => checkCanvasFits(req, plan));
+  } catch (error) {
+    source.close();
+    throw error;
+  }
 
   const meter = new Meter();
   let sink: OutputSink | undefined;
@@ -143,9 +176,12 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
     if (strategy === 'slab') runSlab(ctx);
     else runReadAddWrite(ctx, strategy === 'serial');
     if (tty) process.stderr.write('\n');
+    // Every tile was read from the files as planned (each read checks its file); a file rewritten
+    // in place or replaced while the run went on is caught here, before the output is committed.
+    mpi.runOnRoot(() => source.checkUnchanged());
     meter.timed('sync', () => sink!.commit({
       tiles: plan.planned, tileShape: [source.height, source.width], blend: req.blend, input: path.resolve(req.input), overlap: plan.overlap,
-      strategy, io, ranks: mpi.size, version: VERSION,
+      strategy, io, ranks: mpi.size, version: VERSION, inputs: source.fingerprint,
     }));
   } catch (error) {
     // This rank's view of the run ends here: no partial output may stay behind at any path.
