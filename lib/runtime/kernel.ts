@@ -71,18 +71,23 @@ export function startAccumulateRegions(band: AccArray, jobs: readonly Accumulate
 
 /**
  * Writes `acc` into `out` (of the output dtype): floats are copied; integers are rounded
- * (Math.round) and clipped to the dtype's range once, at the end of the blend.
+ * (Math.round) and clipped to the dtype's range once, at the end of the blend (±Infinity clip to
+ * the ends). NaN has no integer value: returns the index of the first NaN written as 0 into an
+ * integer `out`, or -1 (always -1 for floats, which keep NaN). Callers refuse the output then.
  */
-export function convertInto(acc: AccArray, out: NumericArray, dtype: Dtype): void {
+export function convertInto(acc: AccArray, out: NumericArray, dtype: Dtype): number {
   const range = rangeOf(dtype);
   const o = out as Float64Array;
   if (!range) {
     o.set(acc);
-    return;
+    return -1;
   }
   const [lo, hi] = range;
+  let firstNaN = -1;
   for (let i = 0; i < acc.length; i++) {
     const v = Math.round(acc[i]);
+    if (v !== v && firstNaN < 0) firstNaN = i;
     o[i] = v < lo ? lo : v > hi ? hi : v;
   }
+  return firstNaN;
 }

@@ -5,12 +5,13 @@
  * same kernel, so outputs are bit-identical for any number of ranks.
  */
 import { planSlabs, tilesInBand, type Band } from '../core/bands';
-import { bytesOf, type AccArray, type AccDtype, type NumericArray } from '../core/dtype';
+import { bytesOf, type AccArray, type AccDtype, type Dtype, type NumericArray } from '../core/dtype';
 import { intersect, type PlannedTile, type Rect } from '../core/geometry';
 import type { StitchPlan } from '../core/plan';
 import type { TileSource } from '../io/sources';
 import { reusedArray } from '../runtime/buffers';
-import { accumulateRegion, startAccumulateRegions, type AccumulateArgs, type BackgroundAccumulate } from '../runtime/kernel';
+import { InputError } from '../errors';
+import { accumulateRegion, convertInto, startAccumulateRegions, type AccumulateArgs, type BackgroundAccumulate } from '../runtime/kernel';
 import type { Mpi } from '../runtime/mpi';
 import type { TestHooks } from '../testing/hooks';
 import type { Meter } from './meter';
@@ -51,6 +52,7 @@ export function tileJob(plan: StitchPlan, tile: PlannedTile, region: Rect, data:
 /** Reads `tile`'s pixels of `region` (into `into`, or a reused buffer). */
 export function readTilePart(ctx: BandContext, tile: PlannedTile, region: Rect, into?: NumericArray): NumericArray {
   ctx.hooks.beforeTileRead(ctx.mpi.rank, tile.index);
+  if (ctx.hooks.skipsRead?.(tile.index)) return into ?? reusedArray('tile-read', ctx.source.dtype, region.height * region.width);
   const ty0 = region.y - tile.y, tx0 = region.x - tile.x;
   const data = ctx.meter.timed('read', () => ctx.source.readRegion(tile.index, ty0, ty0 + region.height, tx0, tx0 + region.width, into));
   ctx.meter.read(data.byteLength);
@@ -62,6 +64,20 @@ export function addTile(ctx: BandContext, tile: PlannedTile, region: Rect, acc: 
   const data = readTilePart(ctx, tile, region);
   ctx.meter.held(data.byteLength);
   ctx.meter.timed('compute', () => accumulateRegion(tileJob(ctx.plan, tile, region, data, acc, accY0, accX0, accWidth)));
+}
+
+/**
+ * Converts a blended band of whole canvas rows from y0 into the output dtype (convertInto); a NaN
+ * bound for an integer output ends the job naming the pixel and the tiles covering it.
+ */
+export function convertRows(ctx: Pick<BandContext, 'plan'>, acc: AccArray, out: NumericArray, dtype: Dtype, y0: number): void {
+  const nan = convertInto(acc, out, dtype);
+  if (nan < 0) return;
+  const width = ctx.plan.canvas.width;
+  const y = y0 + Math.floor(nan / width), x = nan % width;
+  const tiles = ctx.plan.planned.filter((t) => y >= t.y && y < t.y + t.height && x >= t.x && x < t.x + t.width).map((t) => t.index);
+  throw new InputError(`output pixel (y=${y}, x=${x}) blends to NaN (tile${tiles.length === 1 ? '' : 's'} ${tiles.join(', ')}), which ${dtype} cannot hold: ` +
+    'stitch to --dtype float32 or float64, or replace the NaN pixels');
 }
 
 /** This rank's bands and the band count every rank iterates (the largest). */

@@ -9,8 +9,7 @@ import { arraySplit, roundsOf } from '../core/rounds';
 import type { Transfer } from '../runtime/addon';
 import { reusedArray } from '../runtime/buffers';
 import type { Dataset } from '../runtime/hdf5';
-import { convertInto } from '../runtime/kernel';
-import { addTile, slabOf } from './engine';
+import { addTile, convertRows, slabOf } from './engine';
 import type { StrategyContext } from './strategy';
 
 export function runReadAddWrite(ctx: StrategyContext, serial: boolean): void {
@@ -74,7 +73,7 @@ function convertScratch(ctx: StrategyContext, accDataset: Dataset, accDtype: Acc
     const acc = accBuffer.subarray(0, rows * width);
     const data = dataBuffer.subarray(0, rows * width) as NumericArray;
     ctx.meter.timed('read', () => accDataset.read([band?.y0 ?? 0, 0], [rows, width], acc, { transfer: 'collective' }));
-    ctx.meter.timed('convert', () => convertInto(acc, data, ctx.outDtype));
+    ctx.meter.timed('convert', () => convertRows(ctx, acc, data, ctx.outDtype, band?.y0 ?? 0));
     ctx.meter.timed('write', () => ctx.sink.writeRows(band?.y0 ?? 0, rows, data, 'collective'));
     ctx.meter.read(acc.byteLength);
     ctx.meter.written(data.byteLength);

@@ -6,8 +6,7 @@
  */
 import { accDtypeOf, type NumericArray } from '../core/dtype';
 import { reusedArray } from '../runtime/buffers';
-import { convertInto } from '../runtime/kernel';
-import { blendBands } from './engine';
+import { blendBands, convertRows } from './engine';
 import type { StrategyContext } from './strategy';
 
 export function runSlab(ctx: StrategyContext): void {
@@ -16,7 +15,7 @@ export function runSlab(ctx: StrategyContext): void {
     let data: NumericArray = acc;
     if (accDtype !== ctx.outDtype) {
       data = reusedArray('band-out', ctx.outDtype, acc.length);
-      ctx.meter.timed('convert', () => convertInto(acc, data, ctx.outDtype));
+      ctx.meter.timed('convert', () => convertRows(ctx, acc, data, ctx.outDtype, band?.y0 ?? 0));
     }
     // A rank out of rows still takes part in a collective write, with nothing selected.
     if (!band && ctx.io === 'independent') return;
