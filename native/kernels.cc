@@ -455,10 +455,71 @@ Napi::Value StartAccumulateJs(const Napi::CallbackInfo& info) {
   return wait;
 }
 
+// JavaScript's Math.round: the nearest integer, halves toward +infinity (v - floor(v) is exact).
+inline double JsRound(double v) {
+  const double r = std::floor(v);
+  return v - r >= 0.5 ? r + 1.0 : r;
+}
+
+// out[i] = clip(JsRound(acc[i])) for an integer `out`; a NaN is stored as 0 (as a JS typed array
+// would) and the first one's index is returned (-1 when none).
+template <typename Out, typename Acc>
+int64_t ConvertTo(const Acc* acc, Out* out, int64_t n) {
+  constexpr double lo = static_cast<double>(std::numeric_limits<Out>::lowest());
+  constexpr double hi = static_cast<double>(std::numeric_limits<Out>::max());
+  int64_t firstNaN = -1;
+  for (int64_t i = 0; i < n; i++) {
+    const double v = JsRound(static_cast<double>(acc[i]));
+    if (std::isnan(v)) {
+      if (firstNaN < 0) firstNaN = i;
+      out[i] = 0;
+      continue;
+    }
+    out[i] = static_cast<Out>(v < lo ? lo : v > hi ? hi : v);
+  }
+  return firstNaN;
+}
+
+template <typename Acc>
+int64_t ConvertFrom(const Acc* acc, void* out, napi_typedarray_type outType, int64_t n) {
+  switch (outType) {
+    case napi_int8_array: return ConvertTo(acc, static_cast<int8_t*>(out), n);
+    case napi_uint8_array: return ConvertTo(acc, static_cast<uint8_t*>(out), n);
+    case napi_int16_array: return ConvertTo(acc, static_cast<int16_t*>(out), n);
+    case napi_uint16_array: return ConvertTo(acc, static_cast<uint16_t*>(out), n);
+    case napi_int32_array: return ConvertTo(acc, static_cast<int32_t*>(out), n);
+    case napi_uint32_array: return ConvertTo(acc, static_cast<uint32_t*>(out), n);
+    default: return -1;  // ConvertJs admits only the types above
+  }
+}
+
+// convert(acc, out) -> index of the first NaN or -1: rounds (as Math.round) and clips a float
+// accumulator into an integer array of the same length (runtime/kernel.ts convertInto).
+Napi::Value ConvertJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!IsFloatArray(info[0])) ThrowTypeError(env, "a Float32Array or Float64Array", "convert() accumulator", info[0]);
+  auto acc = info[0].As<Napi::TypedArray>();
+  const napi_typedarray_type outType = info[1].IsTypedArray() ? info[1].As<Napi::TypedArray>().TypedArrayType() : napi_float64_array;
+  if (!info[1].IsTypedArray() || outType == napi_float32_array || outType == napi_float64_array || !IsNumericArray(info[1])) {
+    ThrowTypeError(env, "an 8, 16 or 32-bit integer typed array", "convert() output", info[1]);
+  }
+  auto out = info[1].As<Napi::TypedArray>();
+  if (out.ElementLength() != acc.ElementLength()) {
+    ThrowWithCode(env, kCodeRange, "convert(): output has " + std::to_string(out.ElementLength()) + " elements, accumulator " +
+                                       std::to_string(acc.ElementLength()));
+  }
+  const auto n = static_cast<int64_t>(acc.ElementLength());
+  const int64_t nan = acc.TypedArrayType() == napi_float32_array
+                          ? ConvertFrom(static_cast<const float*>(DataOf(acc)), DataOf(out), outType, n)
+                          : ConvertFrom(static_cast<const double*>(DataOf(acc)), DataOf(out), outType, n);
+  return Napi::Number::New(env, static_cast<double>(nan));
+}
+
 }  // namespace
 
 void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("accumulate", Napi::Function::New(env, AccumulateJs, "accumulate"));
+  exports.Set("convert", Napi::Function::New(env, ConvertJs, "convert"));
   exports.Set("startAccumulate", Napi::Function::New(env, StartAccumulateJs, "startAccumulate"));
 }
 

@@ -4,6 +4,7 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,15 @@ MPI_Datatype DatatypeOf(Napi::Env env, const Napi::TypedArray& array, const char
 Napi::TypedArray ArgTypedArray(const Napi::CallbackInfo& info, size_t i, const char* what) {
   if (!info[i].IsTypedArray()) ThrowTypeError(info.Env(), "a TypedArray", what, info[i]);
   return info[i].As<Napi::TypedArray>();
+}
+
+// MPI counts are int: a buffer of more elements cannot go in one call (it would wrap, silently).
+int CountOf(Napi::Env env, const Napi::TypedArray& array, const char* what) {
+  if (array.ElementLength() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    ThrowWithCode(env, kCodeRange, std::string(what) + " has " + std::to_string(array.ElementLength()) +
+                                       " elements; one MPI call takes at most 2^31-1");
+  }
+  return static_cast<int>(array.ElementLength());
 }
 
 // A new typed array of the same kind as `like`, `length` elements long.
@@ -172,7 +182,7 @@ Napi::Value Bcast(const Napi::CallbackInfo& info) {
   RequireReady(env, "bcast()");
   Napi::TypedArray array = ArgTypedArray(info, 0, "bcast buffer");
   int root = RootArg(info, 1);
-  Check(env, MPI_Bcast(DataOf(array), static_cast<int>(array.ElementLength()), DatatypeOf(env, array, "bcast buffer"), root,
+  Check(env, MPI_Bcast(DataOf(array), CountOf(env, array, "bcast buffer"), DatatypeOf(env, array, "bcast buffer"), root,
                        MPI_COMM_WORLD),
         "MPI_Bcast");
   return array;
@@ -192,7 +202,7 @@ Napi::Value Allreduce(const Napi::CallbackInfo& info) {
   else if (name == "land") op = MPI_LAND;
   else ThrowTypeError(env, "one of 'sum' | 'max' | 'min' | 'lor' | 'land'", "allreduce op", info[1]);
   Napi::TypedArray result = NewLike(env, array, array.ElementLength());
-  Check(env, MPI_Allreduce(DataOf(array), DataOf(result), static_cast<int>(array.ElementLength()),
+  Check(env, MPI_Allreduce(DataOf(array), DataOf(result), CountOf(env, array, "allreduce buffer"),
                            DatatypeOf(env, array, "allreduce buffer"), op, MPI_COMM_WORLD),
         "MPI_Allreduce");
   return result;
@@ -208,7 +218,7 @@ Napi::Value Gather(const Napi::CallbackInfo& info) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   MPI_Datatype type = DatatypeOf(env, array, "gather buffer");
-  int count = static_cast<int>(array.ElementLength());
+  int count = CountOf(env, array, "gather buffer");
   if (rank == root) {
     Napi::TypedArray result = NewLike(env, array, array.ElementLength() * size);
     Check(env, MPI_Gather(DataOf(array), count, type, DataOf(result), count, type, root, MPI_COMM_WORLD), "MPI_Gather");
@@ -225,7 +235,7 @@ Napi::Value Allgather(const Napi::CallbackInfo& info) {
   int size = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   MPI_Datatype type = DatatypeOf(env, array, "allgather buffer");
-  int count = static_cast<int>(array.ElementLength());
+  int count = CountOf(env, array, "allgather buffer");
   Napi::TypedArray result = NewLike(env, array, array.ElementLength() * size);
   Check(env, MPI_Allgather(DataOf(array), count, type, DataOf(result), count, type, MPI_COMM_WORLD), "MPI_Allgather");
   return result;

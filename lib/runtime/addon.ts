@@ -119,6 +119,8 @@ export interface NativeAddon {
   hdf5Version(): { version: string; parallel: boolean; threadsafe: boolean };
   /** The blend kernel (see runtime/kernel.ts accumulateRegion); needs no MPI. */
   accumulate(args: NativeAccumulateArgs): void;
+  /** Integer conversion of an accumulator (see runtime/kernel.ts convertInto); the first NaN's index or -1. */
+  convert(acc: AccArray, out: NumericArray): number;
   /**
    * Checks every job now, then runs them in order on a new thread (no JS, HDF5 or MPI there),
    * setting each pixel of `band` (every job's acc, whole rows) at its first job and zeroing those

@@ -82,12 +82,7 @@ export function convertInto(acc: AccArray, out: NumericArray, dtype: Dtype): num
     o.set(acc);
     return -1;
   }
-  const [lo, hi] = range;
-  let firstNaN = -1;
-  for (let i = 0; i < acc.length; i++) {
-    const v = Math.round(acc[i]);
-    if (v !== v && firstNaN < 0) firstNaN = i;
-    o[i] = v < lo ? lo : v > hi ? hi : v;
-  }
-  return firstNaN;
+  // Native: the same Math.round and clip, at memory speed (a JS loop costs ~30 ns a pixel on
+  // a 2.2 G-pixel canvas, more than writing it).
+  return callSite(() => native().convert(acc, out));
 }

@@ -109,9 +109,16 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
       // Collective: a rank out of rows reads nothing but still takes part.
       out.read([rows > 0 ? by0 : 0, 0], [rows, width], gotBand, { transfer: 'collective' });
       if (rows === 0) continue;
+      const inBand = geometry.tilesInRows(by0, by1);
+      const expectedBand = expected.subarray(0, rows * width) as NumericArray;
+      if (inBand.length === 0) {
+        // No tile: every pixel must be 0 (sparse canvases are mostly such bands).
+        expectedBand.fill(0 as never);
+        if (!sameBytes(gotBand, expectedBand)) compareBand(gotBand as PixelArray, expectedBand as PixelArray, by0, width, integer, inBand, stats, uncovered);
+        continue;
+      }
       const accBand = acc.subarray(0, rows * width);
       accBand.fill(0);
-      const inBand = geometry.tilesInRows(by0, by1);
       for (const t of inBand) {
         let data = held.get(t.index);
         if (!data) held.set(t.index, (data = source.read(t.index)));
@@ -125,7 +132,6 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
       }
       // Tiles that end in this band are not needed by this rank's later bands.
       for (const t of inBand) if (t.y + t.height <= by1) held.delete(t.index);
-      const expectedBand = expected.subarray(0, rows * width) as NumericArray;
       toOutputDtype(accBand, expectedBand, outDtype);
       if (sameBytes(gotBand, expectedBand)) continue;
       compareBand(gotBand as PixelArray, expectedBand as PixelArray, by0, width, integer, inBand, stats, uncovered);

@@ -65,16 +65,16 @@ function parseHeader(fd: number, size: number, what: string): NpyHeader {
   if (start + headerLength > size) throw fail(`is truncated inside its header (${size} bytes; the header needs ${start + headerLength})`);
   const header = Buffer.alloc(headerLength);
   readExactly(fd, header, 0, headerLength, start, (e) => fail(`cannot be read: ${e.message}`), () => fail('is shorter than its stat size: it changed while being read'));
-  const text = header.toString(major === 3 ? 'utf8' : 'latin1').trim();
-  // A Python dict literal with exactly these keys; anything else is not a plain numeric array.
-  const descr = /^\{.*'descr':\s*'([^']*)'/s.exec(text)?.[1];
-  const fortranText = /'fortran_order':\s*(True|False)\b/.exec(text)?.[1];
-  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(text)?.[1];
-  if (!text.startsWith('{') || !text.endsWith('}') || descr === undefined || fortranText === undefined || shapeText === undefined) {
-    throw fail(`has a header numpy would not write for a plain array: ${JSON.stringify(text.slice(0, 120))}`);
-  }
-  const dims = shapeText.split(',').map((s) => s.trim()).filter(Boolean);
-  const shape = dims.map((d) => (/^\d+$/.test(d) ? Number(d) : NaN));
+  // The dict numpy writes (keys sorted, padded with spaces, then a newline); a file whose header is
+  // anything else is not one h5stitch can trust to describe its bytes.
+  const text = header.toString(major === 3 ? 'utf8' : 'latin1');
+  const dict = /^\{[ \t\r\n]*'descr'[ \t\r\n]*:[ \t\r\n]*'([^']*)'[ \t\r\n]*,[ \t\r\n]*'fortran_order'[ \t\r\n]*:[ \t\r\n]*(True|False)[ \t\r\n]*,[ \t\r\n]*'shape'[ \t\r\n]*:[ \t\r\n]*\(([^()]*)\)[ \t\r\n]*,?[ \t\r\n]*\}[ \t\r\n]*$/.exec(text);
+  if (!dict) throw fail(`has a header numpy would not write for a plain array: ${JSON.stringify(text.trim().slice(0, 120))}`);
+  const [, descr, fortranText, shapeText] = dict;
+  const dims = shapeText.split(',').map((s) => s.trim());
+  if (dims.length > 1 && dims[dims.length - 1] === '') dims.pop();
+  // Python's literal syntax: no leading zeros ("032" is not 32 to numpy).
+  const shape = dims.map((d) => (/^[1-9]\d*$/.test(d) ? Number(d) : NaN));
   if (shape.length !== 2 || !shape.every((d) => Number.isSafeInteger(d) && d > 0)) {
     throw fail(`has shape (${dims.join(', ')}); expected a 2-D tile of positive height and width`);
   }
