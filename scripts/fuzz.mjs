@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Corrupted-input fuzzing: for a fixed seed, corrupts one input at a time (random byte flips, a
-// truncation at a random offset, a zeroed block) and stitches it with 2 ranks. Every run must end
+// truncation at a random offset, a zeroed block) and stitches it with 2 ranks, collective and
+// independent writes in turn. Every run must end
 // one of two ways:
 //   - exit 0, and `verify` (against what the input holds now) says OK; or
 //   - exit 2, with exactly one `h5stitch:` line on stderr and no output file left behind;
 // and never: a signal, a hang (bounded time), a JavaScript stack on stderr, or a changed input.
-// Targets: the HDF5 tile file anywhere, its /tile_array layout dataset, the /stage_yx positions
+// Targets: the HDF5 tile file anywhere (plain, and gzip-compressed) and in its metadata, its
+// /tile_array layout dataset, the /stage_yx positions
 // of a positions file, a JSON layout file, one file of a directory of .npy tiles.
 //
 //   node scripts/fuzz.mjs [--runs 300] [--seed 1] [--quick] [--keep]
@@ -30,7 +32,7 @@ const opt = (name, fallback) => {
   return i >= 0 ? argv[i + 1] : fallback;
 };
 const quick = argv.includes('--quick');
-const runs = Number(opt('runs', quick ? '15' : '300'));
+const runs = Number(opt('runs', quick ? '21' : '420'));
 const seed = Number(opt('seed', '1'));
 const keep = argv.includes('--keep');
 // A run that takes longer than this hangs (a normal one takes 1-3 s, more on a loaded machine).
@@ -63,8 +65,8 @@ const outDir = path.join(work, 'out');
 fs.mkdirSync(outDir);
 const tmpfs = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256m', 'tmpfs', outDir]).status === 0;
 
-// Clean inputs: 2x3 float32 tiles of 24x32 (overlap 4) with a layout and an overlap attribute; the
-// same tiles with stage positions; a JSON layout; a directory of .npy tiles.
+// Clean inputs: 2x3 float32 tiles of 24x32 (overlap 4) with a layout and an overlap attribute (plain
+// and compressed); the same tiles with stage positions; a JSON layout; a directory of .npy tiles.
 const clean = path.join(work, 'clean');
 fs.mkdirSync(clean);
 const [N, H, W, OVERLAP] = [6, 24, 32, 4];
@@ -80,6 +82,13 @@ const tiles = Float32Array.from({ length: N * H * W }, (_, k) => {
   ds.setAttr('overlap', OVERLAP);
   f.createDataset('/tile_array', { shape: [2, 3], dtype: 'int32' }).write([0, 0], [2, 3], Int32Array.from(layout.flat()));
   f.close();
+  // The same tiles compressed, one chunk per tile: corrupt chunks fail in the middle of a read.
+  const z = openFile(path.join(clean, 'tiles-gzip.h5'), { mode: 'create', overwrite: true });
+  const zs = z.createDataset('/tiles', { shape: [N, H, W], dtype: 'float32', chunk: [1, H, W], gzip: 6 });
+  zs.write([0, 0, 0], [N, H, W], tiles);
+  zs.setAttr('overlap', OVERLAP);
+  z.createDataset('/tile_array', { shape: [2, 3], dtype: 'int32' }).write([0, 0], [2, 3], Int32Array.from(layout.flat()));
+  z.close();
   const p = openFile(path.join(clean, 'positions.h5'), { mode: 'create', overwrite: true });
   p.createDataset('/tiles', { shape: [N, H, W], dtype: 'float32' }).write([0, 0, 0], [N, H, W], tiles);
   const pos = Float64Array.from({ length: 2 * N }, (_, k) => (k % 2 === 0 ? Math.floor(k / 6) * (H - OVERLAP) + 10.3 : ((k >> 1) % 3) * (W - OVERLAP) - 5.6));
@@ -111,6 +120,10 @@ function dataRange(file, name, bytes) {
 // stitch's arguments. A range limits flips and zeroed blocks to one dataset's bytes.
 const targets = [
   { name: 'hdf5-tiles', file: 'tiles.h5', args: (d) => [path.join(d, 'tiles.h5')], input: (d) => path.join(d, 'tiles.h5') },
+  // The superblock, object headers and heaps sit before the first dataset's data.
+  { name: 'hdf5-metadata', file: 'tiles.h5', range: [0, dataRange(path.join(clean, 'tiles.h5'), '/tiles', 0)[0]],
+    args: (d) => [path.join(d, 'tiles.h5')], input: (d) => path.join(d, 'tiles.h5') },
+  { name: 'hdf5-gzip-tiles', file: 'tiles-gzip.h5', args: (d) => [path.join(d, 'tiles-gzip.h5')], input: (d) => path.join(d, 'tiles-gzip.h5') },
   { name: 'hdf5-layout', file: 'tiles.h5', range: dataRange(path.join(clean, 'tiles.h5'), '/tile_array', 2 * 3 * 4),
     args: (d) => [path.join(d, 'tiles.h5')], input: (d) => path.join(d, 'tiles.h5') },
   { name: 'hdf5-positions', file: 'positions.h5', range: dataRange(path.join(clean, 'positions.h5'), '/stage_yx', N * 2 * 8),
@@ -178,7 +191,10 @@ for (let k = 0; k < runs; k++) {
   const before = hashTree(dir);
   const out = path.join(outDir, 'out.h5');
   fs.rmSync(out, { force: true });
-  const job = mpirun([...target.args(dir), '--out', out]);
+  // Every other run writes independently: no per-band agreement, so a read that fails mid-run
+  // ends the job from its rank (MPI_Abort) instead of from all ranks together.
+  const io = Math.floor(k / (targets.length * mutations.length)) % 2 === 1 ? ['--io', 'independent'] : [];
+  const job = mpirun([...target.args(dir), '--out', out, ...io]);
   const problems = [];
   const lines = job.stderr.split('\n').filter((l) => l.startsWith('h5stitch:'));
   if (job.status === 124 || job.status === 137) problems.push(`hung (no end within ${TIMEOUT_S} s)`);
@@ -202,7 +218,7 @@ for (let k = 0; k < runs; k++) {
   if (hashTree(dir) !== before) problems.push('the input changed');
   if (problems.length) {
     outcome = 'failed';
-    failures.push(`run ${k} (${what}): ${problems.join('; ')}\n  stderr: ${job.stderr.trim().split('\n').slice(0, 6).join('\n          ')}`);
+    failures.push(`run ${k} (${what}${io.length ? ', --io independent' : ''}): ${problems.join('; ')}\n  stderr: ${job.stderr.trim().split('\n').slice(0, 6).join('\n          ')}`);
   } else if (!keep) {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -218,7 +234,9 @@ const rows = [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([
 const total = rows.reduce((t, r) => t.map((v, i) => (i === 0 ? 'total' : v + r[i])), ['total', 0, 0, 0, 0, 0]);
 const widths = header.map((h, i) => Math.max(h.length, ...[...rows, total].map((r) => String(r[i]).length)));
 const line = (r) => r.map((v, i) => (i === 0 ? String(v).padEnd(widths[i]) : String(v).padStart(widths[i]))).join('  ');
-console.log(`fuzz: seed ${seed}, ${runs} runs in ${((Date.now() - started) / 1000).toFixed(0)} s (verified: exit 0 and verify OK; refused: exit 2, agreed before writing; aborted: exit 2, one rank's read failed mid-run)`);
+console.log(`fuzz: seed ${seed}, ${runs} runs in ${((Date.now() - started) / 1000).toFixed(0)} s (verified: exit 0 and verify OK; ` +
+  'refused: exit 2, one line agreed by all ranks, before writing or at the band where a read failed; aborted: exit 2, one line from the rank ' +
+  'whose read failed mid-run, which ended the job with MPI_Abort)');
 console.log([line(header), ...rows.map(line), line(total)].join('\n'));
 for (const f of failures) console.log(`FAILED ${f}`);
 console.log(`fuzz: ${failures.length} runs broke a rule`);

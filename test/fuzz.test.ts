@@ -1,4 +1,4 @@
-// Quick subset of `npm run fuzz`: corrupted inputs (HDF5 tiles, layout, positions, JSON layout,
+// Quick subset of `npm run fuzz`: corrupted inputs (HDF5 tiles plain and compressed, layout, positions, JSON layout,
 // .npy) never crash, hang, print a JavaScript stack or change the input; each run either stitches
 // an output that verifies against what the input now holds, or is refused with one line, exit 2.
 import * as path from 'node:path';
@@ -12,7 +12,7 @@ describe('corrupted inputs (quick fuzz)', () => {
     expect(job.code).toBe(0);
     const rows = job.stdout.split('\n').filter((l) => /^(hdf5|json|npy)/.test(l));
     // Every target with every mutation, each run counted once.
-    expect(rows).toHaveLength(15);
+    expect(rows).toHaveLength(21);
     for (const row of rows) {
       const [, runs, verified, refused, aborted, failed] = row.trim().split(/\s+/).map(Number);
       expect(runs).toBeGreaterThan(0);

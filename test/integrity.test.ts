@@ -117,6 +117,19 @@ describe('inputs that change during the run end it with one line naming the file
       env: { H5STITCH_TEST_HOOKS: JSON.stringify({ replaceAt: '0:0', replace: [path.join(moving, '0.npy'), replacement] }) },
     });
     expect(job.signal).toBeNull();
+    // Collective bands: every rank agrees on rank 0's failed read, rank 0 reports it once.
+    expectRefused(job, out, /^h5stitch: error: rank 0: tile 0 \(.*\/0\.npy\) changed during the run: it was replaced by another file$/);
+  });
+
+  it('with independent writes (no per-band agreement) the rank that finds it aborts the job, still exit 2 and one line', () => {
+    const moving = npyCopy('replaced-independent');
+    const replacement = path.join(dir, 'replacement-independent.npy');
+    fs.copyFileSync(path.join(npy, '7.npy'), replacement);
+    const out = path.join(dir, 'replaced-independent.h5');
+    const job = mpirun(2, [stitchJs, ...npyArgs(moving), '--out', out, '--io', 'independent'], {
+      env: { H5STITCH_TEST_HOOKS: JSON.stringify({ replaceAt: '0:0', replace: [path.join(moving, '0.npy'), replacement] }) },
+    });
+    expect(job.signal).toBeNull();
     expectRefused(job, out, /^h5stitch: \[rank 0\] error: tile 0 \(.*\/0\.npy\) changed during the run: it was replaced by another file$/);
   });
 
@@ -130,6 +143,17 @@ describe('inputs that change during the run end it with one line naming the file
       env: { H5STITCH_TEST_HOOKS: JSON.stringify({ replaceAt: '0:0', replace: [moving, other] }) },
     });
     expectRefused(job, out, /^h5stitch: error: rank 0: input .*moving\.h5 \(.*moving\.h5\) changed during the run: it was replaced by another file$/);
+  });
+});
+
+describe('an HDF5 read that fails mid-run ends the job with one line naming the file and tile', () => {
+  it('a compressed tile whose chunk is corrupt: exit 2, no output', () => {
+    const bad = path.join(dir, 'corrupt-chunk.h5');
+    expect(node([fixture('corrupt-chunk.js'), input, bad]).code).toBe(0);
+    const out = path.join(dir, 'corrupt-chunk-out.h5');
+    const job = mpirun(2, [stitchJs, bad, '--out', out]);
+    expect(job.signal).toBeNull();
+    expectRefused(job, out, /^h5stitch: error: rank 1: cannot read tile 11 from .*corrupt-chunk\.h5:\/tiles: H5Dread\(\/tiles\) failed: .*filter/);
   });
 });
 
@@ -168,7 +192,7 @@ describe('valid but unusual tiles stitch to the same bits, or are refused by nam
     verifyOk(out, tiles);
     const intOut = path.join(dir, 'nan-uint16.h5');
     expectRefused(mpirun(2, [stitchJs, ...npyArgs(tiles), '--dtype', 'uint16', '--out', intOut]), intOut,
-      /\[rank 0\] error: output pixel \(y=5, x=49\) blends to NaN \(tile 1\), which uint16 cannot hold/);
+      /^h5stitch: error: rank 0: output pixel \(y=5, x=49\) blends to NaN \(tile 1\), which uint16 cannot hold/);
   });
 });
 

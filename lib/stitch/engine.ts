@@ -33,6 +33,13 @@ export interface BandContext {
   pipeline?: boolean;
   /** Called on rank 0 as tiles complete (progress display). */
   progress?: (done: number, total: number) => void;
+  /**
+   * Agree on each band's input failures (InputError) before its sink runs (one small allgather per
+   * band), so a tile that fails to read on some rank ends the job on every rank with one line
+   * (exit 2) instead of an MPI_Abort. For sinks that make a collective call per band anyway; an independent writer
+   * would wait for the others at every band, so it leaves a failing rank to abort the job.
+   */
+  agreeEachBand?: boolean;
 }
 
 /** Receives each band; `band` is undefined once this rank is out of rows (collective calls still happen). */
@@ -106,20 +113,43 @@ export function blendBands(ctx: BandContext, accDtype: AccDtype, sink: BandSink)
   for (let b = 0; b < bandCount; b++) {
     const band: Band | undefined = bands[b];
     if (!band) {
+      if (ctx.agreeEachBand) mpi.agree();
       sink(undefined, acc.subarray(0, 0));
       continue;
     }
-    ctx.hooks.skew();
     const rows = band.y1 - band.y0;
     const view = acc.subarray(0, rows * width);
-    view.fill(0);
-    for (const tile of tilesInBand(plan.planned, band)) {
-      addTile(ctx, tile, intersect(tile, { y: band.y0, x: 0, height: rows, width })!, view, band.y0, 0, width);
-      done++;
-    }
+    agreeing(ctx, () => {
+      ctx.hooks.skew();
+      view.fill(0);
+      for (const tile of tilesInBand(plan.planned, band)) {
+        addTile(ctx, tile, intersect(tile, { y: band.y0, x: 0, height: rows, width })!, view, band.y0, 0, width);
+        done++;
+      }
+    });
     sink(band, view);
     if (mpi.rank === 0) ctx.progress?.(Math.min(done, plan.planned.length), plan.planned.length);
   }
+}
+
+/**
+ * Runs `work`; with agreeEachBand, every rank then learns whether an input failed to read on any
+ * rank (and all throw it). Other errors (defects, injected faults) still end the job from the rank
+ * that hit them.
+ */
+export function agreeing(ctx: Pick<BandContext, 'mpi' | 'agreeEachBand'>, work: () => void): void {
+  if (!ctx.agreeEachBand) {
+    work();
+    return;
+  }
+  let failure: unknown;
+  try {
+    work();
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    failure = error;
+  }
+  ctx.mpi.agree(failure);
 }
 
 /** A band's tile parts: which tiles, and the part of each inside the band. */
@@ -169,11 +199,16 @@ function blendBandsPipelined(ctx: BandContext, accDtype: AccDtype, sink: BandSin
   ctx.meter.held(slots[0].parts.byteLength + slots[1].parts.byteLength);
   const none = slots[0].acc.subarray(0, 0);
   const read = (b: number) => {
-    if (!planned[b]) return undefined;
-    ctx.hooks.skew();
-    return readBand(ctx, planned[b], slots[b % 2].parts, slots[b % 2].acc);
+    let work: BandWork | undefined;
+    // Agreed on right after the read (before the blend thread starts on it and before any sink).
+    agreeing(ctx, () => {
+      if (!planned[b]) return;
+      ctx.hooks.skew();
+      work = readBand(ctx, planned[b], slots[b % 2].parts, slots[b % 2].acc);
+    });
+    return work;
   };
-  let next = read(0);
+  let next = bandCount > 0 ? read(0) : undefined;
   let written: BandWork | undefined;
   let done = 0;
   for (let b = 0; b < bandCount; b++) {
@@ -181,7 +216,8 @@ function blendBandsPipelined(ctx: BandContext, accDtype: AccDtype, sink: BandSin
     const blending: BackgroundAccumulate | undefined = current && startAccumulateRegions(current.acc, current.jobs);
     try {
       if (b > 0) sink(written?.band, written?.acc ?? none);
-      next = read(b + 1);
+      if (b + 1 < bandCount) next = read(b + 1);
+      else next = undefined;
     } finally {
       // Also on error: the thread must be done with the buffers before anything else runs.
       if (blending) ctx.meter.times.compute += blending.wait();

@@ -9,7 +9,7 @@ import { arraySplit, roundsOf } from '../core/rounds';
 import type { Transfer } from '../runtime/addon';
 import { reusedArray } from '../runtime/buffers';
 import type { Dataset } from '../runtime/hdf5';
-import { addTile, convertRows, slabOf } from './engine';
+import { addTile, agreeing, convertRows, slabOf } from './engine';
 import type { StrategyContext } from './strategy';
 
 export function runReadAddWrite(ctx: StrategyContext, serial: boolean): void {
@@ -33,6 +33,7 @@ export function runReadAddWrite(ctx: StrategyContext, serial: boolean): void {
       if (!tile) {
         if (transfer === 'collective') {
           ctx.meter.timed('read', () => canvas.read([0, 0], [0, 0], empty, { transfer }));
+          if (ctx.agreeEachBand) mpi.agree();
           ctx.meter.timed('write', () => canvas.write([0, 0], [0, 0], empty, { transfer }));
         }
         continue;
@@ -41,7 +42,8 @@ export function runReadAddWrite(ctx: StrategyContext, serial: boolean): void {
       const acc = tileBuffer.subarray(0, tile.height * tile.width);
       ctx.meter.timed('read', () => canvas.read([tile.y, tile.x], [tile.height, tile.width], acc, { transfer }));
       ctx.meter.read(acc.byteLength);
-      addTile(ctx, tile, tile, acc, tile.y, tile.x, tile.width);
+      // Collective: every rank learns of a failed tile read before the write (see agreeEachBand).
+      agreeing(ctx, () => addTile(ctx, tile, tile, acc, tile.y, tile.x, tile.width));
       ctx.meter.timed('write', () => canvas.write([tile.y, tile.x], [tile.height, tile.width], acc, { transfer }));
       ctx.meter.written(acc.byteLength);
     }
@@ -73,7 +75,8 @@ function convertScratch(ctx: StrategyContext, accDataset: Dataset, accDtype: Acc
     const acc = accBuffer.subarray(0, rows * width);
     const data = dataBuffer.subarray(0, rows * width) as NumericArray;
     ctx.meter.timed('read', () => accDataset.read([band?.y0 ?? 0, 0], [rows, width], acc, { transfer: 'collective' }));
-    ctx.meter.timed('convert', () => convertRows(ctx, acc, data, ctx.outDtype, band?.y0 ?? 0));
+    // The writes below are collective.
+    agreeing({ mpi: ctx.mpi, agreeEachBand: true }, () => ctx.meter.timed('convert', () => convertRows(ctx, acc, data, ctx.outDtype, band?.y0 ?? 0)));
     ctx.meter.timed('write', () => ctx.sink.writeRows(band?.y0 ?? 0, rows, data, 'collective'));
     ctx.meter.read(acc.byteLength);
     ctx.meter.written(data.byteLength);

@@ -168,6 +168,9 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
     const tty = mpi.rank === 0 && process.stderr.isTTY && req.progress;
     const ctx: StrategyContext = {
       mpi, source, plan, meter, hooks, sink, outDtype: dtype, io, pipeline, memPerRank: req.memPerRank, chunkRows: req.chunk?.[0],
+      // Collective writes synchronise the ranks at every band or tile anyway: agree on failed
+      // reads there too, so a bad tile ends the job with one line, not an abort.
+      agreeEachBand: io === 'collective' && strategy !== 'serial',
       progress: tty ? (done, total) => {
         const mb = meter.bytes.written / 1e6 / Math.max(1e-9, mpi.wtime() - started);
         process.stderr.write(`\rh5stitch: ${done}/${total} tiles, ${mb.toFixed(1)} MB/s (rank 0)`);

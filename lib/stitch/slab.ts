@@ -6,7 +6,7 @@
  */
 import { accDtypeOf, type NumericArray } from '../core/dtype';
 import { reusedArray } from '../runtime/buffers';
-import { blendBands, convertRows } from './engine';
+import { agreeing, blendBands, convertRows } from './engine';
 import type { StrategyContext } from './strategy';
 
 export function runSlab(ctx: StrategyContext): void {
@@ -15,7 +15,8 @@ export function runSlab(ctx: StrategyContext): void {
     let data: NumericArray = acc;
     if (accDtype !== ctx.outDtype) {
       data = reusedArray('band-out', ctx.outDtype, acc.length);
-      ctx.meter.timed('convert', () => convertRows(ctx, acc, data, ctx.outDtype, band?.y0 ?? 0));
+      // A NaN bound for an integer output: agreed like a failed read when bands are collective.
+      agreeing(ctx, () => ctx.meter.timed('convert', () => convertRows(ctx, acc, data, ctx.outDtype, band?.y0 ?? 0)));
     }
     // A rank out of rows still takes part in a collective write, with nothing selected.
     if (!band && ctx.io === 'independent') return;

@@ -16,6 +16,7 @@ import { readProvenance } from '../io/provenance';
 import { openFile } from '../runtime/hdf5';
 import { accumulateRegion } from '../runtime/kernel';
 import { initMpi, type Mpi } from '../runtime/mpi';
+import { agreeing } from './engine';
 import { DEFAULT_MEM_PER_RANK } from './options';
 import { openWholeTiles, type WholeTiles } from './verify-tiles';
 
@@ -89,9 +90,8 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
     // This rank's rows, in bands of at most memPerRank (accumulator + output + expected per row).
     const accDtype = accDtypeOf(outDtype);
     const memPerRank = o.memPerRank ?? DEFAULT_MEM_PER_RANK;
-    const rowBytes = width * (bytesOf(accDtype) + 2 * bytesOf(outDtype));
-    if (memPerRank < rowBytes) throw new UsageError(`--mem-per-rank ${memPerRank} bytes is too small for one canvas row (${rowBytes} bytes to verify)`);
-    const bandRows = Math.floor(memPerRank / rowBytes);
+    // At least one row: a budget the stitch accepted (one accumulator row) is one verify can work in.
+    const bandRows = Math.max(1, Math.floor(memPerRank / (width * (bytesOf(accDtype) + 2 * bytesOf(outDtype)))));
     const slab = (r: number) => [Math.floor((r * height) / mpi.size), Math.floor(((r + 1) * height) / mpi.size)];
     let bandCount = 0;
     for (let r = 0; r < mpi.size; r++) bandCount = Math.max(bandCount, Math.ceil((slab(r)[1] - slab(r)[0]) / bandRows));
@@ -102,20 +102,16 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
     const expected = newArray(outDtype, bandElements);
     const held = new Map<number, PixelArray>();
 
-    for (let b = 0; b < bandCount; b++) {
-      const by0 = Math.min(y0 + b * bandRows, y1), by1 = Math.min(by0 + bandRows, y1);
+    /** Expected values of rows [by0, by1) compared with `gotBand`, the output's. */
+    const checkBand = (by0: number, by1: number, gotBand: NumericArray) => {
       const rows = by1 - by0;
-      const gotBand = got.subarray(0, rows * width) as NumericArray;
-      // Collective: a rank out of rows reads nothing but still takes part.
-      out.read([rows > 0 ? by0 : 0, 0], [rows, width], gotBand, { transfer: 'collective' });
-      if (rows === 0) continue;
       const inBand = geometry.tilesInRows(by0, by1);
       const expectedBand = expected.subarray(0, rows * width) as NumericArray;
       if (inBand.length === 0) {
         // No tile: every pixel must be 0 (sparse canvases are mostly such bands).
         expectedBand.fill(0 as never);
         if (!sameBytes(gotBand, expectedBand)) compareBand(gotBand as PixelArray, expectedBand as PixelArray, by0, width, integer, inBand, stats, uncovered);
-        continue;
+        return;
       }
       const accBand = acc.subarray(0, rows * width);
       accBand.fill(0);
@@ -133,8 +129,20 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
       // Tiles that end in this band are not needed by this rank's later bands.
       for (const t of inBand) if (t.y + t.height <= by1) held.delete(t.index);
       toOutputDtype(accBand, expectedBand, outDtype);
-      if (sameBytes(gotBand, expectedBand)) continue;
+      if (sameBytes(gotBand, expectedBand)) return;
       compareBand(gotBand as PixelArray, expectedBand as PixelArray, by0, width, integer, inBand, stats, uncovered);
+    };
+
+    for (let b = 0; b < bandCount; b++) {
+      const by0 = Math.min(y0 + b * bandRows, y1), by1 = Math.min(by0 + bandRows, y1);
+      const rows = by1 - by0;
+      const gotBand = got.subarray(0, rows * width) as NumericArray;
+      // Collective: a rank out of rows reads nothing but still takes part.
+      out.read([rows > 0 ? by0 : 0, 0], [rows, width], gotBand, { transfer: 'collective' });
+      // Every rank learns of a tile that failed to read here (and all end with one line).
+      agreeing({ mpi, agreeEachBand: true }, () => {
+        if (rows > 0) checkBand(by0, by1, gotBand);
+      });
     }
 
     const all = mpi.allgather(stats);
