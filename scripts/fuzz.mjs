@@ -193,7 +193,7 @@ for (let k = 0; k < runs; k++) {
   fs.rmSync(out, { force: true });
   // Every other run writes independently: no per-band agreement, so a read that fails mid-run
   // ends the job from its rank (MPI_Abort) instead of from all ranks together.
-  const io = Math.floor(k / (targets.length * mutations.length)) % 2 === 1 ? ['--io', 'independent'] : [];
+  const io = k % 2 === 1 ? ['--io', 'independent'] : [];
   const job = mpirun([...target.args(dir), '--out', out, ...io]);
   const problems = [];
   const lines = job.stderr.split('\n').filter((l) => l.startsWith('h5stitch:'));
