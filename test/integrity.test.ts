@@ -175,6 +175,26 @@ describe('valid but unusual tiles stitch to the same bits, or are refused by nam
     }
   });
 
+  it('big-endian HDF5 tiles (H5T_IEEE_F32BE, made by h5import) give the same bits (HDF5 converts on read)', () => {
+    // The .npy tiles' pixels as one raw [12, 40, 48] array (this host's order: h5import reads that
+    // whatever INPUT-BYTE-ORDER says), stored big-endian by h5import.
+    const raw = Buffer.concat(Array.from({ length: 12 }, (_, i) => {
+      const bytes = fs.readFileSync(path.join(npy, `${i}.npy`));
+      return bytes.subarray(10 + bytes.readUInt16LE(8));
+    }));
+    fs.writeFileSync(path.join(dir, 'be.bin'), raw);
+    fs.writeFileSync(path.join(dir, 'be.cfg'), ['PATH tiles', 'INPUT-CLASS FP', 'INPUT-SIZE 32', 'INPUT-BYTE-ORDER LE', 'RANK 3',
+      'DIMENSION-SIZES 12 40 48', 'OUTPUT-CLASS FP', 'OUTPUT-SIZE 32', 'OUTPUT-BYTE-ORDER BE', ''].join('\n'));
+    const be = path.join(dir, 'be.h5');
+    const h5import = spawnSync('h5import', [path.join(dir, 'be.bin'), '-c', path.join(dir, 'be.cfg'), '-o', be], { encoding: 'utf8' });
+    expect(h5import.status, h5import.stderr).toBe(0);
+    expect(spawnSync('h5dump', ['-H', be], { encoding: 'utf8' }).stdout).toContain('H5T_IEEE_F32BE');
+    const out = path.join(dir, 'be-h5.h5');
+    stitchOk([be, '--layout', layout, '--overlap', '6'], out);
+    expect(maxDiff(ref(), `${out}:/stitched`).identical).toBe(true);
+    verifyOk(out, be);
+  });
+
   it('int8 tiles stitch to float32 and to int8 and verify', () => {
     for (const dtype of ['float32', 'int8']) {
       const out = path.join(dir, `i1-${dtype}.h5`);
