@@ -36,8 +36,9 @@ export interface BandContext {
   /**
    * Agree on each band's input failures (InputError) before its sink runs (one small allgather per
    * band), so a tile that fails to read on some rank ends the job on every rank with one line
-   * (exit 2) instead of an MPI_Abort. For sinks that make a collective call per band anyway; an independent writer
-   * would wait for the others at every band, so it leaves a failing rank to abort the job.
+   * (exit 2) instead of an MPI_Abort. For sinks that make a collective call per band anyway; with
+   * independent writes (which must not wait for each other per band) the strategy agrees once
+   * after its bands instead (slab.ts).
    */
   agreeEachBand?: boolean;
 }

@@ -5,6 +5,7 @@
  * so they are only as safe as the file system's coherence.
  */
 import { accDtypeOf, newArray, type AccArray, type AccDtype, type NumericArray } from '../core/dtype';
+import type { PlannedTile } from '../core/geometry';
 import { arraySplit, roundsOf } from '../core/rounds';
 import type { Transfer } from '../runtime/addon';
 import { reusedArray } from '../runtime/buffers';
@@ -24,10 +25,8 @@ export function runReadAddWrite(ctx: StrategyContext, serial: boolean): void {
   const rounds = serial ? [plan.planned] : roundsOf(plan.planned);
   const transfer: Transfer = serial ? 'independent' : ctx.io;
   let done = 0;
-  for (const round of rounds) {
-    const mine = serial ? (mpi.rank === 0 ? round : []) : arraySplit(round, mpi.size)[mpi.rank];
-    // Collective calls need every rank the same number of times: the largest share.
-    const calls = serial ? mine.length : Math.ceil(round.length / mpi.size);
+  /** This rank's tiles of a round, read-add-written in `calls` steps (collective: every rank as many). */
+  const addRound = (mine: PlannedTile[], calls: number) => {
     for (let k = 0; k < calls; k++) {
       const tile = mine[k];
       if (!tile) {
@@ -47,6 +46,14 @@ export function runReadAddWrite(ctx: StrategyContext, serial: boolean): void {
       ctx.meter.timed('write', () => canvas.write([tile.y, tile.x], [tile.height, tile.width], acc, { transfer }));
       ctx.meter.written(acc.byteLength);
     }
+  };
+  for (const round of rounds) {
+    const mine = serial ? (mpi.rank === 0 ? round : []) : arraySplit(round, mpi.size)[mpi.rank];
+    // Collective calls need every rank the same number of times: the largest share.
+    const calls = serial ? mine.length : Math.ceil(round.length / mpi.size);
+    // Without per-tile agreement (independent transfers, serial), a rank whose input fails stops
+    // its round there; all ranks agree before the round's (collective) flush and end together.
+    agreeing({ mpi, agreeEachBand: !ctx.agreeEachBand }, () => addRound(mine, calls));
     done += round.length;
     // sync-barrier-sync: every rank's writes of this round are on disk and visible
     // before any rank reads pixels of the next round.

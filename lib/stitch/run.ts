@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { bytesOf, type Dtype } from '../core/dtype';
 import { planStitch, type StitchPlan } from '../core/plan';
 import type { BlendMode } from '../core/weights';
-import { UsageError } from '../errors';
+import { RankFailedError, UsageError } from '../errors';
 import { readLayoutFile } from '../io/layout-file';
 import { createHdf5Sink, partialPaths, withDiskFullNote } from '../io/sinks/hdf5';
 import type { OutputSink } from '../io/sinks/sink';
@@ -187,8 +187,10 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
       strategy, io, ranks: mpi.size, version: VERSION, inputs: source.fingerprint,
     }));
   } catch (error) {
-    // This rank's view of the run ends here: no partial output may stay behind at any path.
-    if (sink) sink.discard();
+    // This rank's view of the run ends here: no partial output may stay behind at any path. A
+    // failure every rank agreed on closes the output collectively first.
+    if (sink && error instanceof RankFailedError) sink.abandon();
+    else if (sink) sink.discard();
     else fs.rmSync(partialPaths(req.output).partial, { force: true });
     throw withDiskFullNote(error, req.output);
   } finally {

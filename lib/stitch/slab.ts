@@ -10,6 +10,16 @@ import { agreeing, blendBands, convertRows } from './engine';
 import type { StrategyContext } from './strategy';
 
 export function runSlab(ctx: StrategyContext): void {
+  if (ctx.agreeEachBand) {
+    blendAndWrite(ctx);
+    return;
+  }
+  // Independent writes: no rank waits for another between bands. A rank whose input fails to
+  // read stops there and waits for the others to finish theirs; then all agree and end together.
+  agreeing({ mpi: ctx.mpi, agreeEachBand: true }, () => blendAndWrite(ctx));
+}
+
+function blendAndWrite(ctx: StrategyContext): void {
   const accDtype = accDtypeOf(ctx.outDtype);
   blendBands(ctx, accDtype, (band, acc) => {
     let data: NumericArray = acc;
