@@ -72,8 +72,10 @@ export function startAccumulateRegions(band: AccArray, jobs: readonly Accumulate
 /**
  * Writes `acc` into `out` (of the output dtype, same length): floats are stored as a typed array
  * stores them; integers are rounded (as Math.round does) and clipped to the dtype's range, once,
- * at the end of the blend. Native (one pass, no JS loop).
+ * at the end of the blend (±Infinity clip to the ends). NaN has no integer value: returns the
+ * index of the first NaN written as 0 into an integer `out`, or -1 (always -1 for floats, which
+ * keep NaN); callers refuse the output then. Native: one pass at memory speed.
  */
-export function convertInto(acc: AccArray, out: NumericArray): void {
-  native().convert(acc, out as PixelArray);
+export function convertInto(acc: AccArray, out: NumericArray): number {
+  return native().convert(acc, out as PixelArray);
 }

@@ -9,7 +9,7 @@ import { bandRowsOf } from '../core/bands';
 import { accDtypeOf, bytesOf, type Dtype } from '../core/dtype';
 import { planStitch, type StitchPlan } from '../core/plan';
 import type { BlendMode } from '../core/weights';
-import { UsageError } from '../errors';
+import { RankFailedError, UsageError } from '../errors';
 import { readLayoutFile } from '../io/layout-file';
 import type { FileSystemInfo, FsClass } from '../runtime/file-system';
 import { createHdf5Sink, partialPaths, withDiskFullNote } from '../io/sinks/hdf5';
@@ -95,6 +95,33 @@ function checkOutputPath(input: string, out: string, force: boolean): void {
   }
 }
 
+// The tile table (provenance) and the kernel's tile records hold y and x as int32.
+const MAX_AXIS = 2 ** 31 - 1;
+
+/**
+ * Refuses, on rank 0 before anything is written, a canvas the output cannot hold: an axis past
+ * int32 or more bytes than the output's file system has free (an uncompressed output is
+ * allocated whole; a stitch that would fill the disk fails late and leaves nothing).
+ */
+function checkCanvasFits(req: StitchRequest, plan: StitchPlan): void {
+  const { height, width } = plan.canvas;
+  if (height > MAX_AXIS || width > MAX_AXIS) {
+    throw new UsageError(`the canvas would be ${height}x${width} pixels; h5stitch places tiles within 2^31-1 pixels per axis`);
+  }
+  const bytes = height * width * bytesOf(req.dtype);
+  if (req.gzip !== undefined) return;
+  let free: number;
+  try {
+    const st = fs.statfsSync(path.dirname(path.resolve(req.output)));
+    free = st.bavail * st.bsize;
+  } catch {
+    return;
+  }
+  if (bytes > free) {
+    throw new UsageError(`the output would be ${height}x${width} ${req.dtype} (${bytes} bytes) but ${path.dirname(path.resolve(req.output))} has ${free} bytes free`);
+  }
+}
+
 /** Opens the input and plans the canvas; the checks every rank can make alike. */
 function openAndPlan(req: StitchRequest, pipelineWanted: boolean, meter: Meter): { source: TileSource; plan: StitchPlan; pipeline: boolean } {
   const source = openTileSource(req.input, { tilesPath: req.tilesPath, layoutPath: req.layoutPath, positionsPath: req.positionsPath });
@@ -140,6 +167,12 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   const fileSystem = mpi.runOnAll(() => checkOutputFileSystem(req.output, { strategy, ranks: mpi.size, nodes, trust: req.trustFsCoherence }));
   const meter = new Meter();
   const { source, plan, pipeline } = mpi.runOnAll(() => openAndPlan(req, pipelineWanted, meter));
+  try {
+    mpi.runOnRoot(() => checkCanvasFits(req, plan));
+  } catch (error) {
+    source.close();
+    throw error;
+  }
 
   let sink: OutputSink | undefined;
   try {
@@ -153,6 +186,9 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
     const tty = mpi.rank === 0 && process.stderr.isTTY && req.progress;
     const ctx: StrategyContext = {
       mpi, source, plan, meter, hooks, sink, outDtype: dtype, io, pipeline, memPerRank: req.memPerRank, chunkRows: req.chunk?.[0], compressed: req.gzip !== undefined,
+      // Collective writes synchronise the ranks at every band or tile anyway: agree on failed
+      // reads there too, so a bad tile ends the job with one line, not an abort.
+      agreeEachBand: io === 'collective' && strategy !== 'serial',
       progress: tty ? (done, total) => {
         const mb = meter.bytes.written / 1e6 / Math.max(1e-9, mpi.wtime() - started);
         process.stderr.write(`\rh5stitch: ${done}/${total} tiles, ${mb.toFixed(1)} MB/s (rank 0)`);
@@ -161,13 +197,18 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
     if (strategy === 'slab') runSlab(ctx);
     else runReadAddWrite(ctx, strategy === 'serial');
     if (tty) process.stderr.write('\n');
+    // Every tile was read from the files as planned (each read checks its file); a file rewritten
+    // in place or replaced while the run went on is caught here, before the output is committed.
+    mpi.runOnRoot(() => source.checkUnchanged());
     meter.timed('sync', () => sink!.commit({
       tiles: plan.planned, tileShape: [source.height, source.width], blend: req.blend, input: path.resolve(req.input), overlap: plan.overlap,
-      strategy, io, ranks: mpi.size, version: VERSION,
+      strategy, io, ranks: mpi.size, version: VERSION, inputs: source.fingerprint,
     }));
   } catch (error) {
-    // This rank's view of the run ends here: no partial output may stay behind at any path.
-    if (sink) sink.discard();
+    // This rank's view of the run ends here: no partial output may stay behind at any path. A
+    // failure every rank agreed on closes the output collectively first.
+    if (sink && error instanceof RankFailedError) sink.abandon();
+    else if (sink) sink.discard();
     else fs.rmSync(partialPaths(req.output).partial, { force: true });
     throw withDiskFullNote(error, req.output);
   } finally {
