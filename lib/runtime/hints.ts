@@ -14,6 +14,6 @@ export function defaultHints(keepDataSieving = false): Record<string, string> {
  * disabled, or OMPIO's fbtl_posix_write_datasieving is on (runtime/mpi.ts turns it off at init
  * unless keepDataSieving).
  */
-export function writeSievingOn(hints: Record<string, string>, keepDataSieving: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+export function writeSievingOn(hints: Record<string, string>, keepDataSieving: boolean, env: Record<string, string | undefined> = process.env): boolean {
   return hints.romio_ds_write !== 'disable' || keepDataSieving || (env.OMPI_MCA_fbtl_posix_write_datasieving ?? '0') !== '0';
 }

@@ -170,6 +170,9 @@ class MpiWorld implements Mpi {
 function refuseLaunch(refusal: LaunchRefusal | undefined, finalize?: () => void): void {
   if (!refusal) return;
   if (!refusal.launcherRank) process.stderr.write(`h5stitch: error: ${refusal.message}\n`);
+  // The other ranks leave a moment later: a launcher that kills the job at the first non-zero
+  // exit (srun --kill-on-bad-exit) would otherwise kill rank 0 before its line is out.
+  else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
   finalize?.();
   process.exit(2);
 }

@@ -59,7 +59,7 @@ export function statInput(file: string, what: string): OpenedFile {
 }
 
 /** How `now` differs from the file as opened (`then`), or null when it does not. */
-export function fileChange(then: OpenedFile, now: fs.Stats | null): string | null {
+export function fileChange(then: OpenedFile, now: Pick<OpenedFile, 'ino' | 'dev' | 'size' | 'mtimeMs'> | null): string | null {
   if (!now) return 'it no longer exists';
   if (now.ino !== then.ino || now.dev !== then.dev) return 'it was replaced by another file';
   if (now.size !== then.size) return `its size changed from ${then.size} to ${now.size} bytes`;
@@ -69,7 +69,7 @@ export function fileChange(then: OpenedFile, now: fs.Stats | null): string | nul
 
 /** Throws InputError when the file at `then.path` differs from when it was opened. */
 export function checkFileUnchanged(then: OpenedFile, what: string): void {
-  let now: fs.Stats | null = null;
+  let now: fs.Stats | null = null; // (a local: the declaration keeps Node's types out of the .d.ts)
   try {
     now = fs.statSync(then.path);
   } catch {
