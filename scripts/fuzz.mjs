@@ -174,7 +174,7 @@ const JS_STACK = /\n\s+at .+(:\d+:\d+\)?|\(node:)/;
 const counts = new Map();
 const failures = [];
 const count = (key, outcome) => {
-  const row = counts.get(key) ?? { runs: 0, verified: 0, refused: 0, aborted: 0, failed: 0 };
+  const row = counts.get(key) ?? { runs: 0, verified: 0, refused: 0, midRun: 0, aborted: 0, failed: 0 };
   row.runs++;
   row[outcome]++;
   counts.set(key, row);
@@ -210,7 +210,9 @@ for (let k = 0; k < runs; k++) {
   } else if (job.status === 2) {
     if (lines.length !== 1) problems.push(`exit 2 with ${lines.length} h5stitch: lines`);
     if (fs.existsSync(out)) problems.push('exit 2 but an output file exists');
-    if (problems.length === 0) outcome = /^h5stitch: \[rank \d+\] error:/.test(lines[0]) ? 'aborted' : 'refused';
+    // Refused after the stitch began: a tile that failed to read, a file that changed, a NaN for an integer output.
+    const midRun = /cannot read tile \d+ from|changed during the run|blends to NaN|ended after \d+ bytes/.test(lines[0] ?? '');
+    if (problems.length === 0) outcome = /^h5stitch: \[rank \d+\] error:/.test(lines[0]) ? 'aborted' : midRun ? 'midRun' : 'refused';
   } else if (problems.length === 0) {
     problems.push(`exit ${job.status}`);
   }
@@ -229,14 +231,14 @@ for (let k = 0; k < runs; k++) {
 if (process.stderr.isTTY) process.stderr.write('\n');
 if (tmpfs) spawnSync('umount', [outDir]);
 
-const header = ['target/mutation', 'runs', 'verified', 'refused', 'aborted', 'failed'];
-const rows = [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, r]) => [key, r.runs, r.verified, r.refused, r.aborted, r.failed]);
-const total = rows.reduce((t, r) => t.map((v, i) => (i === 0 ? 'total' : v + r[i])), ['total', 0, 0, 0, 0, 0]);
+const header = ['target/mutation', 'runs', 'verified', 'refused', 'mid-run', 'aborted', 'failed'];
+const rows = [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, r]) => [key, r.runs, r.verified, r.refused, r.midRun, r.aborted, r.failed]);
+const total = rows.reduce((t, r) => t.map((v, i) => (i === 0 ? 'total' : v + r[i])), ['total', 0, 0, 0, 0, 0, 0]);
 const widths = header.map((h, i) => Math.max(h.length, ...[...rows, total].map((r) => String(r[i]).length)));
 const line = (r) => r.map((v, i) => (i === 0 ? String(v).padEnd(widths[i]) : String(v).padStart(widths[i]))).join('  ');
 console.log(`fuzz: seed ${seed}, ${runs} runs in ${((Date.now() - started) / 1000).toFixed(0)} s (verified: exit 0 and verify OK; ` +
-  'refused: exit 2, one line agreed by all ranks, before writing or at the band where a read failed; aborted: exit 2, one line from the rank ' +
-  'whose read failed mid-run, which ended the job with MPI_Abort)');
+  'refused: exit 2, one line agreed by all ranks before anything was written; mid-run: the same, agreed after the stitch began ' +
+  '(a tile that failed to read); aborted: exit 2, one line from a rank that ended the job with MPI_Abort)');
 console.log([line(header), ...rows.map(line), line(total)].join('\n'));
 for (const f of failures) console.log(`FAILED ${f}`);
 console.log(`fuzz: ${failures.length} runs broke a rule`);
