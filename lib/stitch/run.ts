@@ -98,7 +98,7 @@ function checkOutputPath(input: string, out: string, force: boolean): void {
 function openAndPlan(req: StitchRequest, pipelineWanted: boolean): { source: TileSource; plan: StitchPlan; pipeline: boolean } {
   const source = openTileSource(req.input, { tilesPath: req.tilesPath, layoutPath: req.layoutPath, positionsPath: req.positionsPath });
   try {
-    const plan = planStitch(source, { blend: req.blend, overlap: req.overlap, layout: req.layout ?? (req.layoutFile ? readLayoutFile(req.layoutFile) : undefined) });
+    const plan = planStitch(source, { blend: req.blend, overlap: req.overlap, positions: req.positions, layout: req.layout ?? (req.layoutFile ? readLayoutFile(req.layoutFile) : undefined) });
     const { chunk, memPerRank } = req;
     if (chunk && (chunk[0] > plan.canvas.height || chunk[1] > plan.canvas.width)) {
       throw new UsageError(`--chunk ${chunk.join('x')} is larger than the canvas ${plan.canvas.height}x${plan.canvas.width}`);

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { GENERATE_DTYPES, type Dtype } from '../../core/dtype';
 import { expected, H5StitchError, UsageError } from '../../errors';
 import { generateTiles } from '../../generate/tiles';
+import { registrationSetOptions, REGISTRATION_SET_OPTIONS, runGenerateRegistrationSet } from '../../generate/registration-command';
 import { onePositional, optFlag, optInt, optPair, optString, type OptionSpec, type ParsedArgs } from '../args';
 import type { Command } from './command';
 
@@ -37,7 +38,8 @@ export const generateCommand: Command = {
   spec: {
     name: 'generate',
     summary: 'write a test tile set (tiles, layout, overlap, ground truth) cut from a known image',
-    usage: ['generate TILES.h5 [--tiles RxC] [--tile HxW] [--overlap P] [--dtype D] [--permute] [--hole R,C] [--seed N]'],
+    usage: ['generate TILES.h5 [--tiles RxC] [--tile HxW] [--overlap P] [--dtype D] [--permute] [--hole R,C] [--seed N]',
+      'generate TILES.h5 --jitter PX [--blank K] [--noise S] [--tiles RxC] [--tile HxW] [--overlap P] [--dtype D] [--seed N]'],
     options: {
       ...tileSetOptions(256),
       'overlap-y': { value: 'P', help: 'overlap between rows of tiles' },
@@ -45,11 +47,15 @@ export const generateCommand: Command = {
       permute: { flag: true, help: 'shuffle which tile index sits at which grid position' },
       hole: { repeat: true, value: 'R,C', help: 'leave grid cell R,C empty (repeatable)' },
       seed: { value: 'N', help: 'seed of --permute' },
+      ...REGISTRATION_SET_OPTIONS,
       force: { flag: true, help: 'replace an existing file' },
     },
   },
   run(mpi, args) {
     const out = onePositional(args, 'TILES.h5 to generate');
+    // --jitter makes a registration test set (lib/generate/registration.ts) instead.
+    const registration = registrationSetOptions(args, generateOptions(args));
+    if (registration) return runGenerateRegistrationSet(mpi, out, registration, optFlag(args, 'force'), optFlag(args, 'json'));
     const options = generateOptions(args);
     const result = mpi.runOnRoot(() => {
       if (fs.existsSync(out) && !optFlag(args, 'force')) throw new UsageError(`${out} exists; pass --force to replace it`);
