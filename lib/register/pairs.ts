@@ -35,14 +35,18 @@ function pairJob(a: Rect & { index: number }, b: Rect & { index: number }, overl
   };
 }
 
-/** Every pair of tiles whose nominal rectangles overlap (from the plan's covering lists), sorted by (a, b). */
+/**
+ * Every pair of tiles whose nominal rectangles overlap along at least half a tile side (edge
+ * neighbours; from the plan's covering lists), sorted by (a, b). Corner-only overlaps are too small
+ * for a match to be trusted, and would raise the null pairs' threshold for everyone.
+ */
 export function candidatePairs(plan: StitchPlan, maxShift: number): PairJob[] {
   const jobs: PairJob[] = [];
   plan.planned.forEach((tile, k) => {
     for (const other of plan.covering[k]) {
       if (other.index <= tile.index) continue;
       const overlap = intersect(tile, other);
-      if (overlap) jobs.push(pairJob(tile, other, overlap, maxShift));
+      if (overlap && (2 * overlap.height >= tile.height || 2 * overlap.width >= tile.width)) jobs.push(pairJob(tile, other, overlap, maxShift));
     }
   });
   return jobs.sort((p, q) => p.a - q.a || p.b - q.b);
