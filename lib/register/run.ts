@@ -58,7 +58,10 @@ export interface RegisterReport {
   status: Record<TileStatus, number>;
   model: Model;
   canvas: [number, number];
-  seconds: { total: number; pairs: number; solve: number };
+  /** pairs: the pair phase (wall); read and register: the busiest rank's strip reads and native registration. */
+  seconds: { total: number; pairs: number; read: number; register: number; solve: number };
+  /** Pairs registered: real ones, and null ones (for the NCC threshold). */
+  jobs: { real: number; null: number };
   /** Pairs (real and null) registered per second on the busiest rank. */
   pairsPerSecondPerRank: number;
   tileTable: TileRecord[];
@@ -86,18 +89,24 @@ function quantile(sorted: number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
 }
 
-/** Registers every job this rank owns into `table` (FIELDS per job). */
-function registerJobs(source: TileSource, jobs: readonly PairJob[], mine: number[], table: Float64Array, maxShift: number, peaks: number): void {
+/** Registers every job this rank owns into `table` (FIELDS per job); returns [read, register] seconds. */
+function registerJobs(source: TileSource, jobs: readonly PairJob[], mine: number[], table: Float64Array, maxShift: number, peaks: number): [number, number] {
   const addon = native();
+  let readSeconds = 0, registerSeconds = 0;
   for (const i of mine) {
+    const t0 = performance.now();
     const j = jobs[i];
     const sa = j.stripA, sb = j.stripB;
     // Copies: readRegion may hand back one reused buffer.
     const a = source.readRegion(j.a, sa.y, sa.y + sa.height, sa.x, sa.x + sa.width).slice();
     const b = source.readRegion(j.b, sb.y, sb.y + sb.height, sb.x, sb.x + sb.width);
+    const t1 = performance.now();
     const r = addon.registerPair(a, [sa.height, sa.width], b, [sb.height, sb.width], { offset: j.offset, maxShift, peaks, minOverlap: j.minOverlap });
     table.set([r.dy, r.dx, r.ncc, r.overlap, r.candidates], i * FIELDS);
+    readSeconds += (t1 - t0) / 1000;
+    registerSeconds += (performance.now() - t1) / 1000;
   }
+  return [readSeconds, registerSeconds];
 }
 
 /** Collective. Writes POSITIONS.h5 on rank 0 and returns the report on every rank. */
@@ -123,11 +132,11 @@ export function runRegister(mpi: Mpi, o: RegisterOptions): RegisterReport {
     const mine = balance(jobs, mpi.size)[mpi.rank];
     const local = new Float64Array(jobs.length * FIELDS);
     const pairsStarted = mpi.wtime();
-    mpi.runOnAll(() => registerJobs(source, jobs, mine, local, maxShift, o.peaks ?? 5));
+    const [readSeconds, nativeSeconds] = mpi.runOnAll(() => registerJobs(source, jobs, mine, local, maxShift, o.peaks ?? 5));
     const myPairSeconds = mpi.wtime() - pairsStarted;
     // Each entry is written by one rank and zero elsewhere: the sum is that rank's bits.
     const table = mpi.allreduce(local, 'sum');
-    const busiest = mpi.allreduce(new Float64Array([myPairSeconds, mine.length]), 'max');
+    const busiest = mpi.allreduce(new Float64Array([myPairSeconds, readSeconds, nativeSeconds]), 'max');
     const pairSeconds = mpi.wtime() - pairsStarted;
 
     const solveStarted = mpi.wtime();
@@ -136,7 +145,8 @@ export function runRegister(mpi: Mpi, o: RegisterOptions): RegisterReport {
     const report: RegisterReport = {
       command: 'register', input: o.input, output: o.output, ranks: mpi.size, tiles: source.count, tileSize: [source.height, source.width], maxShift,
       ...solved,
-      seconds: { total: 0, pairs: pairSeconds, solve: solveSeconds },
+      seconds: { total: 0, pairs: pairSeconds, read: busiest[1], register: busiest[2], solve: solveSeconds },
+      jobs: { real: real.length, null: nulls.length },
       pairsPerSecondPerRank: busiest[0] > 0 ? Math.max(...balance(jobs, mpi.size).map((m) => m.length)) / busiest[0] : 0,
     };
     mpi.runOnRoot(() => writePositions(o.output, report));

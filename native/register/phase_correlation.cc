@@ -222,7 +222,7 @@ PairResult RegisterPair(const Strip& a, const Strip& b, const PairOptions& o) {
   if (result.candidates == 0) return result;
   // Climb to the NCC's local maximum: a correlation peak can sit one pixel off it, and the
   // suppressed neighbourhood of a chosen peak is never scored.
-  for (int step = 0; step < 8; step++) {
+  for (int step = 0; step < 4 * o.maxShift + 4; step++) {
     int nextY = bestY, nextX = bestX;
     double next = result.ncc;
     long nextOverlap = result.overlap;

@@ -66,6 +66,12 @@ export const registerCommand: Command = {
         console.log(summaryLine(report));
         for (const t of modelled.slice(0, 20)) console.log(`  tile ${t.index}: ${t.status}: ${t.reason}`);
         if (modelled.length > 20) console.log(`  ... and ${modelled.length - 20} more (see --report)`);
+        const disagree = report.pairTable.filter((p) => p.status === 'kept' && p.residual > 1);
+        if (disagree.length) {
+          const worst = disagree.reduce((w, p) => (p.residual > w.residual ? p : w));
+          console.log(`h5stitch: warning: ${disagree.length} kept pair(s) disagree with the solved positions by more than 1 px ` +
+            `(worst ${worst.a}-${worst.b}: ${worst.residual.toFixed(2)} px): the tiles near them are uncertain (weak or periodic texture?)`);
+        }
       }
     }
     return 0;
