@@ -8,12 +8,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { planStitch, type StitchPlan } from '../core/plan';
-import { UsageError } from '../errors';
+import { expected, UsageError } from '../errors';
 import { openTileSource, type TileSource } from '../io/sources';
 import { readLayoutFile } from '../io/layout-file';
 import { native } from '../runtime/addon';
 import { openFile } from '../runtime/hdf5';
-import type { Mpi } from '../runtime/mpi';
+import { initMpi, type Mpi } from '../runtime/mpi';
 import { balance, candidatePairs, nullPairs, type PairJob } from './pairs';
 import { solvePositions, type Link, type LinkStatus, type Model, type TileStatus } from './solve';
 
@@ -109,8 +109,32 @@ function registerJobs(source: TileSource, jobs: readonly PairJob[], mine: number
   return [readSeconds, registerSeconds];
 }
 
+/**
+ * Every tile's position from its overlaps, written to `options.output` (/positions, /pairs,
+ * /tile_status). Collective: call on every rank. See docs/registration.md.
+ */
+export function register(options: RegisterOptions): RegisterReport {
+  return runRegister(initMpi(), options);
+}
+
+/** Library callers get the command line's refusals (UsageError naming the option). */
+function checkOptions(o: RegisterOptions): void {
+  if (typeof o !== 'object' || o === null) throw expected('an options object', 'register()', o);
+  if (typeof o.input !== 'string' || o.input === '') throw expected('a file or directory name', 'INPUT', o.input);
+  if (typeof o.output !== 'string' || o.output === '') throw expected('a file name', '--out', o.output);
+  const integer = (v: unknown, name: string, min: number) => {
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) >= min)) throw expected(`an integer >= ${min}`, name, v);
+  };
+  integer(o.maxShift, '--max-shift', 0);
+  integer(o.peaks, '--peaks', 1);
+  integer(o.nullPairs, 'nullPairs', 0);
+  if (o.minNcc !== undefined && !(typeof o.minNcc === 'number' && o.minNcc >= -1 && o.minNcc <= 1)) throw expected('a number in [-1, 1]', '--min-ncc', o.minNcc);
+  if (o.positions && o.positionsPath) throw new UsageError('give positions or a positions dataset (--positions), not both');
+}
+
 /** Collective. Writes POSITIONS.h5 on rank 0 and returns the report on every rank. */
 export function runRegister(mpi: Mpi, o: RegisterOptions): RegisterReport {
+  checkOptions(o);
   const started = mpi.wtime();
   mpi.runOnRoot(() => checkOutput(o));
   const { source, plan } = mpi.runOnAll(() => {
