@@ -124,34 +124,42 @@ double OverlapNcc(const Strip& a, const Strip& b, int sy, int sx, long* overlap)
     return -1;
   }
   const long n = static_cast<long>(y1 - y0) * (x1 - x0);
-  double sa = 0, sb = 0;
+  // One pass over the five sums: callers centre the strips first (RegisterPair does), so the
+  // variance sums do not cancel.
+  double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
   for (int y = y0; y < y1; y++) {
     const double* ra = a.data + static_cast<size_t>(y + sy) * a.width + sx;
     const double* rb = b.data + static_cast<size_t>(y) * b.width;
     for (int x = x0; x < x1; x++) {
-      sa += ra[x];
-      sb += rb[x];
-    }
-  }
-  const double ma = sa / n, mb = sb / n;
-  double saa = 0, sbb = 0, sab = 0;
-  for (int y = y0; y < y1; y++) {
-    const double* ra = a.data + static_cast<size_t>(y + sy) * a.width + sx;
-    const double* rb = b.data + static_cast<size_t>(y) * b.width;
-    for (int x = x0; x < x1; x++) {
-      const double da = ra[x] - ma, db = rb[x] - mb;
-      saa += da * da;
-      sbb += db * db;
-      sab += da * db;
+      const double va = ra[x], vb = rb[x];
+      sa += va;
+      sb += vb;
+      saa += va * va;
+      sbb += vb * vb;
+      sab += va * vb;
     }
   }
   *overlap = n;
+  const double varA = saa - sa * sa / n, varB = sbb - sb * sb / n, cov = sab - sa * sb / n;
   // A flat overlap (blank tile, saturated region) correlates with nothing.
-  if (saa <= 0 || sbb <= 0) return 0;
-  return sab / std::sqrt(saa * sbb);
+  if (!(varA > 1e-12 * (saa + 1e-300)) || !(varB > 1e-12 * (sbb + 1e-300))) return 0;
+  return cov / std::sqrt(varA * varB);
 }
 
-PairResult RegisterPair(const Strip& a, const Strip& b, const PairOptions& o) {
+// A copy of the strip with its mean removed (for OverlapNcc's one-pass sums).
+static std::vector<double> Centred(const Strip& s) {
+  const size_t n = static_cast<size_t>(s.height) * s.width;
+  double mean = 0;
+  for (size_t i = 0; i < n; i++) mean += s.data[i];
+  mean /= static_cast<double>(n);
+  std::vector<double> out(s.data, s.data + n);
+  for (double& v : out) v -= mean;
+  return out;
+}
+
+PairResult RegisterPair(const Strip& rawA, const Strip& rawB, const PairOptions& o) {
+  const std::vector<double> centredA = Centred(rawA), centredB = Centred(rawB);
+  const Strip a{centredA.data(), rawA.height, rawA.width}, b{centredB.data(), rawB.height, rawB.width};
   const int h = GoodSize(std::max(a.height, b.height)), w = GoodSize(std::max(a.width, b.width));
   Plans& p = PlansFor(h, w);
   Load(a, p);

@@ -44,7 +44,8 @@ struct PairOptions {
 PairResult RegisterPair(const Strip& a, const Strip& b, const PairOptions& options);
 
 // NCC of A(p + s) against B(p) over their overlap for an integer shift s = (sy, sx) of B's strip
-// origin in A's strip coordinates; sets *overlap to the pixel count. Exposed for tests.
+// origin in A's strip coordinates; sets *overlap to the pixel count. One pass: centre the strips
+// first (subtract each one's mean), or large offsets cancel the variance sums.
 double OverlapNcc(const Strip& a, const Strip& b, int sy, int sx, long* overlap);
 
 // Releases the cached plans and buffers.
