@@ -78,6 +78,11 @@ const MIN_NCC_FLOOR = 0.1;
 function checkOutput(o: RegisterOptions): void {
   const dir = path.dirname(path.resolve(o.output));
   if (!fs.existsSync(dir)) throw new UsageError(`output directory ${dir} does not exist`);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new UsageError(`output directory ${dir} is not writable`);
+  }
   if (fs.existsSync(o.output)) {
     if (fs.realpathSync(o.output) === fs.realpathSync(o.input)) throw new UsageError(`output ${o.output} is the input file; choose another --out`);
     if (!o.force) throw new UsageError(`output ${o.output} exists; pass --force to replace it`);
@@ -153,7 +158,8 @@ export function runRegister(mpi: Mpi, o: RegisterOptions): RegisterReport {
     if (real.length === 0) throw new UsageError(`no two tiles of ${o.input} overlap: nothing to register`);
     const nulls = nullPairs(plan, real, o.nullPairs ?? Math.min(100, Math.max(30, real.length)));
     const jobs = [...real, ...nulls];
-    const mine = balance(jobs, mpi.size)[mpi.rank];
+    const owned = balance(jobs, mpi.size);
+    const mine = owned[mpi.rank];
     const local = new Float64Array(jobs.length * FIELDS);
     const pairsStarted = mpi.wtime();
     const [readSeconds, nativeSeconds] = mpi.runOnAll(() => registerJobs(source, jobs, mine, local, maxShift, o.peaks ?? 5));
@@ -171,7 +177,7 @@ export function runRegister(mpi: Mpi, o: RegisterOptions): RegisterReport {
       ...solved,
       seconds: { total: 0, pairs: pairSeconds, read: busiest[1], register: busiest[2], solve: solveSeconds },
       jobs: { real: real.length, null: nulls.length },
-      pairsPerSecondPerRank: busiest[0] > 0 ? Math.max(...balance(jobs, mpi.size).map((m) => m.length)) / busiest[0] : 0,
+      pairsPerSecondPerRank: busiest[0] > 0 ? Math.max(...owned.map((m) => m.length)) / busiest[0] : 0,
     };
     mpi.runOnRoot(() => writePositions(o.output, report));
     report.seconds.total = mpi.wtime() - started;
