@@ -19,6 +19,8 @@ export type { StrategyName } from './stitch/strategy';
 export type { PhaseTimes } from './stitch/meter';
 export { verify } from './stitch/verify';
 export type { TileStatus, TileVerdict, VerifyOptions, VerifyReport } from './stitch/verify';
+export { register } from './register/run';
+export type { PairRecord, RegisterOptions, RegisterReport, TileRecord } from './register/run';
 export { initMpi } from './runtime/mpi';
 export type { Mpi, MpiInitOptions } from './runtime/mpi';
 export { openFile, readAll } from './runtime/hdf5';

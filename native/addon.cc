@@ -9,6 +9,7 @@
 #include "h5/library.h"
 #include "kernels/bindings.h"
 #include "os/page_cache.h"
+#include "register/register_binding.h"
 #include "runtime/mpi_runtime.h"
 
 namespace {
@@ -25,6 +26,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   kernels::RegisterConvert(env, exports);
   os::Register(env, exports);
   bench::Register(env, exports);
+  reg::Register(env, exports);
   return exports;
 }
 

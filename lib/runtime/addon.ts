@@ -136,6 +136,14 @@ export interface NativeAddon {
    * posix_fadvise DONTNEED), so the next read comes from the file system. False where unsupported.
    */
   dropCachedPages(path: string): boolean;
+  /**
+   * Registers strip b against strip a (register/phase_correlation.h): (dy, dx) is the deviation of
+   * B's position relative to A from the nominal, ncc the match's normalised cross-correlation
+   * (-1 and candidates 0 when no shift within maxShift kept minOverlap pixels).
+   */
+  registerPair(a: NumericArray, aShape: [number, number], b: NumericArray, bShape: [number, number],
+    options: { offset: [number, number]; maxShift: number; peaks?: number; minOverlap?: number }):
+    { dy: number; dx: number; ncc: number; overlap: number; candidates: number };
   /** The class every coded native error is made with: `new ctor(code, message)`. */
   setErrorConstructor(ctor: new (code: string, message: string) => Error): void;
 }

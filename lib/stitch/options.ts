@@ -54,6 +54,8 @@ export interface StitchOptions {
   layoutPath?: string;
   /** An [N, 2] (y, x) positions dataset in the HDF5 input, instead of a grid. */
   positionsPath?: string;
+  /** Explicit (y, x) per tile index (e.g. from `register`), rounded to whole pixels; instead of a grid. */
+  positions?: Array<[number, number]>;
   /**
    * Let `rounds` and `serial` run on a file system whose node caches may disagree (NFS, FUSE, SMB,
    * unknown). Dangerous: they read back output bytes, and a stale cache loses tiles silently.
@@ -93,6 +95,7 @@ export interface StitchRequest {
   tilesPath?: string;
   layoutPath?: string;
   positionsPath?: string;
+  positions?: Array<[number, number]>;
   trustFsCoherence: boolean;
   verify: boolean;
   force: boolean;
@@ -181,6 +184,7 @@ export function resolveStitchOptions(options: StitchOptions): StitchRequest {
     tilesPath: text(o.tilesPath, '--tiles-path'),
     layoutPath: text(o.layoutPath, '--layout-path'),
     positionsPath: text(o.positionsPath, '--positions'),
+    positions: o.positions as Array<[number, number]> | undefined,
     trustFsCoherence: flag(o.trustFsCoherence, '--trust-fs-coherence'),
     verify: flag(o.verify, '--verify'),
     force: flag(o.force, '--force'),
@@ -192,6 +196,7 @@ export function resolveStitchOptions(options: StitchOptions): StitchRequest {
 
 /** Combinations that cannot work, or cannot be made safe. */
 function refuseUnsafe(r: StitchRequest, sieving: boolean): void {
+  if (r.positions && r.positionsPath) throw new UsageError('give positions or a positions dataset (--positions), not both');
   if (r.layout && r.layoutFile) throw new UsageError('give a layout or a layout file (--layout), not both');
   if (r.gzip !== undefined && !r.chunk) throw new UsageError('--compress needs --chunk HxW (compression works on chunks)');
   if (r.pipeline === 'on' && r.strategy !== 'slab') throw new UsageError(`--pipeline on applies to --strategy slab only, not ${r.strategy}`);

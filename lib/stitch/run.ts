@@ -127,7 +127,7 @@ function openAndPlan(req: StitchRequest, pipelineWanted: boolean, meter: Meter):
   const source = openTileSource(req.input, { tilesPath: req.tilesPath, layoutPath: req.layoutPath, positionsPath: req.positionsPath });
   try {
     const layout = req.layout ?? (req.layoutFile ? readLayoutFile(req.layoutFile) : undefined);
-    const plan = meter.timed('plan', () => planStitch(source, { blend: req.blend, overlap: req.overlap, layout }));
+    const plan = meter.timed('plan', () => planStitch(source, { blend: req.blend, overlap: req.overlap, positions: req.positions, layout }));
     const { chunk, memPerRank } = req;
     if (chunk && (chunk[0] > plan.canvas.height || chunk[1] > plan.canvas.width)) {
       throw new UsageError(`--chunk ${chunk.join('x')} is larger than the canvas ${plan.canvas.height}x${plan.canvas.width}`);

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { GENERATE_DTYPES, type Dtype } from '../../core/dtype';
 import { expected, UsageError } from '../../errors';
 import { generateTiles } from '../../generate/tiles';
+import { registrationSetOptions, REGISTRATION_SET_OPTIONS, runGenerateRegistrationSet } from '../../generate/registration-command';
 import { onePositional, optBytes, optFlag, optInt, optPair, optString, type OptionSpec, type ParsedArgs } from '../args';
 import type { Command } from './command';
 
@@ -39,7 +40,8 @@ export const generateCommand: Command = {
   spec: {
     name: 'generate',
     summary: 'write a test tile set (tiles, layout, overlap, ground truth) cut from a known image',
-    usage: ['generate TILES.h5 [--tiles RxC] [--tile HxW] [--overlap P] [--dtype D] [--permute] [--hole R,C] [--seed N] [--mem-per-rank SIZE]'],
+    usage: ['generate TILES.h5 [--tiles RxC] [--tile HxW] [--overlap P] [--dtype D] [--permute] [--hole R,C] [--seed N] [--mem-per-rank SIZE]',
+      'generate TILES.h5 --jitter PX [--blank K] [--noise S] [--tiles RxC] [--tile HxW] [--overlap P] [--dtype D] [--seed N]'],
     options: {
       ...tileSetOptions(256),
       'overlap-y': { value: 'P', help: 'overlap between rows of tiles' },
@@ -48,11 +50,15 @@ export const generateCommand: Command = {
       hole: { repeat: true, value: 'R,C', help: 'leave grid cell R,C empty (repeatable)' },
       seed: { value: 'N', help: 'seed of --permute' },
       'mem-per-rank': { value: 'SIZE', help: 'image rows computed at once per rank (default 16M; about 3x this is used)' },
+      ...REGISTRATION_SET_OPTIONS,
       force: { flag: true, help: 'replace an existing file' },
     },
   },
   run(mpi, args) {
     const out = onePositional(args, 'TILES.h5 to generate');
+    // --jitter makes a registration test set (lib/generate/registration.ts) instead.
+    const registration = registrationSetOptions(args, generateOptions(args));
+    if (registration) return runGenerateRegistrationSet(mpi, out, registration, optFlag(args, 'force'), optFlag(args, 'json'));
     const options = generateOptions(args);
     mpi.runOnRoot(() => {
       const dir = path.dirname(path.resolve(out));

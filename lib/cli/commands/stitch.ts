@@ -4,6 +4,7 @@ import type { StitchOptions } from '../../stitch/options';
 import { runStitch, type StitchReport } from '../../stitch/run';
 import { resolveStitchOptions } from '../../stitch/options';
 import { testHooks } from '../../testing/hooks';
+import { resolvePositions } from '../../register/positions-file';
 import { onePositional, optBytes, optFlag, optHints, optOverlap, optPair, optString, splitTarget, type ParsedArgs } from '../args';
 import type { Command } from './command';
 
@@ -25,6 +26,7 @@ export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
   const out = optString(args, 'out');
   if (!out) throw new UsageError('missing --out OUT.h5');
   const target = splitTarget(out, '/stitched');
+  const positions = resolvePositions(optString(args, 'positions'));
   return {
     input, output: target.file, dataset: target.dataset,
     strategy: optString(args, 'strategy') as StitchOptions['strategy'],
@@ -43,7 +45,8 @@ export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
     overlap: optOverlap(args),
     tilesPath: optString(args, 'tiles-path'),
     layoutPath: optString(args, 'layout-path'),
-    positionsPath: optString(args, 'positions'),
+    positionsPath: positions?.positionsPath,
+    positions: positions?.positions,
     trustFsCoherence: optFlag(args, 'trust-fs-coherence'),
     verify: optFlag(args, 'verify'),
     force: optFlag(args, 'force'),
@@ -83,7 +86,7 @@ export const stitchCommand: Command = {
       'overlap-x': { value: 'P', help: 'overlap between columns of tiles (with --overlap-y)' },
       layout: { value: 'FILE.json', help: 'tile-index array (default: /tile_array in INPUT; -1 = empty)' },
       'layout-path': { value: '/PATH', help: 'layout dataset in INPUT (default /tile_array)' },
-      positions: { value: '/DATASET', help: 'explicit [N,2] (y, x) tile positions in INPUT instead of a grid' },
+      positions: { value: '/DS|F.h5:/DS|F.json', help: 'explicit [N,2] (y, x) tile positions instead of a grid: a dataset in INPUT, in another HDF5 file (e.g. register --out), or a JSON list; rounded to whole pixels' },
       'tiles-path': { value: '/PATH', help: 'tiles dataset [N,H,W] or group of 2-D datasets (default /tiles)' },
       'mem-per-rank': { value: 'SIZE', help: 'band memory per rank (default 16M)' },
       ...MPIIO_OPTIONS,

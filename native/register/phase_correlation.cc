@@ -1,0 +1,272 @@
+// See phase_correlation.h. Conventions: strip pixel p of B shows what strip pixel p + s of A shows;
+// s = offset + deviation. The correlation surface IFFT(FA·conj(FB) / |FA·conj(FB)|) peaks at s
+// modulo the padded size, so each peak t stands for s in {t - N, t, t + N} per axis.
+#include "register/phase_correlation.h"
+
+#include <fftw3.h>
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <map>
+#include <memory>
+#include <utility>
+
+namespace h5stitch::reg {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// The smallest n >= target with no prime factor above 7 (FFTW is fastest on those).
+int GoodSize(int target) {
+  for (int n = std::max(target, 1);; n++) {
+    int m = n;
+    for (int p : {2, 3, 5, 7}) while (m % p == 0) m /= p;
+    if (m == 1) return n;
+  }
+}
+
+// Plans and buffers for one padded size, made once and reused for every pair of that size.
+struct Plans {
+  int height, width, complexWidth;
+  double* real = nullptr;
+  fftw_complex* fa = nullptr;
+  fftw_complex* fb = nullptr;
+  fftw_plan forward = nullptr, backward = nullptr;
+
+  Plans(int h, int w) : height(h), width(w), complexWidth(w / 2 + 1) {
+    const size_t n = static_cast<size_t>(h) * w, nc = static_cast<size_t>(h) * complexWidth;
+    real = fftw_alloc_real(n);
+    fa = fftw_alloc_complex(nc);
+    fb = fftw_alloc_complex(nc);
+    // FFTW_ESTIMATE: the same plan (so the same bits) in every process; MEASURE may pick another.
+    forward = fftw_plan_dft_r2c_2d(h, w, real, fa, FFTW_ESTIMATE);
+    backward = fftw_plan_dft_c2r_2d(h, w, fa, real, FFTW_ESTIMATE);
+  }
+  ~Plans() {
+    fftw_destroy_plan(forward);
+    fftw_destroy_plan(backward);
+    fftw_free(real);
+    fftw_free(fa);
+    fftw_free(fb);
+  }
+};
+
+std::map<std::pair<int, int>, std::unique_ptr<Plans>>& PlanCache() {
+  static std::map<std::pair<int, int>, std::unique_ptr<Plans>> cache;
+  return cache;
+}
+
+Plans& PlansFor(int h, int w) {
+  auto& slot = PlanCache()[{h, w}];
+  if (!slot) slot = std::make_unique<Plans>(h, w);
+  return *slot;
+}
+
+// 8 px kept every pair of a ±30 px jitter test set (4-16 did as well; 30 lost two).
+constexpr double kTaperPixels = 8;
+
+// Tukey window: flat, with cosine tapers over the last `taper` pixels of each end (at most a
+// quarter of the length). Narrow tapers: with a large shift the true overlap is a thin band at the
+// strips' edges, which a Hann window would erase; the taper only has to kill the FFT's edge jump.
+std::vector<double> Tukey(int n) {
+  std::vector<double> w(n, 1.0);
+  if (n < 3) return w;
+  const double taper = std::min(kTaperPixels, 0.25 * (n - 1));
+  for (int i = 0; i < n; i++) {
+    const double d = std::min(i, n - 1 - i);
+    if (d < taper) w[i] = 0.5 * (1 - std::cos(kPi * d / taper));
+  }
+  return w;
+}
+
+// Writes the strip, mean removed and windowed, into the zeroed padded buffer.
+void Load(const Strip& s, Plans& p) {
+  std::fill(p.real, p.real + static_cast<size_t>(p.height) * p.width, 0.0);
+  double mean = 0;
+  const size_t n = static_cast<size_t>(s.height) * s.width;
+  for (size_t i = 0; i < n; i++) mean += s.data[i];
+  mean /= static_cast<double>(n);
+  const auto wy = Tukey(s.height), wx = Tukey(s.width);
+  for (int y = 0; y < s.height; y++)
+    for (int x = 0; x < s.width; x++)
+      p.real[static_cast<size_t>(y) * p.width + x] = (s.data[static_cast<size_t>(y) * s.width + x] - mean) * wy[y] * wx[x];
+}
+
+// The readings s of correlation index t (0 <= t < n) whose deviation s - offset is within limit.
+int Readings(int t, int n, int offset, int limit, int out[3]) {
+  int count = 0;
+  for (int s : {t - n, t, t + n})
+    if (std::abs(s - offset) <= limit) out[count++] = s;
+  return count;
+}
+
+// Parabola vertex through (-1, lo), (0, mid), (1, hi), clamped to half a pixel; 0 when not a peak.
+// On the logarithms when all are positive: a Gaussian fit, less biased on a rounded NCC peak.
+double Vertex(double lo, double mid, double hi) {
+  if (lo > 0 && mid > 0 && hi > 0) {
+    lo = std::log(lo);
+    mid = std::log(mid);
+    hi = std::log(hi);
+  }
+  const double curvature = lo - 2 * mid + hi;
+  if (!(curvature < 0)) return 0;
+  return std::clamp(0.5 * (lo - hi) / curvature, -0.5, 0.5);
+}
+
+}  // namespace
+
+double OverlapNcc(const Strip& a, const Strip& b, int sy, int sx, long* overlap) {
+  const int y0 = std::max(0, -sy), y1 = std::min(b.height, a.height - sy);
+  const int x0 = std::max(0, -sx), x1 = std::min(b.width, a.width - sx);
+  if (y1 <= y0 || x1 <= x0) {
+    *overlap = 0;
+    return -1;
+  }
+  const long n = static_cast<long>(y1 - y0) * (x1 - x0);
+  // One pass over the five sums: callers centre the strips first (RegisterPair does), so the
+  // variance sums do not cancel.
+  double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+  for (int y = y0; y < y1; y++) {
+    const double* ra = a.data + static_cast<size_t>(y + sy) * a.width + sx;
+    const double* rb = b.data + static_cast<size_t>(y) * b.width;
+    for (int x = x0; x < x1; x++) {
+      const double va = ra[x], vb = rb[x];
+      sa += va;
+      sb += vb;
+      saa += va * va;
+      sbb += vb * vb;
+      sab += va * vb;
+    }
+  }
+  *overlap = n;
+  const double varA = saa - sa * sa / n, varB = sbb - sb * sb / n, cov = sab - sa * sb / n;
+  // A flat overlap (blank tile, saturated region) correlates with nothing.
+  if (!(varA > 1e-12 * (saa + 1e-300)) || !(varB > 1e-12 * (sbb + 1e-300))) return 0;
+  return cov / std::sqrt(varA * varB);
+}
+
+// A copy of the strip with its mean removed (for OverlapNcc's one-pass sums).
+static std::vector<double> Centred(const Strip& s) {
+  const size_t n = static_cast<size_t>(s.height) * s.width;
+  double mean = 0;
+  for (size_t i = 0; i < n; i++) mean += s.data[i];
+  mean /= static_cast<double>(n);
+  std::vector<double> out(s.data, s.data + n);
+  for (double& v : out) v -= mean;
+  return out;
+}
+
+PairResult RegisterPair(const Strip& rawA, const Strip& rawB, const PairOptions& o) {
+  const std::vector<double> centredA = Centred(rawA), centredB = Centred(rawB);
+  const Strip a{centredA.data(), rawA.height, rawA.width}, b{centredB.data(), rawB.height, rawB.width};
+  const int h = GoodSize(std::max(a.height, b.height)), w = GoodSize(std::max(a.width, b.width));
+  Plans& p = PlansFor(h, w);
+  Load(a, p);
+  fftw_execute_dft_r2c(p.forward, p.real, p.fa);
+  Load(b, p);
+  fftw_execute_dft_r2c(p.forward, p.real, p.fb);
+  // Normalised cross-power spectrum: only the phase difference (the shift) is left.
+  const size_t nc = static_cast<size_t>(h) * p.complexWidth;
+  for (size_t i = 0; i < nc; i++) {
+    const std::complex<double> fa(p.fa[i][0], p.fa[i][1]), fb(p.fb[i][0], p.fb[i][1]);
+    std::complex<double> c = fa * std::conj(fb);
+    const double m = std::abs(c);
+    c = m > 1e-12 ? c / m : std::complex<double>(0, 0);
+    p.fa[i][0] = c.real();
+    p.fa[i][1] = c.imag();
+  }
+  fftw_execute_dft_c2r(p.backward, p.fa, p.real);
+
+  // Only correlation indices with a reading inside the limits can be answers.
+  int ry[3], rx[3];
+  std::vector<char> allowedY(h), allowedX(w);
+  for (int t = 0; t < h; t++) allowedY[t] = Readings(t, h, o.offsetY, o.maxShift, ry) > 0;
+  for (int t = 0; t < w; t++) allowedX[t] = Readings(t, w, o.offsetX, o.maxShift, rx) > 0;
+
+  // The strongest `peaks` maxima, each suppressing its 5x5 (cyclic) neighbourhood.
+  std::vector<std::pair<int, int>> peaks;
+  std::vector<char> suppressed(static_cast<size_t>(h) * w, 0);
+  for (int k = 0; k < o.peaks; k++) {
+    double best = -INFINITY;
+    int by = -1, bx = -1;
+    for (int y = 0; y < h; y++) {
+      if (!allowedY[y]) continue;
+      const double* row = p.real + static_cast<size_t>(y) * w;
+      const char* sup = suppressed.data() + static_cast<size_t>(y) * w;
+      for (int x = 0; x < w; x++)
+        if (allowedX[x] && !sup[x] && row[x] > best) {
+          best = row[x];
+          by = y;
+          bx = x;
+        }
+    }
+    if (by < 0) break;
+    peaks.push_back({by, bx});
+    for (int dy = -2; dy <= 2; dy++)
+      for (int dx = -2; dx <= 2; dx++)
+        suppressed[static_cast<size_t>((by + dy + h) % h) * w + (bx + dx + w) % w] = 1;
+  }
+
+  PairResult result;
+  int bestY = 0, bestX = 0;
+  for (auto [ty, tx] : peaks) {
+    const int ny = Readings(ty, h, o.offsetY, o.maxShift, ry), nx = Readings(tx, w, o.offsetX, o.maxShift, rx);
+    for (int i = 0; i < ny; i++)
+      for (int j = 0; j < nx; j++) {
+        long overlap = 0;
+        const double ncc = OverlapNcc(a, b, ry[i], rx[j], &overlap);
+        if (overlap < o.minOverlap) continue;
+        result.candidates++;
+        // Ties keep the first: peaks come strongest first, so the order is fixed.
+        if (ncc > result.ncc) {
+          result.ncc = ncc;
+          result.overlap = overlap;
+          bestY = ry[i];
+          bestX = rx[j];
+        }
+      }
+  }
+  if (result.candidates == 0) return result;
+  // Climb to the NCC's local maximum: a correlation peak can sit one pixel off it, and the
+  // suppressed neighbourhood of a chosen peak is never scored.
+  for (int step = 0; step < 4 * o.maxShift + 4; step++) {
+    int nextY = bestY, nextX = bestX;
+    double next = result.ncc;
+    long nextOverlap = result.overlap;
+    for (auto [dy, dx] : {std::pair{-1, 0}, std::pair{1, 0}, std::pair{0, -1}, std::pair{0, 1}}) {
+      const int sy = bestY + dy, sx = bestX + dx;
+      if (std::abs(sy - o.offsetY) > o.maxShift || std::abs(sx - o.offsetX) > o.maxShift) continue;
+      long overlap = 0;
+      const double v = OverlapNcc(a, b, sy, sx, &overlap);
+      if (overlap >= o.minOverlap && v > next) {
+        next = v;
+        nextY = sy;
+        nextX = sx;
+        nextOverlap = overlap;
+      }
+    }
+    if (nextY == bestY && nextX == bestX) break;
+    bestY = nextY;
+    bestX = nextX;
+    result.ncc = next;
+    result.overlap = nextOverlap;
+  }
+  // Sub-pixel: a parabola through the NCC at the best shift and its neighbours, per axis.
+  auto nccAt = [&](int sy, int sx) {
+    long overlap = 0;
+    const double v = OverlapNcc(a, b, sy, sx, &overlap);
+    return overlap >= o.minOverlap ? v : NAN;
+  };
+  const double up = nccAt(bestY - 1, bestX), down = nccAt(bestY + 1, bestX);
+  const double left = nccAt(bestY, bestX - 1), right = nccAt(bestY, bestX + 1);
+  const double fy = std::isnan(up) || std::isnan(down) ? 0 : Vertex(up, result.ncc, down);
+  const double fx = std::isnan(left) || std::isnan(right) ? 0 : Vertex(left, result.ncc, right);
+  result.dy = bestY + fy - o.offsetY;
+  result.dx = bestX + fx - o.offsetX;
+  return result;
+}
+
+void ReleasePlans() { PlanCache().clear(); }
+
+}  // namespace h5stitch::reg

@@ -1,0 +1,219 @@
+/**
+ * register: positions from overlaps, checked against the generator's true positions; the same
+ * bits at 1, 2 and 3 ranks; the pairwise shifts against scikit-image; stitch --positions FILE:/DS.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { native } from '../lib/runtime/addon';
+import { openFile, readAll } from '../lib/runtime/hdf5';
+import { mpirun, node, run, stitchJs, tempDir } from './helpers/mpirun';
+
+const dir = tempDir('h5stitch-register-');
+// ±30 px jitter on a 80 px overlap: neighbours can be 60 px off, leaving a 20 px overlap.
+const jittered = path.join(dir, 'jittered.h5');
+// Small jitter, a 1% stage scale error and 3 blank tiles: blank tiles must land on the stage model.
+const withBlank = path.join(dir, 'blank.h5');
+
+function read(file: string, dataset: string): Float64Array {
+  const h5 = openFile(file, { mode: 'r' });
+  try {
+    const ds = h5.openDataset(dataset);
+    const values = Float64Array.from(readAll(ds) as ArrayLike<number>);
+    ds.close();
+    return values;
+  } finally {
+    h5.close();
+  }
+}
+
+/** Each tile's distance from its true position, after removing the mean translation over `textured`. */
+function positionErrors(truth: Float64Array, positions: Float64Array, textured: number[]): number[] {
+  let oy = 0, ox = 0;
+  for (const i of textured) { oy += positions[2 * i] - truth[2 * i]; ox += positions[2 * i + 1] - truth[2 * i + 1]; }
+  oy /= textured.length;
+  ox /= textured.length;
+  return Array.from({ length: truth.length / 2 }, (_, i) => Math.hypot(positions[2 * i] - truth[2 * i] - oy, positions[2 * i + 1] - truth[2 * i + 1] - ox));
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
+
+/** mpirun with ranks free to use both cores (Open MPI binds 1-2 ranks to one core each). */
+function mpirunFree(ranks: number, args: string[]) {
+  return run('mpirun', ['-n', String(ranks), '--bind-to', 'none', process.execPath, ...args]);
+}
+
+beforeAll(() => {
+  for (const [file, args] of [
+    [jittered, ['--tiles', '4x4', '--tile', '320', '--overlap', '80', '--jitter', '30', '--noise', '0.05', '--seed', '3']],
+    [withBlank, ['--tiles', '5x5', '--tile', '200', '--overlap', '50', '--jitter', '2', '--stage-scale', '0.01', '--blank', '3', '--noise', '0.05', '--seed', '5']],
+  ] as const) {
+    const job = node([stitchJs, 'generate', file, '--dtype', 'uint16', ...args]);
+    expect(job.code, job.stderr).toBe(0);
+  }
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('register', () => {
+  it('finds every tile within a quarter pixel (median) under ±30 px jitter, with the same bits at 1, 2 and 3 ranks', () => {
+    const bits: string[] = [];
+    for (const ranks of [1, 2, 3]) {
+      const out = path.join(dir, `positions-${ranks}.h5`);
+      const job = mpirunFree(ranks, [stitchJs, 'register', jittered, '--out', out, '--max-shift', '64', '--json']);
+      expect(job.code, job.stderr).toBe(0);
+      const report = JSON.parse(job.stdout);
+      expect(report).toMatchObject({ command: 'register', ranks, tiles: 16, maxShift: 64, status: { registered: 16, modelled: 0 } });
+      expect(report.pairs.total).toBe(24);
+      bits.push(Buffer.from(read(out, '/positions').buffer).toString('hex'));
+    }
+    expect(bits[1]).toBe(bits[0]);
+    expect(bits[2]).toBe(bits[0]);
+
+    const truth = read(jittered, '/true_positions'), positions = read(path.join(dir, 'positions-1.h5'), '/positions');
+    const all = Array.from({ length: 16 }, (_, i) => i);
+    const errors = positionErrors(truth, positions, all);
+    expect(median(errors)).toBeLessThanOrEqual(0.25);
+    expect(Math.max(...errors)).toBeLessThanOrEqual(1);
+    // Canvas origin at 0.
+    expect(Math.min(...positions.filter((_, k) => k % 2 === 0))).toBe(0);
+    expect(Math.min(...positions.filter((_, k) => k % 2 === 1))).toBe(0);
+  });
+
+  it('places blank tiles by the stage model within 2 px and says why', () => {
+    const out = path.join(dir, 'blank-positions.h5'), reportFile = path.join(dir, 'blank-report.json');
+    const job = mpirunFree(2, [stitchJs, 'register', withBlank, '--out', out, '--max-shift', '20', '--report', reportFile]);
+    expect(job.code, job.stderr).toBe(0);
+    const blank = Array.from(read(withBlank, '/blank_tiles'));
+    expect(blank).toHaveLength(3);
+    for (const b of blank) expect(job.stdout).toMatch(new RegExp(`^  tile ${b}: modelled: no kept link \\(.*low-ncc`, 'm'));
+    const report = JSON.parse(fs.readFileSync(reportFile, 'utf8'));
+    expect(report.tileTable.filter((t: { status: string }) => t.status === 'modelled').map((t: { index: number }) => t.index)).toEqual(blank);
+    // Every rejected pair touches a blank tile; every kept one is consistent with the solution.
+    for (const p of report.pairTable) {
+      if (p.status !== 'kept') expect(blank.includes(p.a) || blank.includes(p.b), JSON.stringify(p)).toBe(true);
+      else expect(p.residual).toBeLessThan(1);
+    }
+    expect(report.nccThreshold.source).toMatch(/99th percentile of \d+ null pairs/);
+    const truth = read(withBlank, '/true_positions'), positions = read(out, '/positions');
+    const textured = Array.from({ length: 25 }, (_, i) => i).filter((i) => !blank.includes(i));
+    const errors = positionErrors(truth, positions, textured);
+    expect(median(textured.map((i) => errors[i]))).toBeLessThanOrEqual(0.25);
+    expect(Math.max(...textured.map((i) => errors[i]))).toBeLessThanOrEqual(1);
+    for (const b of blank) expect(errors[b]).toBeLessThanOrEqual(2);
+    // The pair table and tile status are in the file too.
+    expect(read(out, '/pairs').length).toBe(report.pairTable.length * 7);
+    expect(Array.from(read(out, '/tile_status')).filter((s) => s === 2)).toHaveLength(3);
+  });
+
+  it('stitches at the registered positions (stitch --positions FILE:/positions) and verifies', () => {
+    const positions = path.join(dir, 'positions-1.h5');
+    const out = path.join(dir, 'stitched.h5');
+    const job = mpirunFree(2, [stitchJs, jittered, '--out', out, '--positions', `${positions}:/positions`, '--verify']);
+    expect(job.code, job.stderr).toBe(0);
+    expect(job.stdout).toMatch(/^h5stitch verify: OK: 16\/16 tiles ok/m);
+    // The canvas spans the rounded positions.
+    const p = read(positions, '/positions');
+    const maxY = Math.max(...Array.from(p.filter((_, k) => k % 2 === 0), Math.round)), maxX = Math.max(...Array.from(p.filter((_, k) => k % 2 === 1), Math.round));
+    expect(job.stdout).toContain(`(${maxY + 320}x${maxX + 320} float32`);
+    // A JSON list works too; the original in-INPUT form still does.
+    const json = path.join(dir, 'positions.json');
+    fs.writeFileSync(json, JSON.stringify(Array.from({ length: 16 }, (_, i) => [p[2 * i], p[2 * i + 1]])));
+    expect(node([stitchJs, jittered, '--out', path.join(dir, 'json.h5'), '--positions', json]).code).toBe(0);
+    expect(node([stitchJs, jittered, '--out', path.join(dir, 'in-input.h5'), '--positions', '/true_positions']).code).toBe(0);
+  });
+
+  it('agrees with skimage.registration.phase_cross_correlation within 0.5 px on sampled pairs', () => {
+    // Every third edge-neighbour pair of textured tiles in the 5x5 set.
+    const step = 150, cols = 5;
+    const blank = Array.from(read(withBlank, '/blank_tiles'));
+    const pairs: Array<{ a: number; b: number }> = [];
+    for (let t = 0; t < 25; t++) for (const n of [t + 1, t + cols]) {
+      if ((n === t + 1 && n % cols === 0) || n >= 25 || blank.includes(t) || blank.includes(n)) continue;
+      pairs.push({ a: t, b: n });
+    }
+    const sample = pairs.filter((_, k) => k % 3 === 0);
+    expect(sample.length).toBeGreaterThanOrEqual(8);
+    // Each pair's two tiles over their nominal overlap (same size, same nominal origin: the shift is the deviation).
+    const h5 = openFile(withBlank, { mode: 'r' });
+    const ds = h5.openDataset('/tiles');
+    const cases: Array<{ a: string; b: string; ours: [number, number] }> = [];
+    sample.forEach((p: { a: number; b: number }, k: number) => {
+      const down = Math.floor(p.b / cols) > Math.floor(p.a / cols);
+      const [ha, wa, ya, xa, yb, xb] = down ? [50, 200, step, 0, 0, 0] : [200, 50, 0, step, 0, 0];
+      const strip = (tile: number, y: number, x: number) => ds.read([tile, y, x], [1, ha, wa], new Uint16Array(ha * wa));
+      const a = strip(p.a, ya, xa), b = strip(p.b, yb, xb);
+      const ours = native().registerPair(a, [ha, wa], b, [ha, wa], { offset: [0, 0], maxShift: 20 });
+      // skimage sees the common part only (B's strip less a margin, A's where our whole-pixel shift
+      // puts it): plain phase correlation over half-overlapping strips is biased by their edges.
+      // A wrong whole-pixel shift would leave skimage a residual of a pixel or more.
+      const [iy, ix] = [Math.round(ours.dy), Math.round(ours.dx)], m = 8;
+      expect(Math.max(Math.abs(iy), Math.abs(ix))).toBeLessThanOrEqual(m);
+      const crop = (v: Uint16Array, dy: number, dx: number) => {
+        const out: number[] = [];
+        for (let y = m + dy; y < ha - m + dy; y++) for (let x = m + dx; x < wa - m + dx; x++) out.push(v[y * wa + x]);
+        return out;
+      };
+      cases.push({
+        a: writeNpy(path.join(dir, `a${k}.npy`), crop(a, iy, ix), ha - 2 * m, wa - 2 * m),
+        b: writeNpy(path.join(dir, `b${k}.npy`), crop(b, 0, 0), ha - 2 * m, wa - 2 * m),
+        ours: [ours.dy - iy, ours.dx - ix],
+      });
+    });
+    ds.close();
+    h5.close();
+    const script = 'import sys, json, numpy as np\nfrom skimage.registration import phase_cross_correlation\n' +
+      // Reference A, moving B: skimage reports the shift s with B(p) = A(p + s), our deviation here.
+      'out = []\nfor a, b in json.load(sys.stdin):\n' +
+      '    shift, _, _ = phase_cross_correlation(np.load(a), np.load(b), upsample_factor=100, normalization=None)\n' +
+      '    out.append([float(shift[0]), float(shift[1])])\nprint(json.dumps(out))\n';
+    // Debian's python3-skimage is for the system interpreter, not a pyenv or venv one first on PATH.
+    const py = spawnSync('/usr/bin/python3', ['-c', script], { input: JSON.stringify(cases.map((c) => [c.a, c.b])), encoding: 'utf8' });
+    expect(py.status, py.stderr).toBe(0);
+    const theirs = JSON.parse(py.stdout) as Array<[number, number]>;
+    cases.forEach((c, k) => {
+      expect(Math.abs(c.ours[0] - theirs[k][0]), `pair ${k}: ours ${c.ours} skimage ${theirs[k]}`).toBeLessThanOrEqual(0.5);
+      expect(Math.abs(c.ours[1] - theirs[k][1]), `pair ${k}: ours ${c.ours} skimage ${theirs[k]}`).toBeLessThanOrEqual(0.5);
+    });
+  });
+
+  it('refuses bad input with one line and exit 2', () => {
+    const out = path.join(dir, 'bad.h5');
+    fs.writeFileSync(path.join(dir, 'exists.h5'), '');
+    let refusals = 0;
+    for (const [args, message] of [
+      [[jittered], /^h5stitch: error: missing --out POSITIONS\.h5$/],
+      [[jittered, '--out', out, '--max-shift', 'abc'], /^h5stitch: error: Expected an integer >= 0 for --max-shift but received "abc"$/],
+      [[path.join(dir, 'none.h5'), '--out', out], /^h5stitch: error: .*input .*none\.h5 does not exist$/],
+      [[jittered, '--out', path.join(dir, 'exists.h5')], /^h5stitch: error: .*exists; pass --force to replace it$/],
+      [[jittered, '--out', out, '--min-ncc', '2'], /^h5stitch: error: Expected a number in \[-1, 1\] for --min-ncc but received "2"$/],
+      [[jittered, '--out', out, '--positions', `${path.join(dir, 'none.h5')}:/positions`], /^h5stitch: error: positions file .*none\.h5 does not exist$/],
+    ] as const) {
+      // Two ranks for the first two (rank 0 alone reports), a singleton for the rest (faster).
+      const job = refusals++ < 2 ? mpirun(2, [stitchJs, 'register', ...args]) : node([stitchJs, 'register', ...args]);
+      expect(job.code, job.stderr).toBe(2);
+      expect(job.stderr.trim().split('\n')[0]).toMatch(message);
+      expect(job.stderr.split('\n').filter((l) => l.startsWith('h5stitch'))).toHaveLength(1);
+    }
+    for (const [args, message] of [
+      [['--jitter', '50', '--overlap', '80'], /--jitter 50 must be less than half the overlap/],
+      [['--blank', '2'], /--blank needs --jitter PX/],
+      [['--jitter', 'x'], /Expected a non-negative number for --jitter but received "x"/],
+    ] as const) {
+      const job = node([stitchJs, 'generate', path.join(dir, 'g.h5'), '--tile', '256', ...args]);
+      expect(job.code).toBe(2);
+      expect(job.stderr.trim()).toMatch(message);
+    }
+  });
+});
+
+/** A float64 .npy of a 2-D array (numpy format 1.0). */
+function writeNpy(file: string, data: ArrayLike<number>, height: number, width: number): string {
+  let header = `{'descr': '<f8', 'fortran_order': False, 'shape': (${height}, ${width}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const head = Buffer.alloc(10);
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(head);
+  head.writeUInt16LE(header.length, 8);
+  fs.writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(Float64Array.from(data).buffer)]));
+  return file;
+}
