@@ -1,7 +1,7 @@
 /** Turns what a tile set says about itself plus options into the geometry every rank agrees on. */
 import { UsageError } from '../errors';
 import { explicitPositions, gridPositions, type Canvas, type PlacedTile, type PlannedTile } from './geometry';
-import { csrRow, type Csr } from './overlap';
+import type { Csr } from './overlap';
 import { planRoundsWithGraph } from './rounds';
 import type { BlendMode } from './weights';
 

@@ -6,16 +6,10 @@
  */
 import { newArray, type Dtype } from '../core/dtype';
 import { gridPositions } from '../core/geometry';
+import type { GridSetShape } from './tiles';
 import { openFile } from '../runtime/hdf5';
 
-export interface RegistrationSetOptions {
-  rows: number;
-  cols: number;
-  tileHeight: number;
-  tileWidth: number;
-  overlapY: number;
-  overlapX: number;
-  dtype: Dtype;
+export interface RegistrationSetOptions extends GridSetShape {
   /** Largest |offset| of a tile from its grid position, per axis (uniform, sub-pixel). */
   jitter: number;
   /** Systematic stage error: each grid step is (1 + stageScale) times the nominal one. */

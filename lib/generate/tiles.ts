@@ -11,7 +11,8 @@ import { openFile, type Dataset } from '../runtime/hdf5';
 import { defaultHints } from '../runtime/hints';
 import type { Mpi } from '../runtime/mpi';
 
-export interface GenerateOptions {
+/** A generated tile set's grid: rows × cols tiles of tileHeight × tileWidth, overlapping as given. */
+export interface GridSetShape {
   rows: number;
   cols: number;
   tileHeight: number;
@@ -19,6 +20,9 @@ export interface GenerateOptions {
   overlapY: number;
   overlapX: number;
   dtype: Dtype;
+}
+
+export interface GenerateOptions extends GridSetShape {
   /** Shuffle which tile index sits at which grid position. */
   permute?: boolean;
   /** Grid positions left empty (-1). */

@@ -5,8 +5,6 @@
  * registers them natively (phase correlation + NCC); the table is summed over ranks, then rank 0
  * solves the positions and broadcasts them: the same bits for any number of ranks.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { planStitch, type StitchPlan } from '../core/plan';
 import { expected, UsageError } from '../errors';
 import { openTileSource, type TileSource } from '../io/sources';
@@ -16,6 +14,7 @@ import { openFile } from '../runtime/hdf5';
 import { initMpi, type Mpi } from '../runtime/mpi';
 import { balance, candidatePairs, nullPairs, type PairJob } from './pairs';
 import { solvePositions, type Link, type LinkStatus, type Model, type TileStatus } from './solve';
+import { checkNewOutput } from '../io/output-path';
 
 export interface RegisterOptions {
   input: string;
@@ -75,20 +74,6 @@ const FIELDS = 5;
 /** The floor under the data-driven threshold: below it a match is never trusted. */
 const MIN_NCC_FLOOR = 0.1;
 
-function checkOutput(o: RegisterOptions): void {
-  const dir = path.dirname(path.resolve(o.output));
-  if (!fs.existsSync(dir)) throw new UsageError(`output directory ${dir} does not exist`);
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-  } catch {
-    throw new UsageError(`output directory ${dir} is not writable`);
-  }
-  if (fs.existsSync(o.output)) {
-    if (fs.realpathSync(o.output) === fs.realpathSync(o.input)) throw new UsageError(`output ${o.output} is the input file; choose another --out`);
-    if (!o.force) throw new UsageError(`output ${o.output} exists; pass --force to replace it`);
-  }
-}
-
 function quantile(sorted: number[], q: number): number {
   const at = q * (sorted.length - 1), lo = Math.floor(at), hi = Math.ceil(at);
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
@@ -141,7 +126,7 @@ function checkOptions(o: RegisterOptions): void {
 export function runRegister(mpi: Mpi, o: RegisterOptions): RegisterReport {
   checkOptions(o);
   const started = mpi.wtime();
-  mpi.runOnRoot(() => checkOutput(o));
+  mpi.runOnRoot(() => checkNewOutput(o.output, { force: o.force ?? false, input: o.input }));
   const { source, plan } = mpi.runOnAll(() => {
     const src = openTileSource(o.input, { tilesPath: o.tilesPath, layoutPath: o.layoutPath, positionsPath: o.positionsPath });
     try {

@@ -11,6 +11,7 @@ import { planStitch, type StitchPlan } from '../core/plan';
 import type { BlendMode } from '../core/weights';
 import { RankFailedError, UsageError } from '../errors';
 import { readLayoutFile } from '../io/layout-file';
+import { checkNewOutput } from '../io/output-path';
 import type { FileSystemInfo, FsClass } from '../runtime/file-system';
 import { createHdf5Sink, partialPaths, withDiskFullNote } from '../io/sinks/hdf5';
 import type { OutputSink } from '../io/sinks/sink';
@@ -80,20 +81,6 @@ export function choosePipeline(mpi: Mpi, req: Pick<StitchRequest, 'strategy' | '
   return mpi.allreduce(new Int32Array([cpus >= 2 ? 1 : 0]), 'min')[0] === 1;
 }
 
-/** Checks on rank 0 that the output can be written, without touching the input. */
-function checkOutputPath(input: string, out: string, force: boolean): void {
-  const dir = path.dirname(path.resolve(out));
-  if (!fs.existsSync(dir)) throw new UsageError(`output directory ${dir} does not exist`);
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-  } catch {
-    throw new UsageError(`output directory ${dir} is not writable`);
-  }
-  if (fs.existsSync(out)) {
-    if (fs.realpathSync(out) === fs.realpathSync(input)) throw new UsageError(`output ${out} is the input file; choose another --out`);
-    if (!force) throw new UsageError(`output ${out} exists; pass --force to replace it`);
-  }
-}
 
 // The tile table (provenance) and the kernel's tile records hold y and x as int32.
 const MAX_AXIS = 2 ** 31 - 1;
@@ -162,7 +149,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   const started = mpi.wtime();
   hooks.startRun();
   const pipelineWanted = choosePipeline(mpi, req);
-  mpi.runOnRoot(() => checkOutputPath(req.input, req.output, req.force));
+  mpi.runOnRoot(() => checkNewOutput(req.output, { force: req.force, input: req.input }));
   const nodes = nodeCount(mpi, native().mpi.processorName());
   const fileSystem = mpi.runOnAll(() => checkOutputFileSystem(req.output, { strategy, ranks: mpi.size, nodes, trust: req.trustFsCoherence }));
   const meter = new Meter();

@@ -1,10 +1,9 @@
 /** `generate TILES.h5`: a tile set cut from a known image, with its layout and ground truth. */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { GENERATE_DTYPES, type Dtype } from '../../core/dtype';
 import { expected, UsageError } from '../../errors';
 import { generateTiles } from '../../generate/tiles';
-import { registrationSetOptions, REGISTRATION_SET_OPTIONS, runGenerateRegistrationSet } from '../../generate/registration-command';
+import { checkNewOutput } from '../../io/output-path';
+import { registrationSetOptions, REGISTRATION_SET_OPTIONS, runGenerateRegistrationSet } from './registration-set';
 import { onePositional, optBytes, optFlag, optInt, optPair, optString, type OptionSpec, type ParsedArgs } from '../args';
 import type { Command } from './command';
 
@@ -60,16 +59,7 @@ export const generateCommand: Command = {
     const registration = registrationSetOptions(args, generateOptions(args));
     if (registration) return runGenerateRegistrationSet(mpi, out, registration, optFlag(args, 'force'), optFlag(args, 'json'));
     const options = generateOptions(args);
-    mpi.runOnRoot(() => {
-      const dir = path.dirname(path.resolve(out));
-      if (!fs.existsSync(dir)) throw new UsageError(`output directory ${dir} does not exist`);
-      try {
-        fs.accessSync(dir, fs.constants.W_OK);
-      } catch {
-        throw new UsageError(`output directory ${dir} is not writable`);
-      }
-      if (fs.existsSync(out) && !optFlag(args, 'force')) throw new UsageError(`${out} exists; pass --force to replace it`);
-    });
+    mpi.runOnRoot(() => checkNewOutput(out, { force: optFlag(args, 'force') }));
     // Every rank writes its share.
     const result = generateTiles(mpi, out, options, true);
     if (mpi.rank === 0) {

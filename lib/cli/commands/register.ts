@@ -6,6 +6,7 @@ import { resolvePositions } from '../../register/positions-file';
 import { runRegister, type RegisterReport } from '../../register/run';
 import { onePositional, optFlag, optInt, optOverlap, optString, type ParsedArgs } from '../args';
 import type { Command } from './command';
+import { PLACEMENT_OPTIONS } from './stitch';
 
 function minNcc(args: ParsedArgs): number | undefined {
   const raw = optString(args, 'min-ncc');
@@ -33,13 +34,7 @@ export const registerCommand: Command = {
       'min-ncc': { value: 'R', help: 'NCC a pair needs (default: 99th percentile of null pairs, at least 0.1)' },
       peaks: { value: 'K', help: 'correlation peaks examined per pair (default 5)' },
       report: { value: 'FILE.json', help: 'write the full report (every tile and pair) as JSON' },
-      overlap: { value: 'P', help: "nominal overlap in pixels (default: the tiles' 'overlap' attribute)" },
-      'overlap-y': { value: 'P', help: 'nominal overlap between rows of tiles (with --overlap-x)' },
-      'overlap-x': { value: 'P', help: 'nominal overlap between columns of tiles (with --overlap-y)' },
-      layout: { value: 'FILE.json', help: 'tile-index array (default: /tile_array in INPUT; -1 = empty)' },
-      'layout-path': { value: '/PATH', help: 'layout dataset in INPUT (default /tile_array)' },
-      positions: { value: '/DS|F.h5:/DS|F.json', help: 'nominal [N,2] (y, x) positions instead of a grid' },
-      'tiles-path': { value: '/PATH', help: 'tiles dataset [N,H,W] or group of 2-D datasets (default /tiles)' },
+      ...PLACEMENT_OPTIONS,
       force: { flag: true, help: 'replace an existing output' },
     },
   },

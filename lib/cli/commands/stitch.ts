@@ -5,10 +5,21 @@ import { runStitch, type StitchReport } from '../../stitch/run';
 import { resolveStitchOptions } from '../../stitch/options';
 import { testHooks } from '../../testing/hooks';
 import { resolvePositions } from '../../register/positions-file';
-import { onePositional, optBytes, optFlag, optHints, optOverlap, optPair, optString, splitTarget, type ParsedArgs } from '../args';
+import { onePositional, optBytes, optFlag, optHints, optOverlap, optPair, optString, splitTarget, type OptionSpec, type ParsedArgs } from '../args';
 import type { Command } from './command';
 
-/** Output and placement options shared with `bench` and `verify`. */
+/** Where the tiles go: `stitch` and `register` place them alike. */
+export const PLACEMENT_OPTIONS: Record<string, OptionSpec> = {
+  overlap: { value: 'P', help: "overlap in pixels (default: the tiles' 'overlap' attribute)" },
+  'overlap-y': { value: 'P', help: 'overlap between rows of tiles (with --overlap-x)' },
+  'overlap-x': { value: 'P', help: 'overlap between columns of tiles (with --overlap-y)' },
+  layout: { value: 'FILE.json', help: 'tile-index array (default: /tile_array in INPUT; -1 = empty)' },
+  'layout-path': { value: '/PATH', help: 'layout dataset in INPUT (default /tile_array)' },
+  positions: { value: '/DS|F.h5:/DS|F.json', help: 'explicit [N,2] (y, x) tile positions instead of a grid: a dataset in INPUT, in another HDF5 file (e.g. register --out), or a JSON list; rounded to whole pixels' },
+  'tiles-path': { value: '/PATH', help: 'tiles dataset [N,H,W] or group of 2-D datasets (default /tiles)' },
+};
+
+/** MPI-IO options shared with `bench` and `info`. */
 export const MPIIO_OPTIONS = {
   hint: { repeat: true, value: 'KEY=VALUE', help: 'extra MPI-IO hint (repeatable)' },
   'keep-data-sieving': { flag: true, help: 'leave MPI-IO write data sieving on (unsafe on most clusters)' },
@@ -81,13 +92,7 @@ export const stitchCommand: Command = {
       dtype: { value: 'D', help: 'float32 (default) | float64 | uint8 | uint16 | int16 | int32 | uint32' },
       chunk: { value: 'HxW', help: 'chunked output; bands are whole chunk rows (one chunk row may exceed --mem-per-rank, up to 1 GiB)' },
       compress: { value: 'gzip[:L]', help: 'gzip level L (default 4); needs --chunk; written collectively, each chunk once' },
-      overlap: { value: 'P', help: "overlap in pixels (default: the tiles' 'overlap' attribute)" },
-      'overlap-y': { value: 'P', help: 'overlap between rows of tiles (with --overlap-x)' },
-      'overlap-x': { value: 'P', help: 'overlap between columns of tiles (with --overlap-y)' },
-      layout: { value: 'FILE.json', help: 'tile-index array (default: /tile_array in INPUT; -1 = empty)' },
-      'layout-path': { value: '/PATH', help: 'layout dataset in INPUT (default /tile_array)' },
-      positions: { value: '/DS|F.h5:/DS|F.json', help: 'explicit [N,2] (y, x) tile positions instead of a grid: a dataset in INPUT, in another HDF5 file (e.g. register --out), or a JSON list; rounded to whole pixels' },
-      'tiles-path': { value: '/PATH', help: 'tiles dataset [N,H,W] or group of 2-D datasets (default /tiles)' },
+      ...PLACEMENT_OPTIONS,
       'mem-per-rank': { value: 'SIZE', help: 'band memory per rank (default 16M)' },
       ...MPIIO_OPTIONS,
       'trust-fs-coherence': { flag: true, help: 'let rounds/serial run where node caches may disagree (NFS, FUSE): DANGEROUS, tiles can be lost' },

@@ -1,10 +1,10 @@
 /** `generate --jitter PX`: the registration test set's options and run (see registration.ts). */
 import * as fs from 'node:fs';
-import type { Dtype } from '../core/dtype';
-import { expected, H5StitchError, UsageError } from '../errors';
-import type { Mpi } from '../runtime/mpi';
-import { optFlag, optString, type OptionSpec, type ParsedArgs } from '../cli/args';
-import { generateRegistrationSet, type RegistrationSetOptions } from './registration';
+import type { Dtype } from '../../core/dtype';
+import { expected, H5StitchError, UsageError } from '../../errors';
+import type { Mpi } from '../../runtime/mpi';
+import { optString, type OptionSpec, type ParsedArgs } from '../args';
+import { generateRegistrationSet, type RegistrationSetOptions } from '../../generate/registration';
 
 export const REGISTRATION_SET_OPTIONS: Record<string, OptionSpec> = {
   jitter: { value: 'PX', help: 'registration test set: move each tile up to PX (sub-pixel) off its grid position; textured image, /true_positions' },
