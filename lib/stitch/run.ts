@@ -89,7 +89,7 @@ function checkOutputPath(input: string, out: string, force: boolean): void {
     throw new UsageError(`output directory ${dir} is not writable`);
   }
   if (fs.existsSync(out)) {
-    if (fs.realpathSync(out) === fs.realpathSync(input)) throw new UsageError(`output ${out} is the input file; choose another --out`);
+    if (fs.existsSync(input) && fs.realpathSync(out) === fs.realpathSync(input)) throw new UsageError(`output ${out} is the input file; choose another --out`);
     if (!force) throw new UsageError(`output ${out} exists; pass --force to replace it`);
   }
 }
