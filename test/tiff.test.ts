@@ -1,0 +1,160 @@
+// TIFF tiles written by writers h5stitch did not write (tifffile; Pillow's LZW and packbits),
+// stitched through a file-name pattern, a Fiji TileConfiguration.txt and a MIST positions file:
+// the result must be bit-identical to stitching the same tiles from HDF5.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openFile, readAll } from '../lib/runtime/hdf5';
+import { openTileSource } from '../lib/io/sources';
+import { mpirun, node, repoRoot, run, stitchJs } from './helpers/mpirun';
+
+const writeTiffs = path.join(repoRoot, 'test', 'fixtures', 'write_tiffs.py');
+let dir: string;
+
+function sh(command: string, args: string[], cwd?: string) {
+  const r = run(command, args, { cwd });
+  if (r.code !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+  return r;
+}
+
+function stitched(file: string): ArrayLike<number> {
+  const f = openFile(file, { mode: 'r' });
+  try {
+    const ds = f.openDataset('/stitched');
+    try {
+      return readAll(ds) as Float32Array;
+    } finally {
+      ds.close();
+    }
+  } finally {
+    f.close();
+  }
+}
+
+function expectSame(a: string, b: string): void {
+  const x = stitched(a), y = stitched(b);
+  expect(y.length).toBe(x.length);
+  let differ = 0;
+  for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) differ++;
+  expect(differ, `${b} differs from ${a} in ${differ} pixels`).toBe(0);
+}
+
+/** An HDF5 tile set, its reference stitches (grid and explicit positions), and its tiles as TIFFs from `writer`. */
+function tileSet(name: string, dtype: string, writer: string): { h5: string; grid: string; positions: string; tiffs: string } {
+  const h5 = path.join(dir, `${name}.h5`);
+  if (!fs.existsSync(h5)) {
+    sh(process.execPath, [stitchJs, 'generate', h5, '--tiles', '3x4', '--tile', '40x56', '--overlap', '6', '--dtype', dtype]);
+  }
+  const tiffs = path.join(dir, `${name}-${writer}`);
+  sh('/usr/bin/python3', [writeTiffs, h5, tiffs, writer]);
+  const grid = path.join(dir, `${name}-grid.h5`), positions = path.join(dir, `${name}-positions.h5`);
+  if (!fs.existsSync(grid)) {
+    expect(mpirun(2, [stitchJs, h5, '--out', grid]).code).toBe(0);
+    expect(mpirun(2, [stitchJs, h5, '--positions', '/positions', '--out', positions]).code).toBe(0);
+  }
+  return { h5, grid, positions, tiffs };
+}
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h5stitch-tiff-'));
+  const python = run('/usr/bin/python3', ['-c', 'import tifffile, PIL, h5py']);
+  if (python.code !== 0) throw new Error(`python3-tifffile / python3-pil / python3-h5py missing (apt-get install -y python3-tifffile python3-pil python3-h5py-mpi): ${python.stderr.trim().split('\n').pop()}`);
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('TIFF tiles stitch bit-identically to the same tiles in HDF5', () => {
+  const cases: Array<[string, string, 'pattern' | 'fiji' | 'mist']> = [
+    ['uint16', 'strips-deflate', 'pattern'],
+    ['uint16', 'lzw', 'fiji'],
+    ['uint16', 'packbits', 'mist'],
+    ['float32', 'tiled-deflate-bigtiff', 'pattern'],
+    ['float32', 'lzw', 'mist'],
+    ['float32', 'none', 'fiji'],
+  ];
+  for (const [dtype, writer, described] of cases) {
+    it(`${dtype}, ${writer}, through ${described === 'pattern' ? 'a file-name pattern' : described === 'fiji' ? 'TileConfiguration.txt' : 'a MIST positions file'}`, () => {
+      const set = tileSet(dtype, dtype, writer);
+      const out = path.join(dir, `${dtype}-${writer}.h5`);
+      const input = described === 'pattern' ? path.join(set.tiffs, 'tile_r{row}_c{col}.tif')
+        : path.join(set.tiffs, described === 'fiji' ? 'TileConfiguration.txt' : 'global-positions-0.txt');
+      const job = mpirun(2, [stitchJs, input, '--out', out, ...(described === 'pattern' ? ['--overlap', '6'] : [])]);
+      expect(job.code, job.stderr).toBe(0);
+      expectSame(described === 'pattern' ? set.grid : set.positions, out);
+    });
+  }
+
+  it('the command in docs/inputs.md: a position file given relative to the working directory, verified in the same job', () => {
+    const set = tileSet('uint16', 'uint16', 'strips-deflate');
+    const job = mpirun(2, [stitchJs, path.relative(dir, path.join(set.tiffs, 'TileConfiguration.txt')), '--out', 'big.h5', '--verify'], { cwd: dir });
+    expect(job.code, job.stderr).toBe(0);
+    expect(job.stdout).toMatch(/verify: OK: 12\/12 tiles ok/);
+    expectSame(set.positions, path.join(dir, 'big.h5'));
+  });
+
+  it('reads any region the same as the HDF5 tiles (tiled pages, regions across tile edges)', () => {
+    const set = tileSet('float32', 'float32', 'tiled-deflate-bigtiff');
+    const tiff = openTileSource(path.join(set.tiffs, 'tile_r{row}_c{col}.tif'));
+    const h5 = openTileSource(set.h5);
+    try {
+      for (const [index, y0, y1, x0, x1] of [[0, 0, 40, 0, 56], [5, 15, 17, 31, 33], [11, 1, 39, 3, 50], [7, 39, 40, 55, 56]]) {
+        const a = Array.from(tiff.readRegion(index, y0, y1, x0, x1) as Float32Array);
+        expect(a).toEqual(Array.from(h5.readRegion(index, y0, y1, x0, x1) as Float32Array));
+      }
+    } finally {
+      tiff.close();
+      h5.close();
+    }
+  });
+});
+
+describe('TIFF inputs refused or failing, in one line', () => {
+  it('multi-page TIFFs (channels) are refused by name, exit 2', () => {
+    const set = tileSet('uint16', 'uint16', 'multipage');
+    const job = mpirun(2, [stitchJs, path.join(set.tiffs, 'tile_r{row}_c{col}.tif'), '--overlap', '6', '--out', path.join(dir, 'mp.h5')]);
+    expect(job.code).toBe(2);
+    // One line from h5stitch (rank 0 speaks for all); the rest is mpirun's own report.
+    expect(job.stderr.split('\n').filter((l) => l.startsWith('h5stitch'))).toHaveLength(1);
+    expect(job.stderr).toMatch(/^h5stitch: error: rank \d: TIFF .*tile_r\d\d_c\d\d\.tif has 2 pages .*multi-channel input is not supported yet/);
+  });
+
+  it('missing tiles are listed, exit 2, nothing written', () => {
+    const set = tileSet('uint16', 'uint16', 'none');
+    const holes = path.join(dir, 'holes');
+    fs.cpSync(set.tiffs, holes, { recursive: true });
+    fs.rmSync(path.join(holes, 'tile_r01_c02.tif'));
+    const out = path.join(dir, 'holes.h5');
+    for (const input of ['tile_r{row}_c{col}.tif', 'TileConfiguration.txt', 'global-positions-0.txt']) {
+      const job = node([stitchJs, path.join(holes, input), '--overlap', '6', '--out', out]);
+      expect(job.code, job.stderr).toBe(2);
+      expect(job.stderr.trim().split('\n')).toHaveLength(1);
+      expect(job.stderr).toMatch(/1 (tile )?file missing in .*holes: tile_r01_c02\.tif/);
+    }
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('a position file with a bad line names the line, exit 2', () => {
+    const set = tileSet('uint16', 'uint16', 'none');
+    const config = path.join(set.tiffs, 'Bad.txt');
+    fs.writeFileSync(config, 'dim = 2\r\ntile_r00_c00.tif; ; (0.0, 0.0)\r\ntile_r00_c01.tif; ; (50.0 0.0)\r\n');
+    const job = node([stitchJs, config, '--out', path.join(dir, 'bad.h5')]);
+    expect(job.code).toBe(2);
+    expect(job.stderr).toMatch(/Bad\.txt line 3: expected 2 numbers "\(x, y\)" but found "\(50\.0 0\.0\)"/);
+  });
+
+  it('a damaged compressed strip ends the job naming the file (ERR_TIFF), no output left', () => {
+    const set = tileSet('uint16', 'uint16', 'strips-deflate');
+    const broken = path.join(dir, 'broken');
+    fs.cpSync(set.tiffs, broken, { recursive: true });
+    const victim = path.join(broken, 'tile_r01_c01.tif');
+    const bytes = fs.readFileSync(victim);
+    // Compressed strips sit between the header and the IFD tifffile writes after them.
+    bytes.fill(0xff, 200, Math.min(bytes.length - 400, 1200));
+    fs.writeFileSync(victim, bytes);
+    const out = path.join(dir, 'broken.h5');
+    const job = mpirun(2, [stitchJs, path.join(broken, 'tile_r{row}_c{col}.tif'), '--overlap', '6', '--out', out]);
+    expect(job.code).toBe(1);
+    expect(job.stderr).toMatch(/TIFF .*broken\/tile_r01_c01\.tif: page 0 strip \d+/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});
