@@ -117,9 +117,8 @@ TiffFile::TiffFile(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TiffFile>(
 void TiffFile::CloseHandle() {
   if (tif_) TIFFClose(tif_);
   tif_ = nullptr;
-  chunk_.clear();
-  chunk_.shrink_to_fit();
-  chunk_page_ = chunk_index_ = -1;
+  decoded_.clear();
+  decoded_.shrink_to_fit();
 }
 
 Napi::Value TiffFile::Close(const Napi::CallbackInfo& info) {
@@ -164,14 +163,23 @@ void TiffFile::SelectPage(Napi::Env env, uint32_t page) {
 }
 
 const uint8_t* TiffFile::Decode(Napi::Env env, uint32_t chunk) {
-  if (chunk_page_ == current_page_ && chunk_index_ == chunk) return chunk_.data();
   const TiffPage& p = pages_[current_page_];
+  const size_t capacity = p.tiled ? (p.width + p.tile_width - 1) / p.tile_width : 1;
+  if (decoded_.size() != capacity) decoded_.assign(capacity, Decoded{});
+  Decoded* slot = &decoded_[0];
+  for (Decoded& d : decoded_) {
+    if (d.page == current_page_ && d.index == chunk) {
+      d.used = ++clock_;
+      return d.bytes.data();
+    }
+    if (d.used < slot->used) slot = &d;
+  }
   const tmsize_t size = p.tiled ? TIFFTileSize(tif_) : TIFFStripSize(tif_);
   if (size <= 0) Fail(env, "page " + std::to_string(current_page_) + " has no valid strip or tile size");
-  chunk_.resize(static_cast<size_t>(size));
-  chunk_page_ = chunk_index_ = -1;  // until the decode succeeds
-  const tmsize_t got = p.tiled ? TIFFReadEncodedTile(tif_, chunk, chunk_.data(), size)
-                               : TIFFReadEncodedStrip(tif_, chunk, chunk_.data(), size);
+  slot->bytes.resize(static_cast<size_t>(size));
+  slot->page = slot->index = -1;  // until the decode succeeds
+  const tmsize_t got = p.tiled ? TIFFReadEncodedTile(tif_, chunk, slot->bytes.data(), size)
+                               : TIFFReadEncodedStrip(tif_, chunk, slot->bytes.data(), size);
   // A strip holds fewer rows at the bottom of the page; anything less than that is a broken file.
   const uint32_t rows = p.tiled ? p.tile_height : std::min(p.rows_per_strip, p.height - chunk * p.rows_per_strip);
   const tmsize_t needed = p.tiled ? size : static_cast<tmsize_t>(rows) * TIFFScanlineSize(tif_);
@@ -179,9 +187,10 @@ const uint8_t* TiffFile::Decode(Napi::Env env, uint32_t chunk) {
     if (got >= 0 && last_error.empty()) last_error = "decoded " + std::to_string(got) + " of " + std::to_string(needed) + " bytes";
     Fail(env, "page " + std::to_string(current_page_) + (p.tiled ? " tile " : " strip ") + std::to_string(chunk));
   }
-  chunk_page_ = current_page_;
-  chunk_index_ = chunk;
-  return chunk_.data();
+  slot->page = current_page_;
+  slot->index = chunk;
+  slot->used = ++clock_;
+  return slot->bytes.data();
 }
 
 Napi::Value TiffFile::ReadRegion(const Napi::CallbackInfo& info) {

@@ -41,16 +41,22 @@ class TiffFile : public Napi::ObjectWrap<TiffFile> {
   void CloseHandle();
   [[noreturn]] void Fail(Napi::Env env, const std::string& what) const;
   void SelectPage(Napi::Env env, uint32_t page);
-  // Decodes strip or tile `chunk` of the current page into chunk_ (kept: the next band often
-  // needs the same strip again).
+  // Strip or tile `chunk` of the current page, decoded. The last few stay decoded: bands cut
+  // through strips and tiles, so the next band often needs the same ones again.
   const uint8_t* Decode(Napi::Env env, uint32_t chunk);
 
   TIFF* tif_ = nullptr;
   std::string path_;
   std::vector<TiffPage> pages_;
   int64_t current_page_ = -1;
-  std::vector<uint8_t> chunk_;
-  int64_t chunk_page_ = -1, chunk_index_ = -1;
+  struct Decoded {
+    int64_t page = -1, index = -1;
+    uint64_t used = 0;  // LRU stamp
+    std::vector<uint8_t> bytes;
+  };
+  // One strip, or one row of tiles across the page.
+  std::vector<Decoded> decoded_;
+  uint64_t clock_ = 0;
 };
 
 }  // namespace h5stitch
