@@ -133,6 +133,23 @@ describe('TIFF inputs refused or failing, in one line', () => {
     expect(fs.existsSync(out)).toBe(false);
   });
 
+  it('a tile of another shape, or not a TIFF, is named whichever rank checks it, exit 2, nothing written', () => {
+    const set = tileSet('uint16', 'uint16', 'none');
+    const odd = path.join(dir, 'odd');
+    fs.cpSync(set.tiffs, odd, { recursive: true });
+    // Tile 6: rank 1 of 2 checks its header (ranks check every other file after the first).
+    sh('/usr/bin/python3', ['-c', `import numpy, tifffile; tifffile.imwrite(${JSON.stringify(path.join(odd, 'tile_r01_c02.tif'))}, numpy.zeros((40, 50), numpy.uint16))`]);
+    const out = path.join(dir, 'odd.h5');
+    let job = mpirun(2, [stitchJs, path.join(odd, 'TileConfiguration.txt'), '--out', out]);
+    expect(job.code, job.stderr).toBe(2);
+    expect(job.stderr).toMatch(/^h5stitch: error: rank 1: tiles have different shapes: the first is 40x56 but .*odd\/tile_r01_c02\.tif is 40x50$/m);
+    fs.writeFileSync(path.join(odd, 'tile_r01_c02.tif'), 'not a tiff');
+    job = mpirun(2, [stitchJs, path.join(odd, 'TileConfiguration.txt'), '--out', out]);
+    expect(job.code, job.stderr).toBe(2);
+    expect(job.stderr).toMatch(/^h5stitch: error: rank 1: TIFF .*odd\/tile_r01_c02\.tif: cannot open: .*(Not a TIFF|Cannot read TIFF header)/m);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it('a position file with a bad line names the line, exit 2', () => {
     const set = tileSet('uint16', 'uint16', 'none');
     const config = path.join(set.tiffs, 'Bad.txt');
@@ -148,13 +165,15 @@ describe('TIFF inputs refused or failing, in one line', () => {
     fs.cpSync(set.tiffs, broken, { recursive: true });
     const victim = path.join(broken, 'tile_r01_c01.tif');
     const bytes = fs.readFileSync(victim);
-    // Compressed strips sit between the header and the IFD tifffile writes after them.
-    bytes.fill(0xff, 200, Math.min(bytes.length - 400, 1200));
+    // tifffile writes the IFD first and the compressed strips last: damage the last strips' data.
+    bytes.fill(0x5a, bytes.length - 600, bytes.length - 100);
     fs.writeFileSync(victim, bytes);
     const out = path.join(dir, 'broken.h5');
     const job = mpirun(2, [stitchJs, path.join(broken, 'tile_r{row}_c{col}.tif'), '--overlap', '6', '--out', out]);
     expect(job.code).toBe(1);
-    expect(job.stderr).toMatch(/TIFF .*broken\/tile_r01_c01\.tif: page 0 strip \d+/);
+    expect(job.stderr).toMatch(/^h5stitch: \[rank \d\] error: TIFF .*broken\/tile_r01_c01\.tif: page 0 strip \d+: ZIPDecode: Decoding error/m);
+    // libtiff's own messages go into that line, never to stderr.
+    expect(job.stderr.split('\n').filter((l) => /TIFF|Decod/.test(l) && !l.startsWith('h5stitch'))).toEqual([]);
     expect(fs.existsSync(out)).toBe(false);
   });
 });

@@ -5,7 +5,7 @@
  * against the first tile's when it is opened.
  */
 import { type Dtype, type NumericArray } from '../../core/dtype';
-import { UsageError } from '../../errors';
+import { H5StitchError, UsageError } from '../../errors';
 import { reusedArray } from '../../runtime/buffers';
 import { native, type NativeTiffFile, type TiffPageInfo } from '../../runtime/addon';
 import { checkTileDtype, type TileSource } from './source';
@@ -86,12 +86,14 @@ export function openTiffTiles(set: TiffTileSet, checkShare: [number, number] = [
       open.delete(index);
     } else {
       if (!Number.isInteger(index) || index < 0 || index >= files.length) throw new RangeError(`tile ${index} out of range (${files.length} tiles)`);
-      tiff = openTiff(files[index]);
+      // A file that fails here, mid-run on one rank, changed since the open checked it: ERR_TIFF,
+      // which ends the job (MPI_Abort) rather than a UsageError the other ranks never see.
+      tiff = new (native().TiffFile)(files[index]);
       try {
         checkedPage(tiff, shape);
       } catch (error) {
         tiff.close();
-        throw error;
+        throw new H5StitchError('ERR_TIFF', (error as Error).message);
       }
       if (open.size >= MAX_OPEN) {
         const [oldest, file] = open.entries().next().value as [number, NativeTiffFile];
