@@ -107,6 +107,15 @@ describe('file-name patterns', () => {
     expect(usage(() => matchPattern('img_{index}.tif', ['img_001.tif', 'img_004.tif']))).toMatch(/2 files missing in \.: img_002\.tif, img_003\.tif$/);
   });
 
+  it('gives each {channel} found the same tiles, channels in ascending order', () => {
+    const names = ['t_0_0_ch2.tif', 't_0_1_ch2.tif', 't_0_0_ch10.tif', 't_0_1_ch10.tif'];
+    expect(matchPattern('t_{row}_{col}_ch{channel}.tif', names)).toEqual({
+      files: ['t_0_0_ch2.tif', 't_0_1_ch2.tif'], layout: [[0, 1]], cells: [[0, 0], [0, 1]],
+      channels: { values: [2, 10], files: [['t_0_0_ch2.tif', 't_0_1_ch2.tif'], ['t_0_0_ch10.tif', 't_0_1_ch10.tif']] },
+    });
+    expect(usage(() => matchPattern('t_{row}_{col}_ch{channel}.tif', names.slice(0, 3)))).toMatch(/: 1 file missing in \.: t_0_1_ch10\.tif$/);
+  });
+
   it('refuses what it cannot read', () => {
     expect(usage(() => compilePattern('raw/{row}/x_{col}.tif'))).toMatch(/file name only/);
     expect(usage(() => compilePattern('x_{z}.tif'))).toMatch(/unknown field \{z\}/);
@@ -114,6 +123,5 @@ describe('file-name patterns', () => {
     expect(usage(() => compilePattern('x_{row}_{row}_{col}.tif'))).toMatch(/\{row\} appears twice/);
     expect(usage(() => matchPattern('x_{row}_{col}.tif', ['y.tif']))).toMatch(/no file matches/);
     expect(usage(() => matchPattern('x_{row}_{col}.tif', ['x_1_1.tif', 'x_01_1.tif']))).toMatch(/are both row 1 col 1/);
-    expect(usage(() => matchPattern('x_{row}_{col}_ch{channel}.tif', ['x_0_0_ch0.tif']))).toMatch(/\{channel\} \(multi-channel input\) is not supported yet/);
   });
 });

@@ -108,16 +108,44 @@ describe('TIFF tiles stitch bit-identically to the same tiles in HDF5', () => {
   });
 });
 
-describe('TIFF inputs refused or failing, in one line', () => {
-  it('multi-page TIFFs (channels) are refused by name, exit 2', () => {
-    const set = tileSet('uint16', 'uint16', 'multipage');
-    const job = mpirun(2, [stitchJs, path.join(set.tiffs, 'tile_r{row}_c{col}.tif'), '--overlap', '6', '--out', path.join(dir, 'mp.h5')]);
-    expect(job.code).toBe(2);
-    // One line from h5stitch (rank 0 speaks for all); the rest is mpirun's own report.
-    expect(job.stderr.split('\n').filter((l) => l.startsWith('h5stitch'))).toHaveLength(1);
-    expect(job.stderr).toMatch(/^h5stitch: error: rank \d: TIFF .*tile_r\d\d_c\d\d\.tif has 2 pages .*multi-channel input is not supported yet/);
-  });
+describe('multi-channel TIFF input: [C, H, W], each channel stitched like its own HDF5 set', () => {
+  for (const [writer, pattern] of [['multipage', 'tile_r{row}_c{col}.tif'], ['channels', 'tile_r{row}_c{col}_ch{channel}.tif']]) {
+    it(writer === 'multipage' ? 'pages of multi-page TIFFs' : 'a {channel} pattern', () => {
+      const set = tileSet('uint16', 'uint16', writer);
+      const channel1 = path.join(dir, `channel1-${writer}.h5`);
+      expect(mpirun(2, [stitchJs, path.join(set.tiffs, 'channel1.h5'), '--out', channel1]).code).toBe(0);
+      const out = path.join(dir, `${writer}.h5`);
+      const job = mpirun(2, [stitchJs, path.join(set.tiffs, pattern), '--overlap', '6', '--out', out]);
+      expect(job.code, job.stderr).toBe(0);
+      expect(job.stdout).toMatch(/stitched 12 tiles into .* \(2 channels of 108x206 float32,/);
+      const planes = stitched(out), one = stitched(set.grid).length;
+      expect(planes.length).toBe(2 * one);
+      for (const [c, ref] of [[0, set.grid], [1, channel1]] as const) {
+        const expected = stitched(ref);
+        let differ = 0;
+        for (let i = 0; i < one; i++) if (!Object.is(planes[c * one + i], expected[i])) differ++;
+        expect(differ, `channel ${c}`).toBe(0);
+      }
+      // verify knows 2-D outputs only: it says so in one line rather than check the wrong pixels.
+      const verify = mpirun(2, [stitchJs, 'verify', out]);
+      expect(verify.code).toBe(2);
+      expect(verify.stderr).toMatch(/is \[2, 108, 206\], a multi-channel output; verify checks 2-D outputs only/);
+    });
+  }
 
+  it('--strategy rounds and --verify are refused with channels, exit 2', () => {
+    const set = tileSet('uint16', 'uint16', 'multipage');
+    const input = path.join(set.tiffs, 'tile_r{row}_c{col}.tif');
+    const rounds = node([stitchJs, input, '--overlap', '6', '--strategy', 'rounds', '--out', path.join(dir, 'r.h5')]);
+    expect(rounds.code).toBe(2);
+    expect(rounds.stderr).toMatch(/multi-channel input \(2 channels\) is stitched with --strategy slab only, not rounds/);
+    const verify = node([stitchJs, input, '--overlap', '6', '--verify', '--out', path.join(dir, 'v.h5')]);
+    expect(verify.code).toBe(2);
+    expect(verify.stderr).toMatch(/--verify: multi-channel outputs \(2 channels\) cannot be verified yet/);
+  });
+});
+
+describe('TIFF inputs refused or failing, in one line', () => {
   it('missing tiles are listed, exit 2, nothing written', () => {
     const set = tileSet('uint16', 'uint16', 'none');
     const holes = path.join(dir, 'holes');

@@ -14,6 +14,7 @@ import type { FileSystemInfo, FsClass } from '../runtime/file-system';
 import { createHdf5Sink, partialPaths, withDiskFullNote } from '../io/sinks/hdf5';
 import type { OutputSink } from '../io/sinks/sink';
 import { openTileSource, type TileSource } from '../io/sources';
+import { channelCount, type ChannelSource } from '../io/sources/tiff';
 import { native, type Transfer } from '../runtime/addon';
 import { initMpi, type Mpi } from '../runtime/mpi';
 import { corruptOneTile } from '../testing/damage';
@@ -41,6 +42,8 @@ export interface StitchReport {
   ranks: number;
   tiles: number;
   canvas: [number, number];
+  /** Multi-channel input: the channels stitched, written as [channels, H, W]. */
+  channels?: number;
   wallSeconds: number;
   /** Max over ranks of the seconds each rank spent in each phase. */
   phases: PhaseTimes;
@@ -95,7 +98,7 @@ function checkOutputPath(input: string, out: string, force: boolean): void {
 }
 
 /** Opens the input and plans the canvas; the checks every rank can make alike. */
-function openAndPlan(req: StitchRequest, pipelineWanted: boolean): { source: TileSource; plan: StitchPlan; pipeline: boolean } {
+function openAndPlan(req: StitchRequest, pipelineWanted: boolean): { source: TileSource; plan: StitchPlan; pipeline: boolean; channels: number } {
   const source = openTileSource(req.input, { tilesPath: req.tilesPath, layoutPath: req.layoutPath, positionsPath: req.positionsPath });
   try {
     const plan = planStitch(source, { blend: req.blend, overlap: req.overlap, layout: req.layout ?? (req.layoutFile ? readLayoutFile(req.layoutFile) : undefined) });
@@ -111,7 +114,10 @@ function openAndPlan(req: StitchRequest, pipelineWanted: boolean): { source: Til
       if (req.pipeline === 'on') throw new UsageError(`--pipeline on needs --mem-per-rank of two canvas rows (${2 * rowBytes} bytes), got ${memPerRank}`);
       pipeline = false;
     }
-    return { source, plan, pipeline };
+    const channels = channelCount(source);
+    if (channels > 1 && req.strategy !== 'slab') throw new UsageError(`multi-channel input (${channels} channels) is stitched with --strategy slab only, not ${req.strategy}`);
+    if (channels > 1 && req.verify) throw new UsageError(`--verify: multi-channel outputs (${channels} channels) cannot be verified yet`);
+    return { source, plan, pipeline, channels };
   } catch (error) {
     source.close();
     throw error;
@@ -130,7 +136,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   mpi.runOnRoot(() => checkOutputPath(req.input, req.output, req.force));
   const nodes = nodeCount(mpi, native().mpi.processorName());
   const fileSystem = mpi.runOnAll(() => checkOutputFileSystem(req.output, { strategy, ranks: mpi.size, nodes, trust: req.trustFsCoherence }));
-  const { source, plan, pipeline } = mpi.runOnAll(() => openAndPlan(req, pipelineWanted));
+  const { source, plan, pipeline, channels } = mpi.runOnAll(() => openAndPlan(req, pipelineWanted));
 
   const meter = new Meter();
   let sink: OutputSink | undefined;
@@ -139,7 +145,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
       file: req.output, dataset: req.dataset, shape: [plan.canvas.height, plan.canvas.width], dtype, chunk: req.chunk, gzip: req.gzip,
       // slab writes every pixel: skip the fill. serial/rounds start from HDF5's fill at allocation.
       fillTime: strategy === 'slab' ? 'never' : 'alloc',
-      hints: req.hints, earlyWriteback: strategy === 'slab' && req.writeback === 'early',
+      hints: req.hints, earlyWriteback: strategy === 'slab' && req.writeback === 'early', planes: channels > 1 ? channels : undefined,
     });
     if (req.atomic) sink.setAtomicity(true);
     const tty = mpi.rank === 0 && process.stderr.isTTY && req.progress;
@@ -150,7 +156,8 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
         process.stderr.write(`\rh5stitch: ${done}/${total} tiles, ${mb.toFixed(1)} MB/s (rank 0)`);
       } : undefined,
     };
-    if (strategy === 'slab') runSlab(ctx);
+    if (channels > 1) runChannels(ctx, source as ChannelSource);
+    else if (strategy === 'slab') runSlab(ctx);
     else runReadAddWrite(ctx, strategy === 'serial');
     if (tty) process.stderr.write('\n');
     meter.timed('sync', () => sink!.commit({
@@ -165,7 +172,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   } finally {
     source.close();
   }
-  const result = report(mpi, req, { io, pipeline, plan, meter, started, fileSystem });
+  const result = report(mpi, req, { io, pipeline, plan, meter, started, fileSystem, channels });
   if (req.verify) result.verify = verifyAtEnd(mpi, req, hooks);
   return result;
 }
@@ -180,7 +187,16 @@ function verifyAtEnd(mpi: Mpi, req: StitchRequest, hooks: TestHooks): StitchRepo
   return { ok: v.ok, complete: v.complete, tiles: v.tiles.length, failed: v.failed, seconds: mpi.wtime() - started };
 }
 
-interface RunFacts { io: Transfer; pipeline: boolean; plan: StitchPlan; meter: Meter; started: number; fileSystem: FileSystemInfo }
+interface RunFacts { io: Transfer; pipeline: boolean; plan: StitchPlan; meter: Meter; started: number; fileSystem: FileSystemInfo; channels: number }
+
+/** Each channel stitched with the same plan into its plane of the [C, H, W] output (slab). Collective. */
+function runChannels(ctx: StrategyContext, source: ChannelSource): void {
+  const { sink } = ctx;
+  for (let c = 0; c < source.channels; c++) {
+    const plane: OutputSink = { ...sink, writeRows: (y0, rows, data, transfer) => sink.writeRows(y0, rows, data, transfer, c) };
+    runSlab({ ...ctx, source: c === 0 ? source : source.forChannel(c), sink: plane });
+  }
+}
 
 function report(mpi: Mpi, req: StitchRequest, run: RunFacts): StitchReport {
   const { plan, meter } = run;
@@ -189,11 +205,11 @@ function report(mpi: Mpi, req: StitchRequest, run: RunFacts): StitchReport {
   const phases = mpi.allreduce(new Float64Array([t.read, t.compute, t.convert, t.write, t.sync]), 'max');
   const totals = mpi.allreduce(new Float64Array([meter.bytes.read, meter.bytes.written]), 'sum');
   const tilesHeld = mpi.allreduce(new Float64Array([meter.bytes.tilesHeld]), 'max')[0];
-  const outBytes = plan.canvas.height * plan.canvas.width * bytesOf(req.dtype);
+  const outBytes = run.channels * plan.canvas.height * plan.canvas.width * bytesOf(req.dtype);
   return {
     command: 'stitch', output: `${path.resolve(req.output)}:${req.dataset}`, strategy: req.strategy, io: req.strategy === 'serial' ? undefined : run.io,
     pipeline: run.pipeline, blend: req.blend, dtype: req.dtype, ranks: mpi.size, tiles: plan.planned.length,
-    canvas: [plan.canvas.height, plan.canvas.width], wallSeconds: wall,
+    canvas: [plan.canvas.height, plan.canvas.width], ...(run.channels > 1 ? { channels: run.channels } : {}), wallSeconds: wall,
     phases: { read: phases[0], compute: phases[1], convert: phases[2], write: phases[3], sync: phases[4] },
     bytes: { output: outBytes, read: totals[0], written: totals[1], tilesHeld }, outputMBps: outBytes / 1e6 / wall,
     fileSystem: { type: run.fileSystem.type, class: run.fileSystem.class },

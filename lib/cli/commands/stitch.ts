@@ -52,7 +52,7 @@ export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
 }
 
 function summaryLine(r: StitchReport): string {
-  return `h5stitch: stitched ${r.tiles} tiles into ${r.output} (${r.canvas.join('x')} ${r.dtype}, ${r.strategy}${r.pipeline ? ' pipelined' : ''}, ` +
+  return `h5stitch: stitched ${r.tiles} tiles into ${r.output} (${r.channels ? `${r.channels} channels of ` : ''}${r.canvas.join('x')} ${r.dtype}, ${r.strategy}${r.pipeline ? ' pipelined' : ''}, ` +
     `${r.ranks} ranks) in ${r.wallSeconds.toFixed(2)} s, ${r.outputMBps.toFixed(1)} MB/s; output on ${r.fileSystem.type} (${r.fileSystem.class})`;
 }
 

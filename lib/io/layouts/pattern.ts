@@ -1,10 +1,11 @@
 /**
  * Tile sets named by a file-name pattern: `raw/tile_r{row}_c{col}.tif`. Fields {row}, {col},
- * {index} (and {channel}, refused for now) stand for decimal numbers, zero-padded or not. With
+ * {index} and {channel} stand for decimal numbers, zero-padded or not. With
  * {row} and {col}, the grid spans the smallest to the largest row and column found and every cell
  * must have its file; tiles are numbered row by row. With {index} alone the tiles are the numbers
  * from the smallest found to the largest, all present, tile k being smallest + k; the placement
- * then comes from --layout. Fields may appear in the file name only, not in directories.
+ * then comes from --layout. With {channel}, channel k is the k-th smallest number found, and
+ * every channel must have every tile. Fields may appear in the file name only, not in directories.
  * Pure: matches a pattern against a directory's names.
  */
 import { UsageError } from '../../errors';
@@ -29,6 +30,8 @@ export interface PatternTiles {
   layout?: number[][];
   /** Grid cell of each tile (row, col patterns). */
   cells?: Array<[number, number]>;
+  /** With {channel}: the channel numbers found (ascending) and each one's files by tile index. */
+  channels?: { values: number[]; files: string[][] };
 }
 
 export function isPattern(input: string): boolean {
@@ -75,60 +78,71 @@ function widthOf(found: string[]): number {
   return found.some((s) => s.length > 1 && s.startsWith('0')) ? Math.max(...found.map((s) => s.length)) : 0;
 }
 
-/** The tiles `names` (one directory's file names) hold for `pattern`; UsageError naming the first missing files. */
+/**
+ * The tiles `names` (one directory's file names) hold for `pattern`; UsageError naming the first
+ * missing files. With {channel}, every channel found must have every tile.
+ */
 export function matchPattern(pattern: string, names: readonly string[]): PatternTiles {
   const compiled = compilePattern(pattern);
-  if (compiled.fields.includes('channel')) {
-    throw new UsageError(`tile pattern ${pattern}: {channel} (multi-channel input) is not supported yet; stitch one channel at a time with a pattern naming it`);
-  }
   const matches = names.map((n) => compiled.regex.exec(n)).filter((m): m is RegExpExecArray => m !== null);
   if (matches.length === 0) throw new UsageError(`tile pattern ${pattern}: no file matches in ${compiled.dir || '.'}`);
-  const valueOf = (m: RegExpExecArray, f: PatternField) => m[compiled.fields.indexOf(f) + 1];
-  const format = (values: Partial<Record<PatternField, number>>, widths: Partial<Record<PatternField, number>>) =>
+  const has = (f: PatternField) => compiled.fields.includes(f);
+  const text = (m: RegExpExecArray, f: PatternField) => m[compiled.fields.indexOf(f) + 1];
+  const num = (m: RegExpExecArray, f: PatternField) => (has(f) ? Number(text(m, f)) : 0);
+  const widths: Partial<Record<PatternField, number>> = {};
+  for (const f of compiled.fields) widths[f] = widthOf(matches.map((m) => text(m, f)));
+  const format = (values: Partial<Record<PatternField, number>>) =>
     compiled.name.replace(/\{(\w+)\}/g, (_, f: PatternField) => String(values[f]).padStart(widths[f] ?? 0, '0'));
-  const missingError = (missing: string[]) => {
-    const shown = missing.slice(0, 5).join(', ');
-    return new UsageError(`tile pattern ${pattern}: ${missing.length} file${missing.length > 1 ? 's' : ''} missing in ${compiled.dir || '.'}: ${shown}${missing.length > 5 ? ', ...' : ''}`);
-  };
-  if (compiled.fields.includes('row')) {
-    const byCell = new Map<string, string>();
-    for (const m of matches) {
-      const key = `${Number(valueOf(m, 'row'))},${Number(valueOf(m, 'col'))}`;
-      if (byCell.has(key)) throw new UsageError(`tile pattern ${pattern}: ${byCell.get(key)} and ${m[0]} are both row ${key.replace(',', ' col ')}`);
-      byCell.set(key, m[0]);
-    }
-    const rows = matches.map((m) => Number(valueOf(m, 'row'))), cols = matches.map((m) => Number(valueOf(m, 'col')));
-    const r0 = Math.min(...rows), r1 = Math.max(...rows), c0 = Math.min(...cols), c1 = Math.max(...cols);
-    const widths = { row: widthOf(matches.map((m) => valueOf(m, 'row'))), col: widthOf(matches.map((m) => valueOf(m, 'col'))) };
-    const files: string[] = [], cells: Array<[number, number]> = [], missing: string[] = [];
-    const layout = Array.from({ length: r1 - r0 + 1 }, (_, r) => Array.from({ length: c1 - c0 + 1 }, (_, c) => {
-      const file = byCell.get(`${r + r0},${c + c0}`);
-      if (file === undefined) {
-        missing.push(format({ row: r + r0, col: c + c0 }, widths));
-        return -1;
-      }
-      files.push(file);
-      cells.push([r, c]);
-      return files.length - 1;
-    }));
-    if (missing.length > 0) throw missingError(missing);
-    return { files, layout, cells };
-  }
-  const byIndex = new Map<number, string>();
+  const channels = [...new Set(matches.map((m) => num(m, 'channel')))].sort((a, b) => a - b);
+  const grid = has('row');
+  // Tile position key: "row,col" or "index"; every channel must hold every key between the extremes.
+  const keyOf = (m: RegExpExecArray) => (grid ? `${num(m, 'row')},${num(m, 'col')}` : `${num(m, 'index')}`);
+  const byKey = new Map<string, string>();
   for (const m of matches) {
-    const index = Number(valueOf(m, 'index'));
-    if (byIndex.has(index)) throw new UsageError(`tile pattern ${pattern}: ${byIndex.get(index)} and ${m[0]} are both index ${index}`);
-    byIndex.set(index, m[0]);
+    const key = `${num(m, 'channel')}:${keyOf(m)}`;
+    const other = byKey.get(key);
+    if (other !== undefined) {
+      const where = grid ? `row ${num(m, 'row')} col ${num(m, 'col')}` : `index ${num(m, 'index')}`;
+      throw new UsageError(`tile pattern ${pattern}: ${other} and ${m[0]} are both ${where}${has('channel') ? ` of channel ${num(m, 'channel')}` : ''}`);
+    }
+    byKey.set(key, m[0]);
   }
-  const indices = [...byIndex.keys()];
-  const i0 = Math.min(...indices), i1 = Math.max(...indices);
-  const width = widthOf(matches.map((m) => valueOf(m, 'index')));
-  const files: string[] = [], missing: string[] = [];
-  for (let i = i0; i <= i1; i++) {
-    const file = byIndex.get(i);
-    if (file === undefined) missing.push(format({ index: i }, { index: width }));
-    else files.push(file);
+  const range = (f: PatternField) => {
+    const values = matches.map((m) => num(m, f));
+    return [values.reduce((a, b) => Math.min(a, b)), values.reduce((a, b) => Math.max(a, b))];
+  };
+  // Tile positions in tile-index order: row by row, or by index.
+  const positions: Array<Partial<Record<PatternField, number>>> = [];
+  let layout: number[][] | undefined, cells: Array<[number, number]> | undefined;
+  if (grid) {
+    const [r0, r1] = range('row'), [c0, c1] = range('col');
+    cells = [];
+    layout = [];
+    for (let r = r0; r <= r1; r++) {
+      const row: number[] = [];
+      for (let c = c0; c <= c1; c++) {
+        row.push(positions.length);
+        positions.push({ row: r, col: c });
+        cells.push([r - r0, c - c0]);
+      }
+      layout.push(row);
+    }
+  } else {
+    const [i0, i1] = range('index');
+    for (let i = i0; i <= i1; i++) positions.push({ index: i });
   }
-  if (missing.length > 0) throw missingError(missing);
-  return { files };
+  const missing: string[] = [];
+  const channelFiles = channels.map((channel) => positions.map((p) => {
+    const file = byKey.get(`${channel}:${grid ? `${p.row},${p.col}` : `${p.index}`}`);
+    if (file === undefined) missing.push(format({ ...p, channel }));
+    return file ?? '';
+  }));
+  if (missing.length > 0) {
+    const shown = missing.slice(0, 5).join(', ');
+    throw new UsageError(`tile pattern ${pattern}: ${missing.length} file${missing.length > 1 ? 's' : ''} missing in ${compiled.dir || '.'}: ${shown}${missing.length > 5 ? ', ...' : ''}`);
+  }
+  const result: PatternTiles = { files: channelFiles[0] };
+  if (layout) Object.assign(result, { layout, cells });
+  if (has('channel')) result.channels = { values: channels, files: channelFiles };
+  return result;
 }

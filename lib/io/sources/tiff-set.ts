@@ -74,7 +74,10 @@ function fromPattern(pattern: string): TiffTileSet {
     throw new UsageError(`tile pattern ${pattern}: cannot list directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   const tiles = matchPattern(pattern, names);
-  return { files: tiles.files.map((n) => path.join(dir, n)), layout: tiles.layout, describedBy: `tile pattern ${pattern}` };
+  const join = (names: string[]) => names.map((n) => path.join(dir, n));
+  return {
+    files: join(tiles.files), channelFiles: tiles.channels?.files.map(join), layout: tiles.layout, describedBy: `tile pattern ${pattern}`,
+  };
 }
 
 function fromListed(positionFile: string, tiles: ListedTile[], kind: string): TiffTileSet {

@@ -11,8 +11,10 @@ import { native, type NativeTiffFile, type TiffPageInfo } from '../../runtime/ad
 import { checkTileDtype, type TileSource } from './source';
 
 export interface TiffTileSet {
-  /** Paths of the tiles, by tile index. */
+  /** Paths of the tiles, by tile index (channel 0's with {channel}). */
   files: string[];
+  /** With a {channel} pattern: each channel's files, by tile index. */
+  channelFiles?: string[][];
   /** Grid layout (tile indices, -1 = empty), when the description gives one. */
   layout?: number[][];
   /** Explicit (y, x) positions by tile index, when the description gives them. */
@@ -21,30 +23,45 @@ export interface TiffTileSet {
   describedBy: string;
 }
 
+/**
+ * A tile source with C channels stitched alike (same positions): multi-page TIFFs (page c =
+ * channel c) or a {channel} pattern. The source itself reads channel 0.
+ */
+export interface ChannelSource extends TileSource {
+  readonly channels: number;
+  /** The same tiles' channel c (sharing this source's open files; closed with it). */
+  forChannel(c: number): TileSource;
+}
+
+export function channelCount(source: TileSource): number {
+  return (source as Partial<ChannelSource>).channels ?? 1;
+}
+
 /** Open TIFF handles a rank keeps: enough for a band's worth of tiles, few enough for any ulimit. */
 const MAX_OPEN = 64;
 
-interface TileShape { height: number; width: number; dtype: Dtype }
+interface TileShape { height: number; width: number; dtype: Dtype; pages: number }
 
-/** The one page of a tile file, checked; UsageError naming the file when h5stitch cannot stitch it. */
-function checkedPage(file: NativeTiffFile, expected?: TileShape): TiffPageInfo {
+/** The pages of a tile file, checked; UsageError naming the file when h5stitch cannot stitch it. */
+function checkedPages(file: NativeTiffFile, expected?: TileShape): TiffPageInfo {
   const pages = file.pages;
-  if (pages.length !== 1) {
-    throw new UsageError(`TIFF ${file.path} has ${pages.length} pages (channels, z-slices or time points); ` +
-      'h5stitch stitches single-page TIFFs (multi-channel input is not supported yet)');
+  if (expected && pages.length !== expected.pages) {
+    throw new UsageError(`tiles have different page (channel) counts: the first has ${expected.pages} but ${file.path} has ${pages.length}`);
   }
-  const p = pages[0];
-  if (p.samplesPerPixel !== 1) throw new UsageError(`TIFF ${file.path} has ${p.samplesPerPixel} samples per pixel (RGB or multi-channel); h5stitch stitches single-channel tiles`);
-  if (p.photometric === 3) throw new UsageError(`TIFF ${file.path} is a palette (indexed colour) image; h5stitch stitches intensity images`);
-  if (!p.codecAvailable) throw new UsageError(`TIFF ${file.path} uses ${p.compression} compression, which this libtiff cannot decode`);
-  checkTileDtype(p.dtype, `TIFF ${file.path}`);
-  if (expected) {
-    if (p.height !== expected.height || p.width !== expected.width) {
-      throw new UsageError(`tiles have different shapes: the first is ${expected.height}x${expected.width} but ${file.path} is ${p.height}x${p.width}`);
+  const first = pages[0];
+  for (const [i, p] of pages.entries()) {
+    const page = pages.length > 1 ? ` page ${i}` : '';
+    if (p.samplesPerPixel !== 1) throw new UsageError(`TIFF ${file.path}${page} has ${p.samplesPerPixel} samples per pixel (RGB or interleaved channels); h5stitch stitches one sample per pixel`);
+    if (p.photometric === 3) throw new UsageError(`TIFF ${file.path}${page} is a palette (indexed colour) image; h5stitch stitches intensity images`);
+    if (!p.codecAvailable) throw new UsageError(`TIFF ${file.path}${page} uses ${p.compression} compression, which this libtiff cannot decode`);
+    checkTileDtype(p.dtype, `TIFF ${file.path}${page}`);
+    const want = expected ?? { height: first.height, width: first.width, dtype: first.dtype };
+    if (p.height !== want.height || p.width !== want.width) {
+      throw new UsageError(`tiles have different shapes: the first is ${want.height}x${want.width} but ${file.path}${page} is ${p.height}x${p.width}`);
     }
-    if (p.dtype !== expected.dtype) throw new UsageError(`tiles have different dtypes: the first is ${expected.dtype} but ${file.path} is ${p.dtype}`);
+    if (p.dtype !== want.dtype) throw new UsageError(`tiles have different dtypes: the first is ${want.dtype} but ${file.path}${page} is ${p.dtype}`);
   }
-  return p;
+  return first;
 }
 
 function openTiff(file: string): NativeTiffFile {
@@ -60,60 +77,74 @@ function openTiff(file: string): NativeTiffFile {
 export function checkTiffTile(file: string, shape?: TileShape): TileShape {
   const tiff = openTiff(file);
   try {
-    const p = checkedPage(tiff, shape);
-    return { height: p.height, width: p.width, dtype: p.dtype as Dtype };
+    const p = checkedPages(tiff, shape);
+    return { height: p.height, width: p.width, dtype: p.dtype as Dtype, pages: tiff.pages.length };
   } finally {
     tiff.close();
   }
 }
 
 /**
- * A TileSource over TIFF files. The first file fixes the tiles' shape and dtype; `checkShare`
- * [rank, size] checks every size-th other header at open (so a job checks each file once and bad
- * input ends the job before anything is written); the rest are checked when first opened.
+ * A TileSource over TIFF files. The first file fixes the tiles' shape, dtype and page count;
+ * `checkShare` [rank, size] checks every size-th other header at open (so a job checks each file
+ * once and bad input ends the job before anything is written); the rest are checked when first
+ * opened. Multi-page files, or a {channel} pattern, give a ChannelSource.
  */
 export function openTiffTiles(set: TiffTileSet, checkShare: [number, number] = [0, 1]): TileSource {
-  const { files } = set;
-  if (files.length === 0) throw new UsageError(`${set.describedBy} lists no tiles`);
-  const shape = checkTiffTile(files[0]);
+  const channelFiles = set.channelFiles ?? [set.files];
+  if (channelFiles[0].length === 0) throw new UsageError(`${set.describedBy} lists no tiles`);
+  const shape = checkTiffTile(channelFiles[0][0]);
+  if (shape.pages > 1 && channelFiles.length > 1) {
+    throw new UsageError(`${set.describedBy}: ${channelFiles[0][0]} has ${shape.pages} pages; give channels as {channel} files or as pages, not both`);
+  }
+  const all = channelFiles.flat();
   const [rank, size] = checkShare;
-  for (let i = 1 + rank; i < files.length; i += size) checkTiffTile(files[i], shape);
+  for (let i = 1 + rank; i < all.length; i += size) checkTiffTile(all[i], shape);
   // Insertion order of a Map = least recently used first.
-  const open = new Map<number, NativeTiffFile>();
-  const handle = (index: number): NativeTiffFile => {
-    let tiff = open.get(index);
+  const open = new Map<string, NativeTiffFile>();
+  const handle = (file: string): NativeTiffFile => {
+    let tiff = open.get(file);
     if (tiff) {
-      open.delete(index);
+      open.delete(file);
     } else {
-      if (!Number.isInteger(index) || index < 0 || index >= files.length) throw new RangeError(`tile ${index} out of range (${files.length} tiles)`);
       // A file that fails here, mid-run on one rank, changed since the open checked it: ERR_TIFF,
       // which ends the job (MPI_Abort) rather than a UsageError the other ranks never see.
-      tiff = new (native().TiffFile)(files[index]);
+      tiff = new (native().TiffFile)(file);
       try {
-        checkedPage(tiff, shape);
+        checkedPages(tiff, shape);
       } catch (error) {
         tiff.close();
         throw new H5StitchError('ERR_TIFF', (error as Error).message);
       }
       if (open.size >= MAX_OPEN) {
-        const [oldest, file] = open.entries().next().value as [number, NativeTiffFile];
-        file.close();
+        const [oldest, old] = open.entries().next().value as [string, NativeTiffFile];
+        old.close();
         open.delete(oldest);
       }
     }
-    open.set(index, tiff);
+    open.set(file, tiff);
     return tiff;
   };
-  return {
-    count: files.length, height: shape.height, width: shape.width, dtype: shape.dtype,
-    layout: set.layout, positions: set.positions,
-    readRegion(index, y0, y1, x0, x1, into) {
-      const out: NumericArray = into ?? reusedArray('tile-read', shape.dtype, (y1 - y0) * (x1 - x0));
-      return handle(index).readRegion(0, y0, y1, x0, x1, out);
-    },
-    close() {
-      for (const tiff of open.values()) tiff.close();
-      open.clear();
-    },
+  const channels = shape.pages > 1 ? shape.pages : channelFiles.length;
+  const count = channelFiles[0].length;
+  const channel = (c: number): TileSource => {
+    if (!Number.isInteger(c) || c < 0 || c >= channels) throw new RangeError(`channel ${c} out of range (${channels} channels)`);
+    const files = channelFiles[shape.pages > 1 ? 0 : c];
+    const page = shape.pages > 1 ? c : 0;
+    return {
+      count, height: shape.height, width: shape.width, dtype: shape.dtype, layout: set.layout, positions: set.positions,
+      readRegion(index, y0, y1, x0, x1, into) {
+        if (!Number.isInteger(index) || index < 0 || index >= count) throw new RangeError(`tile ${index} out of range (${count} tiles)`);
+        const out: NumericArray = into ?? reusedArray('tile-read', shape.dtype, (y1 - y0) * (x1 - x0));
+        return handle(files[index]).readRegion(page, y0, y1, x0, x1, out);
+      },
+      close() {
+        for (const tiff of open.values()) tiff.close();
+        open.clear();
+      },
+    };
   };
+  const source: TileSource = channel(0);
+  if (channels === 1) return source;
+  return Object.assign(source, { channels, forChannel: channel }) as ChannelSource;
 }
