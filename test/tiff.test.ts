@@ -92,6 +92,20 @@ describe('TIFF tiles stitch bit-identically to the same tiles in HDF5', () => {
     expectSame(set.positions, path.join(dir, 'big.h5'));
   });
 
+  it('an {index} pattern (1-based, zero-padded) placed by --layout', () => {
+    const set = tileSet('uint16', 'uint16', 'none');
+    const indexed = path.join(dir, 'indexed');
+    fs.mkdirSync(indexed, { recursive: true });
+    const names = fs.readdirSync(set.tiffs).filter((n) => n.endsWith('.tif')).sort();
+    names.forEach((n, i) => fs.copyFileSync(path.join(set.tiffs, n), path.join(indexed, `img_${String(i + 1).padStart(3, '0')}.tif`)));
+    const layout = path.join(dir, 'layout.json');
+    fs.writeFileSync(layout, JSON.stringify([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]));
+    const out = path.join(dir, 'indexed.h5');
+    const job = mpirun(2, [stitchJs, path.join(indexed, 'img_{index}.tif'), '--layout', layout, '--overlap', '6', '--out', out]);
+    expect(job.code, job.stderr).toBe(0);
+    expectSame(set.grid, out);
+  });
+
   it('reads any region the same as the HDF5 tiles (tiled pages, regions across tile edges)', () => {
     const set = tileSet('float32', 'float32', 'tiled-deflate-bigtiff');
     const tiff = openTileSource(path.join(set.tiffs, 'tile_r{row}_c{col}.tif'));
@@ -185,6 +199,11 @@ describe('TIFF inputs refused or failing, in one line', () => {
     const job = node([stitchJs, config, '--out', path.join(dir, 'bad.h5')]);
     expect(job.code).toBe(2);
     expect(job.stderr).toMatch(/Bad\.txt line 3: expected 2 numbers "\(x, y\)" but found "\(50\.0 0\.0\)"/);
+    const notes = path.join(set.tiffs, 'notes.txt');
+    fs.writeFileSync(notes, 'tile_r00_c00.tif at 0, 0\n');
+    const text = node([stitchJs, notes, '--out', path.join(dir, 'bad.h5')]);
+    expect(text.code).toBe(2);
+    expect(text.stderr).toMatch(/notes\.txt is not an HDF5 file but text, and neither a Fiji tile configuration .* nor a MIST positions file/);
   });
 
   it('a damaged compressed strip ends the job naming the file (ERR_TIFF), no output left', () => {

@@ -30,7 +30,8 @@ export function describeTiffSet(input: string): TiffTileSet | undefined {
   if (head === undefined) return undefined;
   if (looksLikeTileConfiguration(head)) return fromListed(input, parseTileConfiguration(readText(input), input), 'Fiji tile configuration');
   if (looksLikeMistPositions(head)) return fromListed(input, parseMistPositions(readText(input), input), 'MIST positions file');
-  return undefined;
+  // No NUL byte: a text file, so not HDF5 either.
+  throw new UsageError(`input ${input} is not an HDF5 file but text, and neither a Fiji tile configuration (no "dim = 2" line) nor a MIST positions file (no "file: NAME; ... position: (x, y);" line)`);
 }
 
 /** Opens INPUT as a TIFF tile set when it describes one; undefined otherwise. */
