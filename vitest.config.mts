@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // test/huge: too slow or disk-hungry for `npm test`; `npm run test:huge` runs them.
+    exclude: [...configDefaults.exclude, 'test/huge/**'],
     // MPI jobs are spawned as child processes; the runner itself never initialises MPI.
     pool: 'forks',
     fileParallelism: false,

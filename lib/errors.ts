@@ -21,6 +21,19 @@ export class UsageError extends H5StitchError {
   }
 }
 
+/**
+ * An input that cannot be read as planned: short or failed reads, a file that vanished or changed
+ * during the run, an HDF5 read error. Names the file (and tile). Bad input like UsageError (exit
+ * 2), but it may be raised on one rank alone, mid-run: the CLI then aborts the job with code 2
+ * (MPI_Abort) instead of waiting for an agreement the other ranks will never join.
+ */
+export class InputError extends H5StitchError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INPUT', message, options);
+    this.name = 'InputError';
+  }
+}
+
 /** Thrown on every rank when some rank failed (see Mpi.agree): names the lowest failing rank. */
 export class RankFailedError extends H5StitchError {
   constructor(readonly failedRank: number, readonly reason: string, readonly reasonCode: string) {

@@ -25,5 +25,5 @@ export { openFile, readAll } from './runtime/hdf5';
 export type { ActualIoMode, AttrValue, DatasetOptions, FileOptions, IoOptions, NativeDataset as Dataset, NativeFile as H5File, ReduceOp, ThreadLevel, Transfer } from './runtime/addon';
 export type { Dtype, NumericArray } from './core/dtype';
 export type { BlendMode } from './core/weights';
-export { H5StitchError, RankFailedError, UsageError } from './errors';
+export { H5StitchError, InputError, RankFailedError, UsageError } from './errors';
 export { VERSION } from './version';

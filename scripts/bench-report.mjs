@@ -21,7 +21,8 @@ const base = file.replace(/\.json$/, '');
 const first = runs[0];
 const machine = doc.machine ?? first.machine;
 const c = first.config;
-const f = (v, d = 3) => Number(v).toFixed(d);
+// Results from before a column existed (e.g. the plan phase) show an empty cell.
+const f = (v, d = 3) => (v === undefined ? '' : Number(v).toFixed(d));
 
 const lines = [
   `# h5stitch bench: ${machine.host}`,
@@ -38,8 +39,8 @@ const lines = [
   'pipelined: the blend ran on a second thread (the rank had a spare CPU), so compute overlaps read and write.',
   'The raw write runs once after each stitch run (fresh file each time, like the outputs); its median is the reference.',
   '',
-  '| ranks | strategy | median s | min s | max s | read s | compute s | write s | sync s | read MB | written MB | MB/s | ratio | peak RSS MiB | bound MiB | verified |',
-  '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  '| ranks | strategy | median s | min s | max s | plan s | read s | compute s | write s | sync s | read MB | written MB | MB/s | ratio | peak RSS MiB | bound MiB | verified |',
+  '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
 ];
 const mb = (bytes) => f(bytes / 1e6, 0);
 const targets = [];
@@ -48,12 +49,12 @@ const rules = [];
 for (const r of runs) {
   const n = r.config.ranks;
   for (const s of r.strategies) {
-    lines.push(`| ${n} | ${s.name}${s.pipeline ? ' (pipelined)' : ''} | ${f(s.median)} | ${f(s.min)} | ${f(s.max)} | ${f(s.phases.read)} | ${f(s.phases.compute)} | ` +
+    lines.push(`| ${n} | ${s.name}${s.pipeline ? ' (pipelined)' : ''} | ${f(s.median)} | ${f(s.min)} | ${f(s.max)} | ${f(s.phases.plan)} | ${f(s.phases.read)} | ${f(s.phases.compute)} | ` +
       `${f(s.phases.write)} | ${f(s.phases.sync)} | ${mb(s.bytes.read)} | ${mb(s.bytes.written)} | ${f(s.outputMBps, 1)} | ${f(s.ratio, 2)} | ${f(s.peakRssKiB / 1024, 0)} | ` +
       `${f(s.rssBoundKiB / 1024, 0)} | ${s.verified && s.identical ? 'yes' : 'NO'} |`);
     points.push({ ranks: String(n), strategy: s.name, seconds: s.median, min: s.min, max: s.max });
   }
-  lines.push(`| ${n} | raw write | ${f(r.raw.median)} | ${f(r.raw.min)} | ${f(r.raw.max)} | | | | | 0 | ${mb(r.raw.bytes)} | ${f(r.raw.outputMBps, 1)} | 1.00 | | | |`);
+  lines.push(`| ${n} | raw write | ${f(r.raw.median)} | ${f(r.raw.min)} | ${f(r.raw.max)} | | | | | | 0 | ${mb(r.raw.bytes)} | ${f(r.raw.outputMBps, 1)} | 1.00 | | | |`);
   for (const t of r.targets ?? []) targets.push(`| ${n} | ${t.name} | ${t.goal} | ${f(t.value, 2)} | ${t.met ? 'met' : '**not met**'} |`);
   rules.push({ ranks: String(n), seconds: r.raw.median, label: 'raw write' });
 }

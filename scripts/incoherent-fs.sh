@@ -145,8 +145,12 @@ unmount_node() {
 }
 
 # Proves the point of the harness: node1 keeps serving bytes node0 has overwritten and synced.
+# A node does drop its cached pages of a file once it refetches the file's attributes and finds
+# a new modification time, and sftp carries those in whole seconds: so the probe starts just
+# after a second boundary, to be done before the next one.
 check_incoherent() {
   local probe=".incoherence-probe-$$-$RANDOM" seen
+  sleep "$(date +%N | awk '{ printf "%.3f", 1.02 - $1 / 1e9 }')"
   printf 0000 >"$state/shared/$probe"
   while IFS= read -r mp; do cat "$mp/$probe" >/dev/null; done < <(our_mounts)  # every node caches '0000'
   printf 1111 | dd of="$state/node0/$probe" conv=notrunc,fsync status=none

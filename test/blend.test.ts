@@ -3,7 +3,8 @@ import { prng } from './helpers/prng';
 import { gridPositions, explicitPositions, PlannedTile, Canvas } from '../lib/core/geometry';
 import { planRounds } from '../lib/core/rounds';
 import { neighbourIndex, weightSum, rawWeight, type BlendMode } from '../lib/core/weights';
-import { accumulateRegion, startAccumulateRegions, type AccumulateArgs } from '../lib/runtime/kernel';
+import { accumulateRegion, convertInto, startAccumulateRegions, type AccumulateArgs } from '../lib/runtime/kernel';
+import { newArray, rangeOf, type Dtype } from '../lib/core/dtype';
 import { referenceAccumulate } from './helpers/reference-blend';
 
 
@@ -247,6 +248,31 @@ describe('background accumulate (slab --pipeline)', () => {
     expect(() => startAccumulateRegions(acc, elsewhere)).toThrow(/job 1 does not accumulate into `band`/);
     expect(acc.every((v) => v === 3)).toBe(true); // nothing ran
     expect(() => startAccumulateRegions(new Int16Array(4) as never, [])).toThrow(TypeError);
+  });
+});
+
+describe('convertInto (integer outputs)', () => {
+  it('rounds like Math.round and clips like the reference, NaN stored as 0 and reported', () => {
+    const rand = prng(7);
+    const edges = [0.5, -0.5, 1.5, -1.5, 2.5, 0.49999999999999994, -0.49999999999999994, 4294967295.5, -2147483648.5, 1e300, -1e300,
+      Infinity, -Infinity, 127.5, -128.5, 255.5, 65535.49, -32768.5];
+    for (const accType of ['float32', 'float64'] as const) {
+      const acc = newArray(accType, 4000) as Float32Array | Float64Array;
+      acc.forEach((_, i) => { acc[i] = i < edges.length ? edges[i] : (rand() - 0.3) * 10 ** Math.floor(rand() * 11); });
+      for (const dtype of ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32'] as Dtype[]) {
+        const [lo, hi] = rangeOf(dtype)!;
+        const expected = newArray(dtype, acc.length) as Int32Array;
+        acc.forEach((v, i) => { const r = Math.round(v); expected[i] = r < lo ? lo : r > hi ? hi : r; });
+        const out = newArray(dtype, acc.length) as Int32Array;
+        expect(convertInto(acc, out, dtype)).toBe(-1);
+        expect(Array.from(out)).toEqual(Array.from(expected));
+        const withNaN = acc.slice();
+        withNaN[1234] = NaN;
+        withNaN[2000] = NaN;
+        expect(convertInto(withNaN, out, dtype)).toBe(1234);
+        expect(out[1234]).toBe(0);
+      }
+    }
   });
 });
 

@@ -123,3 +123,13 @@ describe('native convert() is convertInto, bit for bit', () => {
     expect(codeOf(() => native().convert(new Float64Array(0), new Uint16Array(0)))).toBe('NO_ERROR');
   });
 });
+
+describe('native convert() reports where a NaN had no integer value', () => {
+  it('returns the first NaN index for integer outputs, -1 otherwise', () => {
+    const acc = Float32Array.from([1, NaN, 2.5, NaN]);
+    expect(native().convert(acc, new Uint8Array(4))).toBe(1);
+    expect(native().convert(acc, new Int32Array(4))).toBe(1);
+    expect(native().convert(acc, new Float32Array(4))).toBe(-1); // floats keep NaN
+    expect(native().convert(Float64Array.from([0.5, -0.5, 1e9]), new Int16Array(3))).toBe(-1);
+  });
+});

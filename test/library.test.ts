@@ -57,7 +57,7 @@ describe('each command takes only its own options', () => {
   it.each([
     ['verify', '--strategy', 'slab'],
     ['info', '--blend', 'max'],
-    ['generate', '--mem-per-rank', '1M'],
+    ['generate', '--strategy', 'slab'],
   ])('%s %s is a usage error naming the option', (command, option, value) => {
     const job = mpirun(1, [stitchJs, command, ...(command === 'info' ? [] : [command === 'verify' ? input : path.join(dir, 'g.h5')]), option, value]);
     expect(job.code).toBe(2);

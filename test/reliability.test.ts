@@ -82,10 +82,20 @@ describe('disk full', () => {
     if (mounted) spawnSync('umount', [small]);
   });
 
+  it('refuses up front an output larger than the free space: exit 2, nothing written', (ctx) => {
+    if (!mounted) ctx.skip();
+    const out = path.join(small, 'out.h5');
+    const job = mpirun(2, [stitchJs, input, '--out', out], { timeoutMs: 30_000 });
+    expect(job.code).toBe(2);
+    expect(job.stderr).toMatch(/h5stitch: error: rank 0: the output would be 232x232 float32 \(215296 bytes\) but .*small has \d+ bytes free/);
+    expect(fs.readdirSync(small)).toEqual([]);
+  });
+
   it('fails with the write error, removes the partial file and exits non-zero', (ctx) => {
     if (!mounted) ctx.skip(); // needs root with mount rights (CI and the dev machines have them)
     const out = path.join(small, 'out.h5');
-    const job = mpirun(2, [stitchJs, input, '--out', out], { timeoutMs: 30_000 });
+    // Compressed, so its size is not known up front: the disk fills while it is written.
+    const job = mpirun(2, [stitchJs, input, '--out', out, '--chunk', '64x64', '--compress', 'gzip'], { timeoutMs: 30_000 });
     expect(job.code).not.toBe(0);
     expect(job.stderr).toMatch(/\[rank \d\] error: no space left on device in .*small: H5Dwrite\(\/stitched\) failed/);
     expect(fs.readdirSync(small)).toEqual([]);

@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { gridPositions, PlannedTile } from '../lib/core/geometry';
 import { planRounds, roundsOf } from '../lib/core/rounds';
-import { planSlabs, tilesInBand } from '../lib/core/bands';
+import { bandRowsOf, MAX_CHUNK_ROW_BAND, planSlabs, tilesInBand } from '../lib/core/bands';
+import { UsageError } from '../lib/errors';
 import { neighbourIndex } from '../lib/core/weights';
 import { accumulateRegion } from '../lib/runtime/kernel';
 
@@ -17,8 +18,9 @@ function checkPlan(height: number, ranks: number, chunkRows: number | undefined,
     for (const b of s.bands) {
       expect(b.y0).toBe(b0);
       expect(b.y1 - b.y0).toBeGreaterThan(0);
-      expect(b.y1 - b.y0).toBeLessThanOrEqual(maxRows);
-      if (chunkRows && maxRows >= chunkRows) expect(b.y1 === height || b.y1 % chunkRows === 0).toBe(true);
+      // A band is whole chunk rows: as many as fit, or one when none fits.
+      expect(b.y1 - b.y0).toBeLessThanOrEqual(chunkRows ? Math.max(maxRows, chunkRows) : maxRows);
+      if (chunkRows) expect(b.y1 === height || b.y1 % chunkRows === 0).toBe(true);
       b0 = b.y1;
     }
     expect(b0).toBe(s.y1);
@@ -43,10 +45,24 @@ describe('planSlabs', () => {
     expect(bandCount).toBe(2);
   });
 
-  it('falls back to row bands when less than a chunk fits', () => {
+  it('grows a band to one chunk row when less than a chunk row fits', () => {
     const { slabs, bandCount } = checkPlan(40, 2, 16, 5);
-    expect(slabs[0].bands[0]).toEqual({ y0: 0, y1: 5 });
-    expect(bandCount).toBe(Math.ceil(32 / 5)); // 3 chunks -> slabs of 32 and 8 rows
+    expect(slabs[0].bands).toEqual([{ y0: 0, y1: 16 }, { y0: 16, y1: 32 }]);
+    expect(slabs[1].bands).toEqual([{ y0: 32, y1: 40 }]);
+    expect(bandCount).toBe(2); // 3 chunks -> slabs of 32 and 8 rows
+  });
+
+  it('beyond the growth limit: row bands for plain chunks, a usage error naming --mem-per-rank for compressed ones', () => {
+    const opts = { chunkRows: 16, bytesPerRow: 28, memPerRank: 28 * 5 + 5, maxChunkRowBytes: 28 * 15 };
+    expect(bandRowsOf(opts)).toBe(5);
+    expect(planSlabs({ height: 40, width: 7 }, 2, opts).slabs[0].bands[0]).toEqual({ y0: 0, y1: 5 });
+    expect(bandRowsOf({ ...opts, maxChunkRowBytes: 28 * 16 })).toBe(16);
+    expect(() => bandRowsOf({ ...opts, compressed: true })).toThrow(UsageError);
+    expect(() => bandRowsOf({ ...opts, compressed: true })).toThrow(/one chunk row \(16 rows\) needs 448 bytes per band.*--mem-per-rank 448$/);
+    expect(() => bandRowsOf({ ...opts, compressed: true, bandsHeld: 2 })).toThrow(/--mem-per-rank 896 \(2 bands when pipelined\)/);
+    // The default limit: one chunk row may take up to MAX_CHUNK_ROW_BAND, or --mem-per-rank if more.
+    expect(bandRowsOf({ chunkRows: 1024, bytesPerRow: MAX_CHUNK_ROW_BAND / 1024, memPerRank: 16 << 20, compressed: true })).toBe(1024);
+    expect(() => bandRowsOf({ chunkRows: 1025, bytesPerRow: MAX_CHUNK_ROW_BAND / 1024, memPerRank: 16 << 20, compressed: true })).toThrow(UsageError);
   });
 
   it('gives empty slabs to ranks beyond the rows', () => {

@@ -87,14 +87,14 @@ export function formatBench(r: BenchReport): string {
   const c = r.config;
   const head = `h5stitch bench: ${c.tileCount} tiles of ${c.tile.join('x')} ${c.dtype} -> ${c.canvas.join('x')} canvas ` +
     `(${(r.raw.bytes / 1e6).toFixed(1)} MB), ${c.ranks} ranks, ${c.repeat} runs each, ${r.machine.host} (${r.machine.cpus} cpus, ${r.machine.mpiLibrary})\n`;
-  const cols = ['strategy', 'median s', 'min s', 'max s', 'read s', 'compute s', 'write s', 'sync s', 'read MB', 'written MB', 'MB/s', 'ratio', 'peak RSS MiB', 'bound MiB'];
+  const cols = ['strategy', 'median s', 'min s', 'max s', 'plan s', 'read s', 'compute s', 'write s', 'sync s', 'read MB', 'written MB', 'MB/s', 'ratio', 'peak RSS MiB', 'bound MiB'];
   const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
   const rows = r.strategies.map((s) => [
-    s.name + (s.pipeline ? ' (pipelined)' : ''), s.median.toFixed(3), s.min.toFixed(3), s.max.toFixed(3), s.phases.read.toFixed(3), s.phases.compute.toFixed(3),
+    s.name + (s.pipeline ? ' (pipelined)' : ''), s.median.toFixed(3), s.min.toFixed(3), s.max.toFixed(3), s.phases.plan.toFixed(3), s.phases.read.toFixed(3), s.phases.compute.toFixed(3),
     s.phases.write.toFixed(3), s.phases.sync.toFixed(3), mb(s.bytes.read), mb(s.bytes.written), s.outputMBps.toFixed(1), s.ratio.toFixed(2),
     (s.peakRssKiB / 1024).toFixed(0), (s.rssBoundKiB / 1024).toFixed(0),
   ]);
-  rows.push(['raw write', r.raw.median.toFixed(3), r.raw.min.toFixed(3), r.raw.max.toFixed(3), '', '', '', '', '0', mb(r.raw.bytes), r.raw.outputMBps.toFixed(1), '1.00', '', '']);
+  rows.push(['raw write', r.raw.median.toFixed(3), r.raw.min.toFixed(3), r.raw.max.toFixed(3), '', '', '', '', '', '0', mb(r.raw.bytes), r.raw.outputMBps.toFixed(1), '1.00', '', '']);
   const widths = cols.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ').trimEnd();
   const targets = r.targets.map((t) => `target: ${t.name} = ${t.value.toFixed(2)} (goal ${t.goal}): ${t.met ? 'met' : 'NOT met'}\n`).join('');

@@ -2,9 +2,10 @@
  * The command-line runner: `mpirun -n N node dist/stitch.js [command] ...`. It owns the job's
  * failure policy: errors every rank agreed on are reported once by rank 0 (exit 2 for bad input,
  * 1 otherwise); an error on one rank alone aborts the whole job (MPI_Abort), since the others may
- * be waiting in a collective call.
+ * be waiting in a collective call: with code 2 when it is an input that could not be read
+ * (InputError), 1 otherwise.
  */
-import { RankFailedError, UsageError } from '../errors';
+import { InputError, RankFailedError, UsageError } from '../errors';
 import { initMpi, type Mpi } from '../runtime/mpi';
 import { hooksFromEnv, installTestHooks } from '../testing/hooks';
 import { VERSION } from '../version';
@@ -29,7 +30,7 @@ function usage(): string {
 }
 
 function isUsage(error: unknown): boolean {
-  return error instanceof UsageError || (error instanceof RankFailedError && error.reasonCode === 'ERR_USAGE');
+  return error instanceof UsageError || (error instanceof RankFailedError && (error.reasonCode === 'ERR_USAGE' || error.reasonCode === 'ERR_INPUT'));
 }
 
 /** Reports an error: once (rank 0) when every rank has it, else from this rank and aborts the job. */
@@ -43,7 +44,7 @@ function fail(mpi: Mpi, error: unknown, debug: boolean): void {
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`h5stitch: [rank ${mpi.rank}] error: ${message}\n${stack}`);
-  mpi.abort(1);
+  mpi.abort(error instanceof InputError ? 2 : 1);
 }
 
 export function main(argv: string[]): void {

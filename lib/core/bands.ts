@@ -1,5 +1,7 @@
 /** Split canvas rows into per-rank slabs and memory-bounded bands. */
+import { UsageError } from '../errors';
 import type { Canvas, PlannedTile } from './geometry';
+import { sortedBy } from './overlap';
 
 export interface Band { y0: number; y1: number }
 
@@ -8,30 +10,65 @@ export interface SlabPlan { rank: number; y0: number; y1: number; bands: Band[] 
 export interface SlabOptions {
   /** HDF5 chunk height; slab and band edges land on chunk boundaries so no chunk is shared by two writers */
   chunkRows?: number;
+  /** The chunks are compressed: a band must be whole chunk rows (refuse rather than rewrite chunks). */
+  compressed?: boolean;
   /** bytes of one accumulator row */
   bytesPerRow: number;
+  /** band memory in bytes */
   memPerRank: number;
+  /** Most bytes a band of one chunk row may take when one chunk row does not fit memPerRank (default MAX_CHUNK_ROW_BAND). */
+  maxChunkRowBytes?: number;
+  /** Bands held at once (2 when pipelined: memPerRank is then half of --mem-per-rank); for messages. */
+  bandsHeld?: number;
+}
+
+/**
+ * The most memory a band may take to be one whole chunk row when --mem-per-rank holds less (a
+ * compressed chunk written in pieces is compressed again for each piece, and the space of the
+ * earlier versions stays dead in the file).
+ */
+export const MAX_CHUNK_ROW_BAND = 1024 ** 3;
+
+/**
+ * Rows per band. Chunked output: whole chunk rows, as many as memPerRank holds, at least one
+ * (up to maxChunkRowBytes). Beyond that, compressed output is refused; uncompressed chunks are
+ * written in place, so bands fall back to rows within memPerRank.
+ */
+export function bandRowsOf(opts: SlabOptions): number {
+  const { chunkRows, bytesPerRow, memPerRank, compressed } = opts;
+  const maxRows = Math.floor(memPerRank / bytesPerRow);
+  if (chunkRows !== undefined) {
+    if (maxRows >= chunkRows) return Math.floor(maxRows / chunkRows) * chunkRows;
+    const chunkRowBytes = chunkRows * bytesPerRow;
+    const limit = Math.max(opts.maxChunkRowBytes ?? MAX_CHUNK_ROW_BAND, memPerRank);
+    if (chunkRowBytes <= limit) return chunkRows;
+    if (compressed) {
+      const held = opts.bandsHeld ?? 1;
+      throw new UsageError(`compressed output is written in whole chunk rows: one chunk row (${chunkRows} rows) needs ${chunkRowBytes} bytes ` +
+        `per band, more than the ${limit} a band may grow to; use --chunk with fewer rows or --mem-per-rank ${held * chunkRowBytes}` +
+        (held > 1 ? ` (${held} bands when pipelined)` : ''));
+    }
+  }
+  if (!(maxRows >= 1))
+    throw new Error(`mem-per-rank ${memPerRank} bytes is less than one canvas row (${bytesPerRow} bytes); raise --mem-per-rank`);
+  return maxRows;
 }
 
 export function planSlabs(canvas: Canvas, ranks: number, opts: SlabOptions): { slabs: SlabPlan[]; bandCount: number } {
-  const { chunkRows, bytesPerRow, memPerRank } = opts;
+  const { chunkRows, bytesPerRow } = opts;
   const H = canvas.height;
   if (!Number.isInteger(ranks) || ranks < 1) throw new Error(`ranks must be a positive integer, got ${ranks}`);
   if (!Number.isInteger(H) || H < 0) throw new Error(`canvas height must be a non-negative integer, got ${H}`);
   if (chunkRows !== undefined && (!Number.isInteger(chunkRows) || chunkRows < 1))
     throw new Error(`chunkRows must be a positive integer, got ${chunkRows}`);
   if (!(bytesPerRow > 0)) throw new Error(`bytesPerRow must be positive, got ${bytesPerRow}`);
-  const maxRows = Math.floor(memPerRank / bytesPerRow);
-  if (!(maxRows >= 1))
-    throw new Error(`mem-per-rank ${memPerRank} bytes is less than one canvas row (${bytesPerRow} bytes); raise --mem-per-rank`);
+  const bandRows = bandRowsOf(opts);
 
   // Split whole chunks (or rows) evenly, then convert unit counts back to row boundaries.
   const unit = chunkRows ?? 1;
   const units = Math.ceil(H / unit);
   // Same counts as arraySplit (numpy semantics) without materialising one item per row.
   const counts = Array.from({ length: ranks }, (_, r) => Math.floor(units / ranks) + (r < units % ranks ? 1 : 0));
-  // Bands are whole chunks when at least one chunk fits in memory; otherwise fall back to rows.
-  const bandRows = maxRows >= unit ? Math.floor(maxRows / unit) * unit : maxRows;
 
   const slabs: SlabPlan[] = [];
   let start = 0;
@@ -45,7 +82,46 @@ export function planSlabs(canvas: Canvas, ranks: number, opts: SlabOptions): { s
   return { slabs, bandCount: slabs.reduce((m, s) => Math.max(m, s.bands.length), 0) };
 }
 
-/** Tiles intersecting rows [band.y0, band.y1), in canonical order. */
+/** Tiles sorted by top edge, to find a band's tiles by binary search instead of a pass over all tiles. */
+interface RowIndex {
+  /** positions in `planned`, by y */
+  byY: Int32Array;
+  ys: Float64Array;
+  tallest: number;
+}
+
+// Built on the first band of a tile list (lists are not changed once planned).
+const rowIndexes = new WeakMap<readonly PlannedTile[], RowIndex>();
+
+function rowIndex(planned: readonly PlannedTile[]): RowIndex {
+  let index = rowIndexes.get(planned);
+  if (!index) {
+    const byY = sortedBy(Float64Array.from(planned, (t) => t.y), new Float64Array(planned.length));
+    const ys = Float64Array.from(byY, (i) => planned[i].y);
+    let tallest = 0;
+    for (const t of planned) tallest = Math.max(tallest, t.height);
+    rowIndexes.set(planned, (index = { byY, ys, tallest }));
+  }
+  return index;
+}
+
+/**
+ * Tiles intersecting rows [band.y0, band.y1), in canonical order. O(log N + tiles near the band)
+ * after an O(N log N) index built on the first call for `planned`.
+ */
 export function tilesInBand(planned: readonly PlannedTile[], band: Band): PlannedTile[] {
-  return planned.filter((t) => t.y < band.y1 && t.y + t.height > band.y0).sort((a, b) => a.order - b.order);
+  const { byY, ys, tallest } = rowIndex(planned);
+  // Tiles that start more than one tallest tile above the band end above it.
+  let lo = 0, hi = ys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ys[mid] <= band.y0 - tallest) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: PlannedTile[] = [];
+  for (let p = lo; p < ys.length && ys[p] < band.y1; p++) {
+    const t = planned[byY[p]];
+    if (t.y + t.height > band.y0) out.push(t);
+  }
+  return out.sort((a, b) => a.order - b.order);
 }

@@ -36,10 +36,13 @@ export const DTYPES: Readonly<Record<Dtype, DtypeInfo>> = {
   float64: { array: Float64Array },
 };
 
-/** Tile element types h5stitch stitches. */
-export const TILE_DTYPES: readonly Dtype[] = ['uint8', 'uint16', 'int16', 'int32', 'uint32', 'float32', 'float64'];
+/**
+ * Tile element types h5stitch stitches. Not int64/uint64: the blend is floating point, and 64-bit
+ * integers past 2^53 would be rounded silently (they are refused by name).
+ */
+export const TILE_DTYPES: readonly Dtype[] = ['int8', 'uint8', 'uint16', 'int16', 'int32', 'uint32', 'float32', 'float64'];
 /** Output element types (integers are rounded and clipped once, at the end). */
-export const OUTPUT_DTYPES: readonly Dtype[] = ['float32', 'float64', 'uint8', 'uint16', 'int16', 'int32', 'uint32'];
+export const OUTPUT_DTYPES: readonly Dtype[] = ['float32', 'float64', 'int8', 'uint8', 'uint16', 'int16', 'int32', 'uint32'];
 /** Element types `generate` writes. */
 export const GENERATE_DTYPES: readonly Dtype[] = ['uint8', 'uint16', 'float32', 'float64'];
 

@@ -47,21 +47,30 @@ export function gridPositions(o: GridOptions): Placement {
     if (!Number.isInteger(v) || v < 0 || v >= size)
       throw new Error(`${name} must be an integer in [0, ${size}) (tile size), got ${v}`);
 
-  const seen = new Map<number, [number, number]>();
-  const tiles: PlacedTile[] = [];
-  layout.forEach((row, r) => row.forEach((index, c) => {
-    if (index === -1) return;
-    if (!Number.isInteger(index) || index < 0 || (tileCount !== undefined && index >= tileCount))
-      throw new Error(`layout[${r}][${c}] = ${index} is not a valid tile index` +
-        (tileCount !== undefined ? ` (expected -1 or 0..${tileCount - 1})` : ''));
-    const prev = seen.get(index);
-    if (prev) throw new Error(`tile index ${index} appears twice in layout: at [${prev[0]}][${prev[1]}] and [${r}][${c}]`);
-    seen.set(index, [r, c]);
-    tiles.push({ index, y: r * (H - overlapY), x: c * (W - overlapX), height: H, width: W, gridRow: r, gridCol: c });
-  }));
-  if (tiles.length === 0) throw new Error('layout contains no tiles (all cells are -1)');
-  tiles.sort((a, b) => a.index - b.index);
   const rows = layout.length, cols = layout[0].length;
+  // Where each index was seen (flat cell + 1): a flat array when the indices are bounded, else a map.
+  const seenAt = tileCount !== undefined ? new Float64Array(tileCount) : undefined;
+  const seenMap = seenAt ? undefined : new Map<number, number>();
+  const tiles: PlacedTile[] = [];
+  let sorted = true;
+  for (let r = 0; r < rows; r++) {
+    const row = layout[r];
+    for (let c = 0; c < cols; c++) {
+      const index = row[c];
+      if (index === -1) continue;
+      if (!Number.isInteger(index) || index < 0 || (tileCount !== undefined && index >= tileCount))
+        throw new Error(`layout[${r}][${c}] = ${index} is not a valid tile index` +
+          (tileCount !== undefined ? ` (expected -1 or 0..${tileCount - 1})` : ''));
+      const prev = seenAt ? seenAt[index] : seenMap!.get(index) ?? 0;
+      if (prev) throw new Error(`tile index ${index} appears twice in layout: at [${Math.floor((prev - 1) / cols)}][${(prev - 1) % cols}] and [${r}][${c}]`);
+      if (seenAt) seenAt[index] = r * cols + c + 1;
+      else seenMap!.set(index, r * cols + c + 1);
+      if (tiles.length > 0 && tiles[tiles.length - 1].index > index) sorted = false;
+      tiles.push({ index, y: r * (H - overlapY), x: c * (W - overlapX), height: H, width: W, gridRow: r, gridCol: c });
+    }
+  }
+  if (tiles.length === 0) throw new Error('layout contains no tiles (all cells are -1)');
+  if (!sorted) tiles.sort((a, b) => a.index - b.index);
   return { tiles, canvas: { height: (rows - 1) * (H - overlapY) + H, width: (cols - 1) * (W - overlapX) + W } };
 }
 

@@ -3,7 +3,8 @@
  * in canonical tile order, so processing any sub-rectangle of a tile yields the same bits as
  * processing the whole tile (slab and rounds strategies agree exactly).
  */
-import { overlaps, type PlannedTile } from './geometry';
+import type { PlannedTile } from './geometry';
+import { csrRow, overlapGraph } from './overlap';
 
 export type BlendMode = 'linear' | 'none' | 'max';
 
@@ -23,17 +24,8 @@ export function rawWeight(t: PlannedTile, y: number, x: number): number {
 
 /** For each tile of `planned`, the tiles overlapping it (itself included), sorted by order. */
 export function neighbourIndex(planned: readonly PlannedTile[]): PlannedTile[][] {
-  const byY = [...planned].sort((a, b) => a.y - b.y);
-  const out = new Map<PlannedTile, PlannedTile[]>(planned.map((t) => [t, [t]]));
-  // Sweep in y: once byY[j] starts below tile i's bottom edge, no later tile can overlap it.
-  for (let i = 0; i < byY.length; i++) {
-    const a = byY[i];
-    for (let j = i + 1; j < byY.length && byY[j].y < a.y + a.height; j++) {
-      const b = byY[j];
-      if (overlaps(a, b)) { out.get(a)!.push(b); out.get(b)!.push(a); }
-    }
-  }
-  return planned.map((t) => out.get(t)!.sort((a, b) => a.order - b.order));
+  const graph = overlapGraph(planned);
+  return planned.map((t, i) => [t, ...Array.from(csrRow(graph, i), (j) => planned[j])].sort((a, b) => a.order - b.order));
 }
 
 /** Sum of the linear-blend weights of all tiles covering (y, x); 1 wherever any tile covers it. */

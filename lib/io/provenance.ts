@@ -1,5 +1,5 @@
 /** Reads and writes an output's provenance (names and table layout: core/provenance.ts). */
-import { PROVENANCE, tableColumns, tileTable, tilesFromColumns, type Provenance } from '../core/provenance';
+import { PROVENANCE, tableColumns, tileTable, tilesFromColumns, type InputFingerprint, type Provenance } from '../core/provenance';
 import type { BlendMode } from '../core/weights';
 import { UsageError } from '../errors';
 import type { Dataset, H5File } from '../runtime/hdf5';
@@ -22,6 +22,7 @@ export function writeProvenance(file: H5File, out: Dataset, p: Omit<Provenance, 
     ds.write([0, 0], [rows, PROVENANCE.tileColumns.length], table);
   }
   ds.close();
+  if (p.inputs) writeInputs(file, p.inputs, isWriter);
   out.setAttr(A.tileShape, p.tileShape);
   if (p.overlap) out.setAttr(A.overlap, p.overlap);
   out.setAttr(A.blend, p.blend);
@@ -30,6 +31,52 @@ export function writeProvenance(file: H5File, out: Dataset, p: Omit<Provenance, 
   out.setAttr(A.ranks, p.ranks);
   out.setAttr(A.version, p.version);
   out.setAttr(A.input, p.input);
+}
+
+/** The input fingerprint table (PROVENANCE.inputs) and its attributes. Collective like writeProvenance. */
+function writeInputs(file: H5File, fp: InputFingerprint, isWriter: boolean): void {
+  const columns = PROVENANCE.inputColumns.length;
+  const rows = fp.files.length;
+  const table = new Float64Array(rows * columns);
+  fp.files.forEach((f, i) => table.set([f.size, f.mtimeMs], i * columns));
+  const ds = file.createDataset(PROVENANCE.inputs, { shape: [rows, columns], dtype: 'float64' });
+  ds.setAttr(A.columns, PROVENANCE.inputColumns.join(','));
+  ds.setAttr(PROVENANCE.inputAttr.kind, fp.kind);
+  ds.setAttr(PROVENANCE.inputAttr.tilesShape, fp.tilesShape);
+  ds.setAttr(PROVENANCE.inputAttr.tilesDtype, fp.tilesDtype);
+  ds.setAttr(PROVENANCE.inputAttr.tilesPath, fp.tilesPath || '-');
+  if (file.parallel) {
+    ds.write([0, 0], [isWriter ? rows : 0, columns], isWriter ? table : new Float64Array(0), { transfer: 'collective' });
+  } else {
+    ds.write([0, 0], [rows, columns], table);
+  }
+  ds.close();
+}
+
+/** The input fingerprint recorded with an output, or null when it has none (written before 0.2). */
+function readInputs(file: H5File): InputFingerprint | null {
+  if (file.objectType(PROVENANCE.inputs) !== 'dataset') return null;
+  const ds = file.openDataset(PROVENANCE.inputs);
+  try {
+    const [rows, columns] = ds.shape;
+    const shape = ds.getAttr(PROVENANCE.inputAttr.tilesShape);
+    const kind = String(ds.getAttr(PROVENANCE.inputAttr.kind));
+    if (columns !== PROVENANCE.inputColumns.length || ds.dtype !== 'float64' || (kind !== 'hdf5' && kind !== 'npy' && kind !== 'tiff') ||
+        !(shape instanceof Float64Array) || shape.length !== 3) {
+      throw new UsageError(`${file.path}:${PROVENANCE.inputs} is not an input fingerprint table h5stitch wrote`);
+    }
+    const table = ds.read([0, 0], [rows, columns], new Float64Array(rows * columns), file.parallel ? { transfer: 'collective' } : {});
+    const path = String(ds.getAttr(PROVENANCE.inputAttr.tilesPath) ?? '-');
+    return {
+      kind,
+      files: Array.from({ length: rows }, (_, i) => ({ size: table[i * columns], mtimeMs: table[i * columns + 1] })),
+      tilesShape: [shape[0], shape[1], shape[2]],
+      tilesDtype: String(ds.getAttr(PROVENANCE.inputAttr.tilesDtype) ?? ''),
+      tilesPath: path === '-' ? '' : path,
+    };
+  } finally {
+    ds.close();
+  }
 }
 
 /** The provenance of an h5stitch output dataset; UsageError when it has none. */
@@ -69,5 +116,6 @@ export function readProvenance(file: H5File, out: Dataset): Provenance {
     io: String(out.getAttr(A.io) ?? ''),
     ranks: Number(out.getAttr(A.ranks) ?? 0),
     version: String(out.getAttr(A.version) ?? ''),
+    inputs: readInputs(file),
   };
 }

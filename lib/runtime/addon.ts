@@ -152,9 +152,10 @@ export interface NativeAddon {
   startAccumulate(args: { band: AccArray; jobs: NativeAccumulateArgs[] }): () => number;
   /**
    * Copies a float accumulator into `out` (same length, its own memory): floats as a typed-array
-   * store would, integers rounded like Math.round and clipped to the dtype's range.
+   * store would, integers rounded like Math.round and clipped to the dtype's range. Returns the
+   * index of the first NaN stored as 0 into an integer `out`, or -1 (always -1 for floats).
    */
-  convert(acc: AccArray, out: PixelArray): void;
+  convert(acc: AccArray, out: PixelArray): number;
   /**
    * Benchmark reference: every rank writes its contiguous share of a `totalBytes` file with one
    * collective MPI-IO write plus MPI_File_sync; returns seconds (barrier to barrier). Collective.

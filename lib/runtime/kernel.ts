@@ -15,8 +15,11 @@ export interface AccumulateArgs {
   accY0: number;
   accX0: number;
   tile: PlannedTile;
-  /** tiles overlapping `tile` (itself included) in canonical order, from neighbourIndex */
-  covering: readonly PlannedTile[];
+  /**
+   * tiles overlapping `tile` (itself included) in canonical order, from neighbourIndex; or the
+   * same already packed as [order, y, x, height, width] per tile (core/plan coveringRects)
+   */
+  covering: readonly PlannedTile[] | Int32Array;
   /** the tile's pixels for `region`, row-major, row length region.x1 - region.x0 */
   data: PixelArray;
   /** canvas coordinates, inside the tile and inside acc */
@@ -30,16 +33,14 @@ function packRects(tiles: readonly PlannedTile[]): Int32Array {
   tiles.forEach((t, i) => out.set([t.order, t.y, t.x, t.height, t.width], i * 5));
   return out;
 }
-// Packed once per covering list (and tile): the kernel runs once per tile or band part.
+// Packed once per covering list: the kernel runs once per tile or band part.
 const packedCovering = new WeakMap<readonly PlannedTile[], Int32Array>();
-const packedTile = new WeakMap<PlannedTile, Int32Array>();
 
 function nativeArgs(args: AccumulateArgs) {
   const { acc, accWidth, accY0, accX0, tile, covering, data, region, blend } = args;
-  let rects = packedCovering.get(covering);
-  if (!rects) packedCovering.set(covering, (rects = packRects(covering)));
-  let self = packedTile.get(tile);
-  if (!self) packedTile.set(tile, (self = packRects([tile])));
+  let rects = covering instanceof Int32Array ? covering : packedCovering.get(covering);
+  if (!rects) packedCovering.set(covering as readonly PlannedTile[], (rects = packRects(covering as readonly PlannedTile[])));
+  const self = Int32Array.of(tile.order, tile.y, tile.x, tile.height, tile.width);
   return { acc, accWidth, accY0, accX0, tile: self, covering: rects, data, region: [region.y0, region.y1, region.x0, region.x1] as [number, number, number, number], blend };
 }
 
@@ -71,8 +72,10 @@ export function startAccumulateRegions(band: AccArray, jobs: readonly Accumulate
 /**
  * Writes `acc` into `out` (of the output dtype, same length): floats are stored as a typed array
  * stores them; integers are rounded (as Math.round does) and clipped to the dtype's range, once,
- * at the end of the blend. Native (one pass, no JS loop).
+ * at the end of the blend (±Infinity clip to the ends). NaN has no integer value: returns the
+ * index of the first NaN written as 0 into an integer `out`, or -1 (always -1 for floats, which
+ * keep NaN); callers refuse the output then. Native: one pass at memory speed.
  */
-export function convertInto(acc: AccArray, out: NumericArray): void {
-  native().convert(acc, out as PixelArray);
+export function convertInto(acc: AccArray, out: NumericArray): number {
+  return native().convert(acc, out as PixelArray);
 }

@@ -5,12 +5,13 @@
  * same kernel, so outputs are bit-identical for any number of ranks.
  */
 import { planSlabs, tilesInBand, type Band } from '../core/bands';
-import { bytesOf, type AccArray, type AccDtype, type NumericArray } from '../core/dtype';
+import { bytesOf, type AccArray, type AccDtype, type Dtype, type NumericArray } from '../core/dtype';
 import { intersect, type PlannedTile, type Rect } from '../core/geometry';
-import type { StitchPlan } from '../core/plan';
+import { coveringRects, type StitchPlan } from '../core/plan';
 import type { TileSource } from '../io/sources';
 import { reusedArray } from '../runtime/buffers';
-import { accumulateRegion, startAccumulateRegions, type AccumulateArgs, type BackgroundAccumulate } from '../runtime/kernel';
+import { InputError } from '../errors';
+import { accumulateRegion, convertInto, startAccumulateRegions, type AccumulateArgs, type BackgroundAccumulate } from '../runtime/kernel';
 import type { Mpi } from '../runtime/mpi';
 import type { TestHooks } from '../testing/hooks';
 import type { Meter } from './meter';
@@ -23,8 +24,10 @@ export interface BandContext {
   meter: Meter;
   hooks: TestHooks;
   memPerRank: number;
-  /** HDF5 chunk height of the output: bands and slabs start on chunk rows. */
+  /** HDF5 chunk height of the output: slabs and bands are whole chunk rows (see core/bands bandRowsOf). */
   chunkRows?: number;
+  /** The output's chunks are compressed: bands must be whole chunk rows. */
+  compressed?: boolean;
   /**
    * Blend band k on a second thread while band k-1 is written and the tiles of band k+1 are read
    * (two bands of memPerRank / 2 each). The same on every rank (bands are collective).
@@ -32,6 +35,14 @@ export interface BandContext {
   pipeline?: boolean;
   /** Called on rank 0 as tiles complete (progress display). */
   progress?: (done: number, total: number) => void;
+  /**
+   * Agree on each band's input failures (InputError) before its sink runs (one small allgather per
+   * band), so a tile that fails to read on some rank ends the job on every rank with one line
+   * (exit 2) instead of an MPI_Abort. For sinks that make a collective call per band anyway; with
+   * independent writes (which must not wait for each other per band) the strategy agrees once
+   * after its bands instead (slab.ts).
+   */
+  agreeEachBand?: boolean;
 }
 
 /** Receives each band; `band` is undefined once this rank is out of rows (collective calls still happen). */
@@ -41,7 +52,7 @@ export type BandSink = (band: Band | undefined, acc: AccArray) => void;
 export function tileJob(plan: StitchPlan, tile: PlannedTile, region: Rect, data: NumericArray,
   acc: AccArray, accY0: number, accX0: number, accWidth: number): AccumulateArgs {
   return {
-    acc, accWidth, accY0, accX0, tile, covering: plan.covering[tile.order],
+    acc, accWidth, accY0, accX0, tile, covering: coveringRects(plan, tile.order),
     data: data as AccumulateArgs['data'],
     region: { y0: region.y, y1: region.y + region.height, x0: region.x, x1: region.x + region.width },
     blend: plan.blend,
@@ -51,6 +62,7 @@ export function tileJob(plan: StitchPlan, tile: PlannedTile, region: Rect, data:
 /** Reads `tile`'s pixels of `region` (into `into`, or a reused buffer). */
 export function readTilePart(ctx: BandContext, tile: PlannedTile, region: Rect, into?: NumericArray): NumericArray {
   ctx.hooks.beforeTileRead(ctx.mpi.rank, tile.index);
+  if (ctx.hooks.skipsRead?.(tile.index)) return into ?? reusedArray('tile-read', ctx.source.dtype, region.height * region.width);
   const ty0 = region.y - tile.y, tx0 = region.x - tile.x;
   const data = ctx.meter.timed('read', () => ctx.source.readRegion(tile.index, ty0, ty0 + region.height, tx0, tx0 + region.width, into));
   ctx.meter.read(data.byteLength);
@@ -64,10 +76,26 @@ export function addTile(ctx: BandContext, tile: PlannedTile, region: Rect, acc: 
   ctx.meter.timed('compute', () => accumulateRegion(tileJob(ctx.plan, tile, region, data, acc, accY0, accX0, accWidth)));
 }
 
-/** This rank's bands and the band count every rank iterates (the largest). */
-export function slabOf(ctx: Pick<BandContext, 'mpi' | 'plan' | 'chunkRows'>, accDtype: AccDtype, bandMemory: number) {
+/**
+ * Converts a blended band of whole canvas rows from y0 into the output dtype (convertInto); a NaN
+ * bound for an integer output ends the job naming the pixel and the tiles covering it.
+ */
+export function convertRows(ctx: Pick<BandContext, 'plan'>, acc: AccArray, out: NumericArray, dtype: Dtype, y0: number): void {
+  const nan = convertInto(acc, out);
+  if (nan < 0) return;
+  const width = ctx.plan.canvas.width;
+  const y = y0 + Math.floor(nan / width), x = nan % width;
+  const tiles = ctx.plan.planned.filter((t) => y >= t.y && y < t.y + t.height && x >= t.x && x < t.x + t.width).map((t) => t.index);
+  throw new InputError(`output pixel (y=${y}, x=${x}) blends to NaN (tile${tiles.length === 1 ? '' : 's'} ${tiles.join(', ')}), which ${dtype} cannot hold: ` +
+    'stitch to --dtype float32 or float64, or replace the NaN pixels');
+}
+
+/** This rank's bands and the band count every rank iterates (the largest); `bandsHeld` bands share memPerRank. */
+export function slabOf(ctx: Pick<BandContext, 'mpi' | 'plan' | 'chunkRows' | 'compressed' | 'memPerRank'>, accDtype: AccDtype, bandsHeld = 1) {
   const bytesPerRow = ctx.plan.canvas.width * bytesOf(accDtype);
-  const { slabs, bandCount } = planSlabs(ctx.plan.canvas, ctx.mpi.size, { chunkRows: ctx.chunkRows, bytesPerRow, memPerRank: bandMemory });
+  const { slabs, bandCount } = planSlabs(ctx.plan.canvas, ctx.mpi.size, {
+    chunkRows: ctx.chunkRows, compressed: ctx.compressed, bytesPerRow, memPerRank: ctx.memPerRank / bandsHeld, bandsHeld,
+  });
   const mine = slabs[ctx.mpi.rank];
   return { bands: mine.bands, bandCount, maxRows: mine.bands.reduce((m, b) => Math.max(m, b.y1 - b.y0), 0) };
 }
@@ -84,26 +112,49 @@ export function blendBands(ctx: BandContext, accDtype: AccDtype, sink: BandSink)
   }
   const { mpi, plan } = ctx;
   const width = plan.canvas.width;
-  const { bands, bandCount, maxRows } = slabOf(ctx, accDtype, ctx.memPerRank);
+  const { bands, bandCount, maxRows } = slabOf(ctx, accDtype);
   const acc = reusedArray('band', accDtype, maxRows * width) as AccArray;
   let done = 0;
   for (let b = 0; b < bandCount; b++) {
     const band: Band | undefined = bands[b];
     if (!band) {
+      if (ctx.agreeEachBand) mpi.agree();
       sink(undefined, acc.subarray(0, 0));
       continue;
     }
-    ctx.hooks.skew();
     const rows = band.y1 - band.y0;
     const view = acc.subarray(0, rows * width);
-    view.fill(0);
-    for (const tile of tilesInBand(plan.planned, band)) {
-      addTile(ctx, tile, intersect(tile, { y: band.y0, x: 0, height: rows, width })!, view, band.y0, 0, width);
-      done++;
-    }
+    agreeing(ctx, () => {
+      ctx.hooks.skew();
+      view.fill(0);
+      for (const tile of tilesInBand(plan.planned, band)) {
+        addTile(ctx, tile, intersect(tile, { y: band.y0, x: 0, height: rows, width })!, view, band.y0, 0, width);
+        done++;
+      }
+    });
     sink(band, view);
     if (mpi.rank === 0) ctx.progress?.(Math.min(done, plan.planned.length), plan.planned.length);
   }
+}
+
+/**
+ * Runs `work`; with agreeEachBand, every rank then learns whether an input failed to read on any
+ * rank (and all throw it). Other errors (defects, injected faults) still end the job from the rank
+ * that hit them.
+ */
+export function agreeing(ctx: Pick<BandContext, 'mpi' | 'agreeEachBand'>, work: () => void): void {
+  if (!ctx.agreeEachBand) {
+    work();
+    return;
+  }
+  let failure: unknown;
+  try {
+    work();
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    failure = error;
+  }
+  ctx.mpi.agree(failure);
 }
 
 /** A band's tile parts: which tiles, and the part of each inside the band. */
@@ -142,7 +193,7 @@ function readBand(ctx: BandContext, { band, tiles, regions }: BandParts, parts: 
  */
 function blendBandsPipelined(ctx: BandContext, accDtype: AccDtype, sink: BandSink): void {
   const { mpi, plan } = ctx;
-  const { bands, bandCount, maxRows } = slabOf(ctx, accDtype, ctx.memPerRank / 2);
+  const { bands, bandCount, maxRows } = slabOf(ctx, accDtype, 2);
   const planned = bands.map((b) => bandParts(ctx, b));
   // Two slots, each sized for this rank's largest band, allocated before the first read.
   const elements = planned.reduce((m, p) => Math.max(m, p.elements), 0);
@@ -153,11 +204,16 @@ function blendBandsPipelined(ctx: BandContext, accDtype: AccDtype, sink: BandSin
   ctx.meter.held(slots[0].parts.byteLength + slots[1].parts.byteLength);
   const none = slots[0].acc.subarray(0, 0);
   const read = (b: number) => {
-    if (!planned[b]) return undefined;
-    ctx.hooks.skew();
-    return readBand(ctx, planned[b], slots[b % 2].parts, slots[b % 2].acc);
+    let work: BandWork | undefined;
+    // Agreed on right after the read (before the blend thread starts on it and before any sink).
+    agreeing(ctx, () => {
+      if (!planned[b]) return;
+      ctx.hooks.skew();
+      work = readBand(ctx, planned[b], slots[b % 2].parts, slots[b % 2].acc);
+    });
+    return work;
   };
-  let next = read(0);
+  let next = bandCount > 0 ? read(0) : undefined;
   let written: BandWork | undefined;
   let done = 0;
   for (let b = 0; b < bandCount; b++) {
@@ -165,7 +221,8 @@ function blendBandsPipelined(ctx: BandContext, accDtype: AccDtype, sink: BandSin
     const blending: BackgroundAccumulate | undefined = current && startAccumulateRegions(current.acc, current.jobs);
     try {
       if (b > 0) sink(written?.band, written?.acc ?? none);
-      next = read(b + 1);
+      if (b + 1 < bandCount) next = read(b + 1);
+      else next = undefined;
     } finally {
       // Also on error: the thread must be done with the buffers before anything else runs.
       if (blending) ctx.meter.times.compute += blending.wait();

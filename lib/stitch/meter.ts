@@ -1,6 +1,14 @@
 /** Per-rank time per phase and bytes moved during a stitch, as the report gives them. */
 
-export interface PhaseTimes { read: number; compute: number; convert: number; write: number; sync: number }
+export interface PhaseTimes {
+  /** Placing the tiles, rounds, canonical order and covering lists (every rank plans alike). */
+  plan: number;
+  read: number;
+  compute: number;
+  convert: number;
+  write: number;
+  sync: number;
+}
 
 export interface IoBytes {
   read: number;
@@ -10,7 +18,7 @@ export interface IoBytes {
 }
 
 export class Meter {
-  readonly times: PhaseTimes = { read: 0, compute: 0, convert: 0, write: 0, sync: 0 };
+  readonly times: PhaseTimes = { plan: 0, read: 0, compute: 0, convert: 0, write: 0, sync: 0 };
   readonly bytes: IoBytes = { read: 0, written: 0, tilesHeld: 0 };
 
   /** Runs `fn`, adding its wall time to `phase`. */

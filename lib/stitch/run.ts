@@ -5,10 +5,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { bytesOf, type Dtype } from '../core/dtype';
+import { bandRowsOf } from '../core/bands';
+import { accDtypeOf, bytesOf, type Dtype } from '../core/dtype';
 import { planStitch, type StitchPlan } from '../core/plan';
 import type { BlendMode } from '../core/weights';
-import { UsageError } from '../errors';
+import { RankFailedError, UsageError } from '../errors';
 import { readLayoutFile } from '../io/layout-file';
 import type { FileSystemInfo, FsClass } from '../runtime/file-system';
 import { createHdf5Sink, partialPaths, withDiskFullNote } from '../io/sinks/hdf5';
@@ -97,11 +98,39 @@ function checkOutputPath(input: string, out: string, force: boolean): void {
   }
 }
 
+// The tile table (provenance) and the kernel's tile records hold y and x as int32.
+const MAX_AXIS = 2 ** 31 - 1;
+
+/**
+ * Refuses, on rank 0 before anything is written, a canvas the output cannot hold: an axis past
+ * int32 or more bytes than the output's file system has free (an uncompressed output is
+ * allocated whole; a stitch that would fill the disk fails late and leaves nothing).
+ */
+function checkCanvasFits(req: StitchRequest, plan: StitchPlan, channels: number): void {
+  const { height, width } = plan.canvas;
+  if (height > MAX_AXIS || width > MAX_AXIS) {
+    throw new UsageError(`the canvas would be ${height}x${width} pixels; h5stitch places tiles within 2^31-1 pixels per axis`);
+  }
+  const bytes = channels * height * width * bytesOf(req.dtype);
+  if (req.gzip !== undefined) return;
+  let free: number;
+  try {
+    const st = fs.statfsSync(path.dirname(path.resolve(req.output)));
+    free = st.bavail * st.bsize;
+  } catch {
+    return;
+  }
+  if (bytes > free) {
+    throw new UsageError(`the output would be ${height}x${width} ${req.dtype} (${bytes} bytes) but ${path.dirname(path.resolve(req.output))} has ${free} bytes free`);
+  }
+}
+
 /** Opens the input and plans the canvas; the checks every rank can make alike. */
-function openAndPlan(req: StitchRequest, pipelineWanted: boolean): { source: TileSource; plan: StitchPlan; pipeline: boolean; channels: number } {
+function openAndPlan(req: StitchRequest, pipelineWanted: boolean, meter: Meter): { source: TileSource; plan: StitchPlan; pipeline: boolean; channels: number } {
   const source = openTileSource(req.input, { tilesPath: req.tilesPath, layoutPath: req.layoutPath, positionsPath: req.positionsPath });
   try {
-    const plan = planStitch(source, { blend: req.blend, overlap: req.overlap, layout: req.layout ?? (req.layoutFile ? readLayoutFile(req.layoutFile) : undefined) });
+    const layout = req.layout ?? (req.layoutFile ? readLayoutFile(req.layoutFile) : undefined);
+    const plan = meter.timed('plan', () => planStitch(source, { blend: req.blend, overlap: req.overlap, layout }));
     const { chunk, memPerRank } = req;
     if (chunk && (chunk[0] > plan.canvas.height || chunk[1] > plan.canvas.width)) {
       throw new UsageError(`--chunk ${chunk.join('x')} is larger than the canvas ${plan.canvas.height}x${plan.canvas.width}`);
@@ -113,6 +142,12 @@ function openAndPlan(req: StitchRequest, pipelineWanted: boolean): { source: Til
     if (pipeline && memPerRank < 2 * rowBytes) {
       if (req.pipeline === 'on') throw new UsageError(`--pipeline on needs --mem-per-rank of two canvas rows (${2 * rowBytes} bytes), got ${memPerRank}`);
       pipeline = false;
+    }
+    // Bands of whole chunk rows (core/bands): refuse here, before any output exists, what cannot be.
+    const banded = req.strategy === 'slab' || accDtypeOf(req.dtype) !== req.dtype;
+    if (chunk && banded) {
+      const held = pipeline ? 2 : 1;
+      bandRowsOf({ chunkRows: chunk[0], compressed: req.gzip !== undefined, bytesPerRow: rowBytes, memPerRank: memPerRank / held, bandsHeld: held });
     }
     const channels = channelCount(source);
     if (channels > 1 && req.strategy !== 'slab') throw new UsageError(`multi-channel input (${channels} channels) is stitched with --strategy slab only, not ${req.strategy}`);
@@ -136,9 +171,15 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   mpi.runOnRoot(() => checkOutputPath(req.input, req.output, req.force));
   const nodes = nodeCount(mpi, native().mpi.processorName());
   const fileSystem = mpi.runOnAll(() => checkOutputFileSystem(req.output, { strategy, ranks: mpi.size, nodes, trust: req.trustFsCoherence }));
-  const { source, plan, pipeline, channels } = mpi.runOnAll(() => openAndPlan(req, pipelineWanted));
-
   const meter = new Meter();
+  const { source, plan, pipeline, channels } = mpi.runOnAll(() => openAndPlan(req, pipelineWanted, meter));
+  try {
+    mpi.runOnRoot(() => checkCanvasFits(req, plan, channels));
+  } catch (error) {
+    source.close();
+    throw error;
+  }
+
   let sink: OutputSink | undefined;
   try {
     sink = createHdf5Sink(mpi, {
@@ -150,7 +191,10 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
     if (req.atomic) sink.setAtomicity(true);
     const tty = mpi.rank === 0 && process.stderr.isTTY && req.progress;
     const ctx: StrategyContext = {
-      mpi, source, plan, meter, hooks, sink, outDtype: dtype, io, pipeline, memPerRank: req.memPerRank, chunkRows: req.chunk?.[0],
+      mpi, source, plan, meter, hooks, sink, outDtype: dtype, io, pipeline, memPerRank: req.memPerRank, chunkRows: req.chunk?.[0], compressed: req.gzip !== undefined,
+      // Collective writes synchronise the ranks at every band or tile anyway: agree on failed
+      // reads there too, so a bad tile ends the job with one line, not an abort.
+      agreeEachBand: io === 'collective' && strategy !== 'serial',
       progress: tty ? (done, total) => {
         const mb = meter.bytes.written / 1e6 / Math.max(1e-9, mpi.wtime() - started);
         process.stderr.write(`\rh5stitch: ${done}/${total} tiles, ${mb.toFixed(1)} MB/s (rank 0)`);
@@ -160,13 +204,18 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
     else if (strategy === 'slab') runSlab(ctx);
     else runReadAddWrite(ctx, strategy === 'serial');
     if (tty) process.stderr.write('\n');
+    // Every tile was read from the files as planned (each read checks its file); a file rewritten
+    // in place or replaced while the run went on is caught here, before the output is committed.
+    mpi.runOnRoot(() => source.checkUnchanged());
     meter.timed('sync', () => sink!.commit({
       tiles: plan.planned, tileShape: [source.height, source.width], blend: req.blend, input: path.resolve(req.input), overlap: plan.overlap,
-      strategy, io, ranks: mpi.size, version: VERSION,
+      strategy, io, ranks: mpi.size, version: VERSION, inputs: source.fingerprint,
     }));
   } catch (error) {
-    // This rank's view of the run ends here: no partial output may stay behind at any path.
-    if (sink) sink.discard();
+    // This rank's view of the run ends here: no partial output may stay behind at any path. A
+    // failure every rank agreed on closes the output collectively first.
+    if (sink && error instanceof RankFailedError) sink.abandon();
+    else if (sink) sink.discard();
     else fs.rmSync(partialPaths(req.output).partial, { force: true });
     throw withDiskFullNote(error, req.output);
   } finally {
@@ -202,7 +251,7 @@ function report(mpi: Mpi, req: StitchRequest, run: RunFacts): StitchReport {
   const { plan, meter } = run;
   const wall = mpi.allreduce(new Float64Array([mpi.wtime() - run.started]), 'max')[0];
   const t = meter.times;
-  const phases = mpi.allreduce(new Float64Array([t.read, t.compute, t.convert, t.write, t.sync]), 'max');
+  const phases = mpi.allreduce(new Float64Array([t.plan, t.read, t.compute, t.convert, t.write, t.sync]), 'max');
   const totals = mpi.allreduce(new Float64Array([meter.bytes.read, meter.bytes.written]), 'sum');
   const tilesHeld = mpi.allreduce(new Float64Array([meter.bytes.tilesHeld]), 'max')[0];
   const outBytes = run.channels * plan.canvas.height * plan.canvas.width * bytesOf(req.dtype);
@@ -210,7 +259,7 @@ function report(mpi: Mpi, req: StitchRequest, run: RunFacts): StitchReport {
     command: 'stitch', output: `${path.resolve(req.output)}:${req.dataset}`, strategy: req.strategy, io: req.strategy === 'serial' ? undefined : run.io,
     pipeline: run.pipeline, blend: req.blend, dtype: req.dtype, ranks: mpi.size, tiles: plan.planned.length,
     canvas: [plan.canvas.height, plan.canvas.width], ...(run.channels > 1 ? { channels: run.channels } : {}), wallSeconds: wall,
-    phases: { read: phases[0], compute: phases[1], convert: phases[2], write: phases[3], sync: phases[4] },
+    phases: { plan: phases[0], read: phases[1], compute: phases[2], convert: phases[3], write: phases[4], sync: phases[5] },
     bytes: { output: outBytes, read: totals[0], written: totals[1], tilesHeld }, outputMBps: outBytes / 1e6 / wall,
     fileSystem: { type: run.fileSystem.type, class: run.fileSystem.class },
   };

@@ -6,17 +6,27 @@
  */
 import { accDtypeOf, type NumericArray } from '../core/dtype';
 import { reusedArray } from '../runtime/buffers';
-import { convertInto } from '../runtime/kernel';
-import { blendBands } from './engine';
+import { agreeing, blendBands, convertRows } from './engine';
 import type { StrategyContext } from './strategy';
 
 export function runSlab(ctx: StrategyContext): void {
+  if (ctx.agreeEachBand) {
+    blendAndWrite(ctx);
+    return;
+  }
+  // Independent writes: no rank waits for another between bands. A rank whose input fails to
+  // read stops there and waits for the others to finish theirs; then all agree and end together.
+  agreeing({ mpi: ctx.mpi, agreeEachBand: true }, () => blendAndWrite(ctx));
+}
+
+function blendAndWrite(ctx: StrategyContext): void {
   const accDtype = accDtypeOf(ctx.outDtype);
   blendBands(ctx, accDtype, (band, acc) => {
     let data: NumericArray = acc;
     if (accDtype !== ctx.outDtype) {
       data = reusedArray('band-out', ctx.outDtype, acc.length);
-      ctx.meter.timed('convert', () => convertInto(acc, data));
+      // A NaN bound for an integer output: agreed like a failed read when bands are collective.
+      agreeing(ctx, () => ctx.meter.timed('convert', () => convertRows(ctx, acc, data, ctx.outDtype, band?.y0 ?? 0)));
     }
     // A rank out of rows still takes part in a collective write, with nothing selected.
     if (!band && ctx.io === 'independent') return;

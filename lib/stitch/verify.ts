@@ -1,24 +1,44 @@
 /**
- * Recomputes the expected canvas band by band (the same kernel and order as stitching), compares
- * it with the output and reports per tile: ok | missing | wrong.
+ * Checks a stitched output against its tiles, independently of the stitch: verify reads whole tiles
+ * through its own reader (verify-tiles.ts), finds each band's tiles and each tile's neighbours with
+ * its own geometry, blends them into a band with the native kernel (the one piece it shares with
+ * the stitch, checked against a plain TypeScript reference in the tests), rounds integer outputs
+ * itself, and compares with the output band by band: per tile ok | missing | wrong. What this
+ * proves and what it cannot: docs/verify.md.
  */
-import { accDtypeOf, type Dtype } from '../core/dtype';
-import { planFromPlacement } from '../core/plan';
+import { accDtypeOf, bytesOf, newArray, OUTPUT_DTYPES, rangeOf, type AccArray, type Dtype, type NumericArray, type PixelArray } from '../core/dtype';
+import type { PlacedTile, PlannedTile } from '../core/geometry';
+import { fingerprintChanges } from '../core/provenance';
+import { planRounds } from '../core/rounds';
 import { rawWeight } from '../core/weights';
+import { UsageError } from '../errors';
 import { readProvenance } from '../io/provenance';
-import { openTileSource, type TileSource } from '../io/sources';
-import { reusedArray } from '../runtime/buffers';
 import { openFile } from '../runtime/hdf5';
-import { convertInto } from '../runtime/kernel';
+import { accumulateRegion } from '../runtime/kernel';
 import { initMpi, type Mpi } from '../runtime/mpi';
-import { NO_HOOKS } from '../testing/hooks';
-import { blendBands } from './engine';
-import { Meter } from './meter';
+import { agreeing } from './engine';
 import { DEFAULT_MEM_PER_RANK } from './options';
+import { openWholeTiles, type WholeTiles } from './verify-tiles';
 
 export type TileStatus = 'ok' | 'missing' | 'wrong';
 export interface TileVerdict { index: number; status: TileStatus; mismatched: number; worst: number; worstAt: [number, number] | null }
-export interface VerifyReport { ok: boolean; tiles: TileVerdict[]; failed: TileVerdict[]; complete: boolean; pixels: number }
+export interface VerifyReport {
+  ok: boolean;
+  tiles: TileVerdict[];
+  failed: TileVerdict[];
+  complete: boolean;
+  pixels: number;
+  /** Pixels no tile covers that are not 0 (the first one found, row-major). */
+  uncovered: { mismatched: number; firstAt: [number, number] | null };
+  /**
+   * How the input differs from the fingerprint the stitch recorded (files' sizes and times, the
+   * tiles' shape and dtype); empty when it matches. The comparison is always with what the input
+   * holds now.
+   */
+  inputChanged: string[];
+  /** The output recorded its input's fingerprint (outputs of h5stitch before 0.2 did not). */
+  fingerprinted: boolean;
+}
 
 /** Options of {@link verify}. */
 export interface VerifyOptions {
@@ -28,9 +48,9 @@ export interface VerifyOptions {
   dataset?: string;
   /** The tiles it was stitched from. Default: the input recorded in the output's provenance. */
   input?: string;
-  /** Tiles dataset or group in an HDF5 input. Default `/tiles`. */
+  /** Tiles dataset or group in an HDF5 input. Default: the one recorded, else `/tiles`. */
   tilesPath?: string;
-  /** Band memory per rank in bytes (default 16 MiB). */
+  /** Band memory per rank in bytes (default 16 MiB). Whole tiles are held besides. */
   memPerRank?: number;
 }
 
@@ -42,68 +62,236 @@ export function verify(options: VerifyOptions): VerifyReport {
   return verifyOutput(initMpi(), options);
 }
 
+// Per tile (by canonical order): worst error, mismatched pixels, mismatched zeros, worst y, worst x.
+const STATS = 5;
+
 export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
   const file = openFile(o.output, { mode: 'r', parallel: true });
-  let source: TileSource | undefined;
+  let tiles: WholeTiles | undefined;
   try {
     const out = file.openDataset(o.dataset ?? '/stitched');
     const prov = readProvenance(file, out);
-    source = openTileSource(o.input ?? prov.input, { tilesPath: o.tilesPath });
-    const outDtype = out.dtype as Dtype;
-    const plan = planFromPlacement(prov.tiles, { height: out.shape[0], width: out.shape[1] }, null, prov.blend);
-    const planned = plan.planned;
+    const outDtype = out.dtype;
+    if (!outDtype || !OUTPUT_DTYPES.includes(outDtype) || out.shape.length !== 2) {
+      throw new UsageError(`${o.output}:${out.name} is not a 2-D output of a dtype h5stitch writes`);
+    }
+    const recordedPath = prov.inputs?.kind === 'hdf5' ? prov.inputs.tilesPath : undefined;
+    tiles = mpi.runOnAll(() => openWholeTiles(o.input ?? prov.input, o.tilesPath ?? recordedPath));
+    const source = tiles;
+    const [height, width] = out.shape;
+    mpi.runOnAll(() => checkAgainstProvenance(prov.tiles, prov.tileShape, source, height, width));
+    const planned = planRounds(prov.tiles);
+    const geometry = new Geometry(planned, prov.tileShape);
     const n = planned.length;
-    // Per tile (by canonical order): worst error, mismatched pixels, mismatched zeros, owned pixels, worst y, worst x.
-    const stats = new Float64Array(6 * n);
-    for (let k = 0; k < n; k++) stats[6 * k + 4] = -1;
-    const width = plan.canvas.width;
-    const integer = !outDtype.startsWith('float');
-    const ctx = { mpi, source: source!, plan, memPerRank: o.memPerRank ?? DEFAULT_MEM_PER_RANK, meter: new Meter(), hooks: NO_HOOKS };
-    blendBands(ctx, accDtypeOf(outDtype), (band, acc) => {
-      const rows = band ? band.y1 - band.y0 : 0;
-      const got = reusedArray('verify-output', outDtype, acc.length) as Float64Array;
-      const expected = reusedArray('verify-expected', outDtype, acc.length) as Float64Array;
-      out.read([band?.y0 ?? 0, 0], [rows, width], got, { transfer: 'collective' });
-      if (!band) return;
-      convertInto(acc, expected);
-      const inBand = planned.filter((t) => t.y < band.y1 && t.y + t.height > band.y0);
-      for (let y = band.y0; y < band.y1; y++) {
-        const rowTiles = inBand.filter((t) => y >= t.y && y < t.y + t.height);
-        for (let x = 0; x < width; x++) {
-          // The pixel belongs to the covering tile with the largest feather weight.
-          let owner = -1, best = 0;
-          for (const t of rowTiles) {
-            const w = rawWeight(t, y, x);
-            if (w > best) { best = w; owner = t.order; }
-          }
-          if (owner < 0) continue;
-          const i = (y - band.y0) * width + x;
-          const e = expected[i], g = got[i];
-          const error = Math.abs(g - e);
-          const s = 6 * owner;
-          stats[s + 3]++;
-          if (integer ? error === 0 : error <= 1e-6 * Math.max(1, Math.abs(e))) continue;
-          stats[s + 1]++;
-          if (g === 0) stats[s + 2]++;
-          if (error > stats[s]) { stats[s] = error; stats[s + 4] = y; stats[s + 5] = x; }
-        }
+    const stats = new Float64Array(STATS * n);
+    const uncovered = new Float64Array([0, -1, -1]);
+    const integer = rangeOf(outDtype) !== undefined;
+
+    // This rank's rows, in bands of at most memPerRank (accumulator + output + expected per row).
+    const accDtype = accDtypeOf(outDtype);
+    const memPerRank = o.memPerRank ?? DEFAULT_MEM_PER_RANK;
+    // At least one row: a budget the stitch accepted (one accumulator row) is one verify can work in.
+    const bandRows = Math.max(1, Math.floor(memPerRank / (width * (bytesOf(accDtype) + 2 * bytesOf(outDtype)))));
+    const slab = (r: number) => [Math.floor((r * height) / mpi.size), Math.floor(((r + 1) * height) / mpi.size)];
+    let bandCount = 0;
+    for (let r = 0; r < mpi.size; r++) bandCount = Math.max(bandCount, Math.ceil((slab(r)[1] - slab(r)[0]) / bandRows));
+    const [y0, y1] = slab(mpi.rank);
+    const bandElements = Math.min(bandRows, y1 - y0) * width;
+    const acc = newArray(accDtype, bandElements) as AccArray;
+    const got = newArray(outDtype, bandElements);
+    const expected = newArray(outDtype, bandElements);
+    const held = new Map<number, PixelArray>();
+
+    /** Expected values of rows [by0, by1) compared with `gotBand`, the output's. */
+    const checkBand = (by0: number, by1: number, gotBand: NumericArray) => {
+      const rows = by1 - by0;
+      const inBand = geometry.tilesInRows(by0, by1);
+      const expectedBand = expected.subarray(0, rows * width) as NumericArray;
+      if (inBand.length === 0) {
+        // No tile: every pixel must be 0 (sparse canvases are mostly such bands).
+        expectedBand.fill(0 as never);
+        if (!sameBytes(gotBand, expectedBand)) compareBand(gotBand as PixelArray, expectedBand as PixelArray, by0, width, integer, inBand, stats, uncovered);
+        return;
       }
-    });
+      const accBand = acc.subarray(0, rows * width);
+      accBand.fill(0);
+      for (const t of inBand) {
+        let data = held.get(t.index);
+        if (!data) held.set(t.index, (data = source.read(t.index)));
+        // Bands are whole canvas rows, so the tile's part in the band is whole tile rows.
+        const ry0 = Math.max(t.y, by0), ry1 = Math.min(t.y + t.height, by1);
+        accumulateRegion({
+          acc: accBand, accWidth: width, accY0: by0, accX0: 0, tile: t, covering: geometry.covering[t.order],
+          data: data.subarray((ry0 - t.y) * t.width, (ry1 - t.y) * t.width) as PixelArray,
+          region: { y0: ry0, y1: ry1, x0: t.x, x1: t.x + t.width }, blend: prov.blend,
+        });
+      }
+      // Tiles that end in this band are not needed by this rank's later bands.
+      for (const t of inBand) if (t.y + t.height <= by1) held.delete(t.index);
+      toOutputDtype(accBand, expectedBand, outDtype);
+      if (sameBytes(gotBand, expectedBand)) return;
+      compareBand(gotBand as PixelArray, expectedBand as PixelArray, by0, width, integer, inBand, stats, uncovered);
+    };
+
+    for (let b = 0; b < bandCount; b++) {
+      const by0 = Math.min(y0 + b * bandRows, y1), by1 = Math.min(by0 + bandRows, y1);
+      const rows = by1 - by0;
+      const gotBand = got.subarray(0, rows * width) as NumericArray;
+      // Collective: a rank out of rows reads nothing but still takes part.
+      out.read([rows > 0 ? by0 : 0, 0], [rows, width], gotBand, { transfer: 'collective' });
+      // Every rank learns of a tile that failed to read here (and all end with one line).
+      agreeing({ mpi, agreeEachBand: true }, () => {
+        if (rows > 0) checkBand(by0, by1, gotBand);
+      });
+    }
+
     const all = mpi.allgather(stats);
-    const tiles: TileVerdict[] = planned.map((t, k) => {
-      let worst = 0, mismatched = 0, zeros = 0, owned = 0, at: [number, number] | null = null;
+    const allUncovered = mpi.allgather(uncovered);
+    const verdicts: TileVerdict[] = planned.map((t, k) => {
+      let worst = 0, mismatched = 0, zeros = 0, at: [number, number] | null = null;
       for (let r = 0; r < mpi.size; r++) {
-        const s = r * 6 * n + 6 * k;
-        mismatched += all[s + 1]; zeros += all[s + 2]; owned += all[s + 3];
-        if (all[s + 1] > 0 && (at === null || all[s] > worst)) { worst = all[s]; at = [all[s + 4], all[s + 5]]; }
+        const s = r * STATS * n + STATS * k;
+        mismatched += all[s + 1]; zeros += all[s + 2];
+        if (all[s + 1] > 0 && (at === null || all[s] > worst)) { worst = all[s]; at = [all[s + 3], all[s + 4]]; }
       }
-      const status: TileStatus = mismatched === 0 ? 'ok' : zeros >= owned / 2 ? 'missing' : 'wrong';
+      // Missing: at least half the pixels the tile owns came out 0 (a lost write), else wrong.
+      const status: TileStatus = mismatched === 0 ? 'ok' : zeros >= geometry.ownedPixels(t) / 2 ? 'missing' : 'wrong';
       return { index: t.index, status, mismatched, worst, worstAt: at };
     }).sort((a, b) => a.index - b.index);
-    const failed = tiles.filter((t) => t.status !== 'ok');
-    return { ok: failed.length === 0 && prov.complete, tiles, failed, complete: prov.complete, pixels: out.shape[0] * out.shape[1] };
+    let uncoveredMismatched = 0, firstAt: [number, number] | null = null;
+    for (let r = 0; r < mpi.size; r++) {
+      uncoveredMismatched += allUncovered[3 * r];
+      if (firstAt === null && allUncovered[3 * r + 1] >= 0) firstAt = [allUncovered[3 * r + 1], allUncovered[3 * r + 2]];
+    }
+    const failed = verdicts.filter((t) => t.status !== 'ok');
+    return {
+      ok: failed.length === 0 && uncoveredMismatched === 0 && prov.complete,
+      tiles: verdicts, failed, complete: prov.complete, pixels: height * width,
+      uncovered: { mismatched: uncoveredMismatched, firstAt },
+      inputChanged: prov.inputs ? fingerprintChanges(prov.inputs, source.fingerprint) : [],
+      fingerprinted: prov.inputs !== null,
+    };
   } finally {
-    source?.close();
+    tiles?.close();
     file.close(); // closes `out` too
+  }
+}
+
+/** The recorded tiles must be the input's tiles (shape, index) and lie on the output's canvas. */
+function checkAgainstProvenance(placed: PlacedTile[], tileShape: [number, number], tiles: WholeTiles, height: number, width: number): void {
+  if (tileShape[0] !== tiles.height || tileShape[1] !== tiles.width) {
+    throw new UsageError(`the output was stitched from ${tileShape.join('x')} tiles but the input's tiles are ${tiles.height}x${tiles.width}`);
+  }
+  for (const t of placed) {
+    if (!Number.isInteger(t.index) || t.index < 0 || t.index >= tiles.count) {
+      throw new UsageError(`the output's provenance places tile ${t.index} but the input has tiles 0..${tiles.count - 1}`);
+    }
+    if (t.y < 0 || t.x < 0 || t.y + t.height > height || t.x + t.width > width) {
+      throw new UsageError(`the output's provenance places tile ${t.index} at (${t.y}, ${t.x}), outside the ${height}x${width} output`);
+    }
+  }
+}
+
+/**
+ * verify's own tile geometry (all tiles one size): which tiles cross a band of rows, each tile's
+ * overlapping neighbours in canonical order (the kernel's `covering`), and which pixels a tile owns.
+ */
+class Geometry {
+  readonly covering: PlannedTile[][];
+  private readonly byY: PlannedTile[];
+
+  constructor(readonly planned: PlannedTile[], private readonly shape: [number, number]) {
+    this.byY = [...planned].sort((a, b) => a.y - b.y || a.order - b.order);
+    const [h, w] = shape;
+    // Two tiles of one size overlap iff both offsets are below the size.
+    this.covering = planned.map((t) => this.startingIn(t.y - h + 1, t.y + h)
+      .filter((u) => Math.abs(u.x - t.x) < w)
+      .sort((a, b) => a.order - b.order));
+  }
+
+  /** Tiles whose top row is in [from, to), by y. */
+  private startingIn(from: number, to: number): PlannedTile[] {
+    const first = (y: number) => {
+      let lo = 0, hi = this.byY.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.byY[mid].y < y) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    return this.byY.slice(first(from), first(to));
+  }
+
+  /** Tiles crossing rows [y0, y1), in canonical order (the order the stitch adds them in). */
+  tilesInRows(y0: number, y1: number): PlannedTile[] {
+    return this.startingIn(y0 - this.shape[0] + 1, y1).sort((a, b) => a.order - b.order);
+  }
+
+  /** Pixels where `t` has the largest feather weight (ties: the earlier tile in canonical order). */
+  ownedPixels(t: PlannedTile): number {
+    const others = this.covering[t.order].filter((c) => c !== t);
+    let owned = 0;
+    for (let y = t.y; y < t.y + t.height; y++) {
+      for (let x = t.x; x < t.x + t.width; x++) {
+        const mine = rawWeight(t, y, x);
+        if (others.every((c) => { const w = rawWeight(c, y, x); return w < mine || (w === mine && t.order < c.order); })) owned++;
+      }
+    }
+    return owned;
+  }
+}
+
+/** The output values of a blended band: floats as they are, integers rounded (Math.round) and clipped. */
+function toOutputDtype(acc: AccArray, out: NumericArray, dtype: Dtype): void {
+  const range = rangeOf(dtype);
+  const o = out as Float64Array;
+  if (!range) {
+    o.set(acc);
+    return;
+  }
+  const [lo, hi] = range;
+  for (let i = 0; i < acc.length; i++) {
+    const v = Math.round(acc[i]);
+    o[i] = v < lo ? lo : v > hi ? hi : v;
+  }
+}
+
+function sameBytes(a: NumericArray, b: NumericArray): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/**
+ * Pixel by pixel, for a band whose bytes differ: each differing pixel is charged to the tile
+ * owning it (the largest feather weight among the band's tiles covering it), or counted as
+ * uncovered when no tile covers it.
+ */
+function compareBand(got: PixelArray, expected: PixelArray, y0: number, width: number, integer: boolean,
+  inBand: PlannedTile[], stats: Float64Array, uncovered: Float64Array): void {
+  let rowTiles: PlannedTile[] = [];
+  let row = -1;
+  for (let i = 0; i < got.length; i++) {
+    const g = got[i], e = expected[i];
+    if (g === e || (g !== g && e !== e)) continue;
+    const error = g !== g || e !== e ? Infinity : Math.abs(g - e);
+    if (!integer && error <= 1e-6 * Math.max(1, Math.abs(e))) continue;
+    const y = y0 + Math.floor(i / width), x = i - (y - y0) * width;
+    if (y !== row) {
+      row = y;
+      rowTiles = inBand.filter((t) => y >= t.y && y < t.y + t.height);
+    }
+    let owner = -1, best = 0;
+    for (const t of rowTiles) {
+      const w = rawWeight(t, y, x);
+      if (w > best) { best = w; owner = t.order; }
+    }
+    if (owner < 0) {
+      if (uncovered[0]++ === 0) { uncovered[1] = y; uncovered[2] = x; }
+      continue;
+    }
+    const s = STATS * owner;
+    stats[s + 1]++;
+    if (g === 0) stats[s + 2]++;
+    if (stats[s + 1] === 1 || error > stats[s]) { stats[s] = error; stats[s + 3] = y; stats[s + 4] = x; }
   }
 }

@@ -6,7 +6,12 @@
  * - skewMs M: sleep a random 0..M ms before each tile, band and round;
  * - corruptOutput S: part of one tile is zeroed in strategy S's output before it is verified
  *   (bench: S names a bench strategy; stitch --verify: the stitch strategy).
+ * - replaceAt "RANK:N" with replace [TARGET, SOURCE]: that rank renames SOURCE over TARGET when it
+ *   starts its N-th tile read (an input file replaced between planning and reading);
+ * - staleRead I: reads of tile I are skipped, leaving whatever the buffer held (the reused-buffer
+ *   defect a reader can have; verify must catch it).
  */
+import * as fs from 'node:fs';
 import { UsageError } from '../errors';
 
 export interface TestHooks {
@@ -16,6 +21,8 @@ export interface TestHooks {
   beforeTileRead(rank: number, tileIndex: number): void;
   /** Before each tile, band and round; may sleep. */
   skew(): void;
+  /** True when reads of this tile are to be skipped (a simulated reader defect). */
+  skipsRead?(tileIndex: number): boolean;
   /** The strategy whose output is damaged before it is verified (bench, stitch --verify), if any. */
   readonly corruptOutput?: string;
 }
@@ -33,7 +40,15 @@ export function installTestHooks(hooks: TestHooks): void {
   installed = hooks;
 }
 
-interface HookSpec { failAt?: string; skewMs?: number; corruptOutput?: string }
+interface HookSpec { failAt?: string; skewMs?: number; corruptOutput?: string; replaceAt?: string; replace?: [string, string]; staleRead?: number }
+
+function rankAndCount(spec: HookSpec, key: 'failAt' | 'replaceAt'): [number, number] | null {
+  const value = spec[key];
+  if (value === undefined) return null;
+  const match = /^(\d+):(\d+)$/.exec(value);
+  if (!match) throw new UsageError(`Expected "RANK:N" for H5STITCH_TEST_HOOKS ${key} but received ${JSON.stringify(value)}`);
+  return [Number(match[1]), Number(match[2])];
+}
 
 /** Hooks from the JSON in H5STITCH_TEST_HOOKS; NO_HOOKS when it is unset. */
 export function hooksFromEnv(text = process.env.H5STITCH_TEST_HOOKS): TestHooks {
@@ -44,8 +59,11 @@ export function hooksFromEnv(text = process.env.H5STITCH_TEST_HOOKS): TestHooks 
   } catch (error) {
     throw new UsageError(`Expected JSON for H5STITCH_TEST_HOOKS but received ${JSON.stringify(text)}: ${(error as Error).message}`);
   }
-  const fault = spec.failAt === undefined ? null : /^(\d+):(\d+)$/.exec(spec.failAt);
-  if (spec.failAt !== undefined && !fault) throw new UsageError(`Expected "RANK:N" for H5STITCH_TEST_HOOKS failAt but received ${JSON.stringify(spec.failAt)}`);
+  const fault = rankAndCount(spec, 'failAt');
+  const replace = rankAndCount(spec, 'replaceAt');
+  if (replace && !(Array.isArray(spec.replace) && spec.replace.length === 2 && spec.replace.every((p) => typeof p === 'string'))) {
+    throw new UsageError(`Expected [TARGET, SOURCE] paths for H5STITCH_TEST_HOOKS replace but received ${JSON.stringify(spec.replace)}`);
+  }
   const skewMs = spec.skewMs ?? 0;
   let tilesStarted = 0;
   return {
@@ -54,10 +72,13 @@ export function hooksFromEnv(text = process.env.H5STITCH_TEST_HOOKS): TestHooks 
       tilesStarted = 0;
     },
     beforeTileRead(rank, tileIndex) {
-      if (fault && rank === Number(fault[1]) && tilesStarted++ === Number(fault[2])) {
+      const started = tilesStarted++;
+      if (replace && rank === replace[0] && started === replace[1]) fs.renameSync(spec.replace![1], spec.replace![0]);
+      if (fault && rank === fault[0] && started === fault[1]) {
         throw new Error(`injected fault (H5STITCH_TEST_HOOKS failAt) at tile ${tileIndex}`);
       }
     },
+    skipsRead: (tileIndex) => tileIndex === spec.staleRead,
     skew() {
       if (skewMs <= 0) return;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.random() * skewMs);

@@ -23,7 +23,7 @@ inline Out RoundClipped(double v) {
 }
 
 template <typename Acc, typename Out>
-void ConvertTyped(const Acc* acc, Out* out, size_t length) {
+int64_t ConvertTyped(const Acc* acc, Out* out, size_t length) {
   if constexpr (std::is_same_v<Acc, Out>) {
     std::memcpy(out, acc, length * sizeof(Out));  // TypedArray.set copies the bits
   } else if constexpr (std::is_floating_point_v<Out>) {
@@ -31,28 +31,37 @@ void ConvertTyped(const Acc* acc, Out* out, size_t length) {
   } else {
     constexpr double lo = static_cast<double>(std::numeric_limits<Out>::min());
     constexpr double hi = static_cast<double>(std::numeric_limits<Out>::max());
+    bool sawNaN = false;
     for (size_t i = 0; i < length; i++) {
       const double v = static_cast<double>(acc[i]);
       // NaN fails every comparison: stored into an integer typed array it becomes 0.
       const double clipped = v < lo ? lo : v > hi ? hi : v;
+      sawNaN |= clipped != clipped;
       out[i] = clipped == clipped ? RoundClipped<Out>(clipped) : Out(0);
     }
+    // Found afterwards, so the hot loop stays branch-free.
+    for (size_t i = 0; sawNaN && i < length; i++) {
+      if (acc[i] != acc[i]) return static_cast<int64_t>(i);
+    }
   }
+  return -1;
 }
 
 template <typename Acc>
-void ConvertFrom(const Acc* acc, void* out, Element outType, size_t length) {
+int64_t ConvertFrom(const Acc* acc, void* out, Element outType, size_t length) {
+  int64_t firstNaN = -1;
   WithElement(outType, [&](auto zero) {
     using Out = decltype(zero);
-    ConvertTyped(acc, static_cast<Out*>(out), length);
+    firstNaN = ConvertTyped(acc, static_cast<Out*>(out), length);
   });
+  return firstNaN;
 }
 
 }  // namespace
 
-void Convert(const void* acc, Element accType, void* out, Element outType, size_t length) {
-  if (accType == Element::kFloat32) ConvertFrom(static_cast<const float*>(acc), out, outType, length);
-  else ConvertFrom(static_cast<const double*>(acc), out, outType, length);
+int64_t Convert(const void* acc, Element accType, void* out, Element outType, size_t length) {
+  if (accType == Element::kFloat32) return ConvertFrom(static_cast<const float*>(acc), out, outType, length);
+  return ConvertFrom(static_cast<const double*>(acc), out, outType, length);
 }
 
 }  // namespace h5stitch::kernels

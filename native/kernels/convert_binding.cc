@@ -1,5 +1,5 @@
-// convert(acc, out): the end of every strategy, converting the float accumulator into the output
-// dtype (see convert.h).
+// convert(acc, out) -> index of the first NaN stored as 0 into an integer `out`, or -1: the end of
+// every strategy, converting the float accumulator into the output dtype (see convert.h).
 #include <string>
 
 #include "common/args.h"
@@ -26,8 +26,8 @@ Napi::Value ConvertJs(const Napi::CallbackInfo& info) {
   if (accBytes < outBytes + out.ByteLength() && outBytes < accBytes + acc.ByteLength()) {
     ThrowWithCode(env, kCodeRange, "acc and out share memory");
   }
-  Convert(DataOf(acc), ElementOf(acc), DataOf(out), ElementOf(out), acc.ElementLength());
-  return env.Undefined();
+  const int64_t firstNaN = Convert(DataOf(acc), ElementOf(acc), DataOf(out), ElementOf(out), acc.ElementLength());
+  return Napi::Number::New(env, static_cast<double>(firstNaN));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <limits>
 #include <string>
 
 #include "common/args.h"
@@ -74,9 +75,18 @@ struct SendBuffer {
   MPI_Datatype type;
 };
 
+// MPI counts are int: a buffer of more elements cannot go in one call (it would wrap, silently).
+int CountOf(Napi::Env env, const Napi::TypedArray& array, const char* what) {
+  if (array.ElementLength() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    ThrowWithCode(env, kCodeRange, std::string(what) + " has " + std::to_string(array.ElementLength()) +
+                                       " elements; one MPI call takes at most 2^31-1");
+  }
+  return static_cast<int>(array.ElementLength());
+}
+
 SendBuffer SendArg(const Napi::CallbackInfo& info, const char* what) {
   Napi::TypedArray array = ArgTypedArray(info, 0, what);
-  return {array, DataOf(array), static_cast<int>(array.ElementLength()), DatatypeOf(info.Env(), array, what)};
+  return {array, DataOf(array), CountOf(info.Env(), array, what), DatatypeOf(info.Env(), array, what)};
 }
 
 // A new typed array of the same kind as `like`, `length` elements long.

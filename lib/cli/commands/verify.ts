@@ -9,6 +9,9 @@ function printVerdict(report: VerifyReport): void {
   for (const t of report.failed) {
     console.log(`tile ${t.index}: ${t.status} (${t.mismatched} pixels differ; worst |error| ${t.worst.toPrecision(4)} at y=${t.worstAt?.[0]}, x=${t.worstAt?.[1]})`);
   }
+  if (report.uncovered.mismatched > 0) {
+    console.log(`${report.uncovered.mismatched} pixels no tile covers are not 0 (first at y=${report.uncovered.firstAt?.[0]}, x=${report.uncovered.firstAt?.[1]})`);
+  }
   if (!report.complete) console.log('output is not marked complete=1: the stitch did not finish');
   const ok = report.tiles.length - report.failed.length;
   const count = (status: string) => report.failed.filter((t) => t.status === status).length;
@@ -36,6 +39,13 @@ export const verifyCommand: Command = {
       memPerRank: optBytes(args, 'mem-per-rank'),
     });
     if (mpi.rank === 0) {
+      // On stderr whatever the output format: a verdict about other tiles than were stitched is easy to misread.
+      if (report.inputChanged.length > 0) {
+        process.stderr.write(`h5stitch: warning: the input changed since the stitch (${report.inputChanged.join('; ')}); ` +
+          'verify compares the output with what the input holds now\n');
+      } else if (!report.fingerprinted) {
+        process.stderr.write('h5stitch: warning: the output records no input fingerprint (written before h5stitch 0.2): cannot tell whether the input changed since\n');
+      }
       if (optFlag(args, 'json')) process.stdout.write(`${JSON.stringify({ command: 'verify', ...report })}\n`);
       else printVerdict(report);
     }

@@ -52,6 +52,7 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
   // A contiguous dataset's bytes are one run: each band's range can be handed to the OS.
   const offset = spec.earlyWriteback ? canvas.fileOffset : null;
   const rowBytes = width * bytesOf(spec.dtype);
+  let scratch: ScratchCanvas | undefined;
 
   return {
     shape: [height, width],
@@ -66,7 +67,10 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
       if (offset === null) file.startWriteback();
       else file.startWriteback(offset + (plane * height + y0) * rowBytes, rows * rowBytes);
     },
-    openScratch: (dtype) => openScratch(paths.scratch, spec, dtype),
+    openScratch(dtype) {
+      scratch = openScratch(paths.scratch, spec, dtype);
+      return scratch;
+    },
     flush: () => file.flush(),
     setAtomicity: (on) => file.setAtomicity(on),
     commit(provenance: Omit<Provenance, 'complete'>): void {
@@ -85,6 +89,17 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
     discard(): void {
       for (const p of [paths.partial, paths.scratch]) fs.rmSync(p, { force: true });
     },
+    abandon(): void {
+      try {
+        scratch?.close();
+        if (file.isOpen) {
+          canvas.close();
+          file.close();
+        }
+      } finally {
+        this.discard();
+      }
+    },
   };
 }
 
@@ -95,6 +110,7 @@ function openScratch(scratchPath: string, spec: Hdf5OutputSpec, dtype: AccDtype)
     canvas,
     flush: () => file.flush(),
     close(): void {
+      if (!file.isOpen) return; // closed already (idempotent, for abandon())
       canvas.close();
       file.close();
     },

@@ -31,6 +31,12 @@ export interface OutputSink {
   commit(provenance: Omit<Provenance, 'complete'>): void;
   /** Removes the partial files (this rank; idempotent). For a run that failed. */
   discard(): void;
+  /**
+   * Closes the output (and any scratch canvas) without committing it, then discard(). Collective:
+   * for a failure every rank agreed on (a file left open would be flushed at MPI_Finalize, where
+   * ranks that wrote and ranks that did not disagree on the collective calls and hang).
+   */
+  abandon(): void;
 }
 
 export interface ScratchCanvas {

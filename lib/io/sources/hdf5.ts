@@ -1,12 +1,22 @@
-/** Tiles in an HDF5 file: a 3-D dataset [N, H, W] or a group of 2-D datasets named 0, 1, ... */
+/**
+ * Tiles in an HDF5 file: a 3-D dataset [N, H, W] or a group of 2-D datasets named 0, 1, ...
+ * HDF5 failures (a corrupt or truncated file, a read error) become InputError naming the file, the
+ * tiles and the innermost cause on one line.
+ */
 import type { Dtype, NumericArray } from '../../core/dtype';
-import { UsageError } from '../../errors';
+import { InputError, UsageError } from '../../errors';
 import { reusedArray } from '../../runtime/buffers';
 import { openFile, readAll, type Dataset, type H5File } from '../../runtime/hdf5';
-import { checkTileDtype, type TileSource, type TileSourceOptions } from './source';
+import { checkFileUnchanged, checkTileDtype, hdf5Cause, statInput, type TileSource, type TileSourceOptions } from './source';
 
 export function openHdf5Tiles(input: string, options: TileSourceOptions): TileSource {
-  const file = openFile(input, { mode: 'r' });
+  const opened = statInput(input, 'input');
+  let file: H5File;
+  try {
+    file = openFile(input, { mode: 'r' });
+  } catch (error) {
+    throw new InputError(`cannot open input ${input} as HDF5: ${hdf5Cause(error)}`, { cause: error });
+  }
   try {
     const tilesPath = options.tilesPath ?? '/tiles';
     const kind = file.objectType(tilesPath);
@@ -48,10 +58,18 @@ export function openHdf5Tiles(input: string, options: TileSourceOptions): TileSo
     const overlap = readOverlapAttr(file, tilesPath);
     return {
       count, height, width, dtype, layout, positions, overlap,
+      fingerprint: { kind: 'hdf5', files: [{ size: opened.size, mtimeMs: opened.mtimeMs }], tilesShape: [count, height, width], tilesDtype: dtype, tilesPath },
       readRegion(index, y0, y1, x0, x1, into) {
         const out = into ?? reusedArray('tile-read', dtype, (y1 - y0) * (x1 - x0));
-        read(index, y0, y1, x0, x1, out);
+        try {
+          read(index, y0, y1, x0, x1, out);
+        } catch (error) {
+          throw new InputError(`cannot read tile ${index} from ${input}:${tilesPath}: ${hdf5Cause(error)}`, { cause: error });
+        }
         return out;
+      },
+      checkUnchanged() {
+        checkFileUnchanged(opened, `input ${input}`);
       },
       close() {
         for (const ds of datasets) ds.close();
@@ -59,15 +77,25 @@ export function openHdf5Tiles(input: string, options: TileSourceOptions): TileSo
       },
     };
   } catch (error) {
-    file.close();
-    throw error;
+    try {
+      file.close();
+    } catch {
+      // the error that got us here is the one to report
+    }
+    if (error instanceof UsageError || error instanceof InputError) throw error;
+    throw new InputError(`cannot read input ${input}: ${hdf5Cause(error)}`, { cause: error });
   }
 }
+
+// A layout or position table larger than this is not one (and would not fit in memory as numbers).
+const MAX_TABLE_ELEMENTS = 1 << 24;
 
 function readNumbers(file: H5File, name: string): { shape: number[]; values: number[] } {
   const ds = file.openDataset(name);
   try {
     if (!ds.dtype) throw new UsageError(`${name} has an unsupported dtype`);
+    const elements = ds.shape.reduce((a, b) => a * b, 1);
+    if (elements > MAX_TABLE_ELEMENTS) throw new UsageError(`${name} in ${file.path} has shape [${ds.shape.join(', ')}]: too large for a layout or position table`);
     return { shape: ds.shape, values: Array.from(readAll(ds) as ArrayLike<number | bigint>, Number) };
   } finally {
     ds.close();

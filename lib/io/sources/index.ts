@@ -4,7 +4,7 @@
  * always opened read-only; each rank reads only the rows it needs.
  */
 import * as fs from 'node:fs';
-import { UsageError } from '../../errors';
+import { InputError, UsageError } from '../../errors';
 import { openHdf5Tiles } from './hdf5';
 import { openNpyDirectory } from './npy';
 import type { TileSource, TileSourceOptions } from './source';
@@ -17,17 +17,27 @@ export function openTileSource(input: string, options: TileSourceOptions = {}): 
   const tiff = openTiffSet(input);
   if (tiff) return tiff;
   if (!fs.existsSync(input)) throw new UsageError(`input ${input} does not exist`);
-  if (fs.statSync(input).isDirectory()) return openNpyDirectory(input);
-  try {
-    fs.accessSync(input, fs.constants.R_OK);
-  } catch {
-    throw new UsageError(`input ${input} is not readable`);
+  if (fs.statSync(input).isDirectory()) {
+    try {
+      fs.accessSync(input, fs.constants.R_OK | fs.constants.X_OK);
+    } catch {
+      throw new UsageError(`input directory ${input} is not readable`);
+    }
+    return openNpyDirectory(input);
   }
   const head = Buffer.alloc(8);
-  const fd = fs.openSync(input, 'r');
-  fs.readSync(fd, head, 0, 8, 0);
-  fs.closeSync(fd);
-  if (!head.equals(Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]))) {
+  let got: number;
+  try {
+    const fd = fs.openSync(input, 'r');
+    try {
+      got = fs.readSync(fd, head, 0, 8, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (error) {
+    throw new InputError(`input ${input} is not readable: ${(error as Error).message}`);
+  }
+  if (got < 8 || !head.equals(Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]))) {
     throw new UsageError(`input ${input} is not an HDF5 file (no HDF5 signature) nor a directory of .npy tiles`);
   }
   return openHdf5Tiles(input, options);

@@ -4,11 +4,13 @@
  * of the tiles it reads, lazily, keeping a few handles open; every file's header is checked
  * against the first tile's when it is opened.
  */
+import * as fs from 'node:fs';
 import { type Dtype, type NumericArray } from '../../core/dtype';
-import { H5StitchError, UsageError } from '../../errors';
+import type { InputFingerprint } from '../../core/provenance';
+import { InputError, UsageError } from '../../errors';
 import { reusedArray } from '../../runtime/buffers';
 import { native, type NativeTiffFile, type TiffPageInfo } from '../../runtime/addon';
-import { checkTileDtype, type TileSource } from './source';
+import { checkFileUnchanged, checkTileDtype, fileChange, statInput, type OpenedFile, type TileSource } from './source';
 
 export interface TiffTileSet {
   /** Paths of the tiles, by tile index (channel 0's with {channel}). */
@@ -98,23 +100,40 @@ export function openTiffTiles(set: TiffTileSet, checkShare: [number, number] = [
     throw new UsageError(`${set.describedBy}: ${channelFiles[0][0]} has ${shape.pages} pages; give channels as {channel} files or as pages, not both`);
   }
   const all = channelFiles.flat();
+  // Every file as it is now: each read checks its file is still this one, and the output records it.
+  const opened = new Map<string, OpenedFile>(all.map((f) => [f, statInput(f, `TIFF tile file ${f}`)]));
   const [rank, size] = checkShare;
   for (let i = 1 + rank; i < all.length; i += size) checkTiffTile(all[i], shape);
+  const count = channelFiles[0].length;
+  const fingerprint: InputFingerprint = {
+    kind: 'tiff', files: all.map((f) => ({ size: opened.get(f)!.size, mtimeMs: opened.get(f)!.mtimeMs })),
+    tilesShape: [count, shape.height, shape.width], tilesDtype: shape.dtype, tilesPath: '',
+  };
   // Insertion order of a Map = least recently used first.
   const open = new Map<string, NativeTiffFile>();
-  const handle = (file: string): NativeTiffFile => {
+  const handle = (file: string, what: string): NativeTiffFile => {
     let tiff = open.get(file);
     if (tiff) {
       open.delete(file);
     } else {
-      // A file that fails here, mid-run on one rank, changed since the open checked it: ERR_TIFF,
-      // which ends the job (MPI_Abort) rather than a UsageError the other ranks never see.
-      tiff = new (native().TiffFile)(file);
       try {
+        tiff = new (native().TiffFile)(file);
+      } catch (error) {
+        throw new InputError(`cannot open ${what}: ${(error as Error).message}`);
+      }
+      let st = null;
+      try {
+        st = fs.statSync(file);
+      } catch {
+        // reported as vanished
+      }
+      const change = fileChange(opened.get(file)!, st);
+      try {
+        if (change) throw new Error(`changed during the run: ${change}`);
         checkedPages(tiff, shape);
       } catch (error) {
         tiff.close();
-        throw new H5StitchError('ERR_TIFF', (error as Error).message);
+        throw new InputError(`${what}: ${(error as Error).message}`);
       }
       if (open.size >= MAX_OPEN) {
         const [oldest, old] = open.entries().next().value as [string, NativeTiffFile];
@@ -126,17 +145,26 @@ export function openTiffTiles(set: TiffTileSet, checkShare: [number, number] = [
     return tiff;
   };
   const channels = shape.pages > 1 ? shape.pages : channelFiles.length;
-  const count = channelFiles[0].length;
   const channel = (c: number): TileSource => {
     if (!Number.isInteger(c) || c < 0 || c >= channels) throw new RangeError(`channel ${c} out of range (${channels} channels)`);
     const files = channelFiles[shape.pages > 1 ? 0 : c];
     const page = shape.pages > 1 ? c : 0;
+    const what = (index: number) => `tile ${index}${channels > 1 ? ` channel ${c}` : ''} (${files[index]})`;
     return {
-      count, height: shape.height, width: shape.width, dtype: shape.dtype, layout: set.layout, positions: set.positions,
+      count, height: shape.height, width: shape.width, dtype: shape.dtype, layout: set.layout, positions: set.positions, fingerprint,
       readRegion(index, y0, y1, x0, x1, into) {
         if (!Number.isInteger(index) || index < 0 || index >= count) throw new RangeError(`tile ${index} out of range (${count} tiles)`);
         const out: NumericArray = into ?? reusedArray('tile-read', shape.dtype, (y1 - y0) * (x1 - x0));
-        return handle(files[index]).readRegion(page, y0, y1, x0, x1, out);
+        const tiff = handle(files[index], what(index));
+        try {
+          return tiff.readRegion(page, y0, y1, x0, x1, out);
+        } catch (error) {
+          // A strip or tile libtiff cannot read or decode (ERR_TIFF names file, page and strip).
+          throw new InputError(`cannot read ${what(index)}: ${(error as Error).message}`);
+        }
+      },
+      checkUnchanged() {
+        for (const f of all) checkFileUnchanged(opened.get(f)!, `TIFF tile file`);
       },
       close() {
         for (const tiff of open.values()) tiff.close();
