@@ -5,6 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newArray } from '../lib/core/dtype';
+import { native } from '../lib/runtime/addon';
 import { openFile, readAll } from '../lib/runtime/hdf5';
 import { openTileSource } from '../lib/io/sources';
 import { mpirun, node, repoRoot, run, stitchJs } from './helpers/mpirun';
@@ -118,6 +120,33 @@ describe('TIFF tiles stitch bit-identically to the same tiles in HDF5', () => {
     } finally {
       tiff.close();
       h5.close();
+    }
+  });
+});
+
+describe('TIFF element types, read natively', () => {
+  it('int8, uint8, int16, uint16, int32, uint32, float32, float64: the bytes tifffile wrote, big- and little-endian', () => {
+    const out = path.join(dir, 'dtypes');
+    const script = [
+      'import sys, numpy as np, tifffile',
+      'out = sys.argv[1]',
+      "for name in ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'float64']:",
+      '    a = (np.arange(23 * 37).reshape(23, 37) * 7919 % 251 - 120).astype(name)',
+      "    for order, suffix in (('<', ''), ('>', '-be')):",
+      "        tifffile.imwrite(f'{out}/{name}{suffix}.tif', a, byteorder=order, rowsperstrip=4, compression='zlib')",
+      "    open(f'{out}/{name}.bin', 'wb').write(a.tobytes())",
+    ].join('\n');
+    fs.mkdirSync(out, { recursive: true });
+    sh('/usr/bin/python3', ['-c', script, out]);
+    for (const name of ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'] as const) {
+      const expected = fs.readFileSync(path.join(out, `${name}.bin`));
+      for (const file of [`${name}.tif`, `${name}-be.tif`]) {
+        const tiff = new (native().TiffFile)(path.join(out, file));
+        expect(tiff.pages[0].dtype, file).toBe(name);
+        const got = tiff.readRegion(0, 0, 23, 0, 37, newArray(name, 23 * 37));
+        tiff.close();
+        expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(expected), file).toBe(true);
+      }
     }
   });
 });
