@@ -7,6 +7,7 @@
 #include "h5/dataset.h"
 #include "h5/file.h"
 #include "h5/library.h"
+#include "io/tiff_reader.h"
 #include "kernels/bindings.h"
 #include "os/page_cache.h"
 #include "register/register_binding.h"
@@ -25,6 +26,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   kernels::RegisterBlend(env, exports);
   kernels::RegisterConvert(env, exports);
   os::Register(env, exports);
+  TiffFile::Register(env, exports);
   bench::Register(env, exports);
   reg::Register(env, exports);
   return exports;

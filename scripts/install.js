@@ -24,7 +24,7 @@ if (!loads()) {
   const build = spawnSync(process.execPath, [cmakeJs, 'rebuild'], { cwd: root, encoding: 'utf8' });
   if (build.status !== 0) {
     process.stderr.write(`${build.stdout ?? ''}${build.stderr ?? ''}`.split('\n').slice(-40).join('\n'));
-    process.stderr.write('\nh5stitch: the native build failed. On Debian/Ubuntu: sudo apt-get install libhdf5-openmpi-dev openmpi-bin cmake g++ make\n');
+    process.stderr.write('\nh5stitch: the native build failed. On Debian/Ubuntu: sudo apt-get install libhdf5-openmpi-dev openmpi-bin libtiff-dev cmake g++ make\n');
     process.exit(1);
   }
 }

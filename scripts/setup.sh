@@ -14,7 +14,7 @@ case "$mpi" in
          cmake_flags=(--CDMPI_C_COMPILER=/usr/bin/mpicc.mpich --CDHDF5_C_COMPILER_EXECUTABLE=/usr/bin/h5pcc.mpich) ;;
   *) echo "h5stitch setup: H5STITCH_MPI must be 'openmpi' or 'mpich', not '$mpi'" >&2; exit 2 ;;
 esac
-packages="$packages cmake g++ make pkg-config libfftw3-dev"
+packages="$packages libtiff-dev cmake g++ make pkg-config libfftw3-dev"
 
 say() { printf 'h5stitch setup: %s\n' "$*" >&2; }
 

@@ -71,20 +71,22 @@ export interface FileStamp {
 
 /** What an input held when it was opened: its files' sizes and times and its tiles' shape and dtype. */
 export interface InputFingerprint {
-  kind: 'hdf5' | 'npy';
-  /** hdf5: the file itself; npy: files[i] is i.npy. */
+  kind: 'hdf5' | 'npy' | 'tiff';
+  /** hdf5: the file itself; npy: files[i] is i.npy; tiff: the tile files by tile index (channel by channel). */
   files: FileStamp[];
   /** [N, H, W] */
   tilesShape: [number, number, number];
   tilesDtype: string;
-  /** hdf5: the tiles dataset or group; npy: ''. */
+  /** hdf5: the tiles dataset or group; npy, tiff: ''. */
   tilesPath: string;
 }
 
-/** The name of input file `i` in messages: the HDF5 file, or i.npy. */
+/** The name of input file `i` in messages: the HDF5 file, i.npy, or TIFF tile file i. */
 export function inputFileName(fp: Pick<InputFingerprint, 'kind'>, i: number): string {
-  return fp.kind === 'npy' ? `${i}.npy` : 'the input file';
+  return fp.kind === 'npy' ? `${i}.npy` : fp.kind === 'tiff' ? `TIFF tile file ${i}` : 'the input file';
 }
+
+const KIND_NAMES: Record<InputFingerprint['kind'], string> = { hdf5: 'an HDF5 file', npy: 'a directory of .npy tiles', tiff: 'TIFF tiles' };
 
 /**
  * How an input differs from its fingerprint `then`, one phrase per difference (empty when it
@@ -92,7 +94,7 @@ export function inputFileName(fp: Pick<InputFingerprint, 'kind'>, i: number): st
  */
 export function fingerprintChanges(then: InputFingerprint, now: InputFingerprint): string[] {
   const changes: string[] = [];
-  if (then.kind !== now.kind) return [`the input was ${then.kind === 'npy' ? 'a directory of .npy tiles' : 'an HDF5 file'} and is now ${now.kind === 'npy' ? 'a directory of .npy tiles' : 'an HDF5 file'}`];
+  if (then.kind !== now.kind) return [`the input was ${KIND_NAMES[then.kind]} and is now ${KIND_NAMES[now.kind]}`];
   const shape = (s: number[]) => s.join('x');
   if (shape(then.tilesShape) !== shape(now.tilesShape) || then.tilesDtype !== now.tilesDtype) {
     changes.push(`tiles were ${shape(then.tilesShape)} ${then.tilesDtype} and are ${shape(now.tilesShape)} ${now.tilesDtype}`);

@@ -61,7 +61,7 @@ function readInputs(file: H5File): InputFingerprint | null {
     const [rows, columns] = ds.shape;
     const shape = ds.getAttr(PROVENANCE.inputAttr.tilesShape);
     const kind = String(ds.getAttr(PROVENANCE.inputAttr.kind));
-    if (columns !== PROVENANCE.inputColumns.length || ds.dtype !== 'float64' || (kind !== 'hdf5' && kind !== 'npy') ||
+    if (columns !== PROVENANCE.inputColumns.length || ds.dtype !== 'float64' || (kind !== 'hdf5' && kind !== 'npy' && kind !== 'tiff') ||
         !(shape instanceof Float64Array) || shape.length !== 3) {
       throw new UsageError(`${file.path}:${PROVENANCE.inputs} is not an input fingerprint table h5stitch wrote`);
     }
@@ -85,6 +85,8 @@ export function readProvenance(file: H5File, out: Dataset): Provenance {
   if (!(shape instanceof Float64Array) || shape.length !== 2) {
     throw new UsageError(`${file.path}:${out.name} has no '${A.tileShape}' attribute: not written by h5stitch`);
   }
+  // [C, H, W] outputs of multi-channel input: verify (and damage) know 2-D canvases only.
+  if (out.shape.length !== 2) throw new UsageError(`${file.path}:${out.name} is [${out.shape.join(', ')}], a multi-channel output; verify checks 2-D outputs only`);
   const tileShape: [number, number] = [shape[0], shape[1]];
   let columns: ArrayLike<number>[];
   if (file.objectType(PROVENANCE.tiles) === 'dataset') {

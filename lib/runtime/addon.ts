@@ -107,9 +107,39 @@ export interface NativeMpi {
   finalize(): void;
 }
 
+/** One page (IFD) of a TIFF file as the addon reads it (native/io/tiff_reader.cc). */
+export interface TiffPageInfo {
+  height: number;
+  width: number;
+  /** null: an element type h5stitch has no name for (1-bit, 12-bit, complex...). */
+  dtype: Dtype | null;
+  bitsPerSample: number;
+  sampleFormat: number;
+  samplesPerPixel: number;
+  photometric: number;
+  tiled: boolean;
+  /** none | lzw | deflate | packbits | jpeg | zstd | ... */
+  compression: string;
+  /** Whether this libtiff can decode the page's compression. */
+  codecAvailable: boolean;
+  tileHeight?: number;
+  tileWidth?: number;
+  rowsPerStrip?: number;
+}
+
+/** A TIFF file open read-only through libtiff; errors are H5StitchError ERR_TIFF naming the file. */
+export interface NativeTiffFile {
+  readonly path: string;
+  readonly pages: TiffPageInfo[];
+  /** Rows [y0,y1) x cols [x0,x1) of `page` into `out` (the page's dtype, exactly that many elements); decodes only the strips or tiles touched. */
+  readRegion<T extends NumericArray>(page: number, y0: number, y1: number, x0: number, x1: number, out: T): T;
+  close(): void;
+}
+
 export interface NativeAddon {
   mpi: NativeMpi;
   File: new (path: string, options?: FileOptions) => NativeFile;
+  TiffFile: new (path: string) => NativeTiffFile;
   hdf5Version(): { version: string; parallel: boolean; threadsafe: boolean };
   /** The blend kernel (see runtime/kernel.ts accumulateRegion); needs no MPI. */
   accumulate(args: NativeAccumulateArgs): void;

@@ -12,7 +12,11 @@ import { STRATEGIES, type StrategyName } from './strategy';
 
 /** Options of {@link stitch}. Only `input` and `output` are required. */
 export interface StitchOptions {
-  /** An HDF5 file of tiles ([N, H, W] dataset or a group of 2-D datasets), or a directory of `<index>.npy` tiles. */
+  /**
+   * An HDF5 file of tiles ([N, H, W] dataset or a group of 2-D datasets), a directory of `<index>.npy`
+   * tiles, or TIFF tiles: a file-name pattern (`raw/tile_r{row}_c{col}.tif`), a Fiji
+   * TileConfiguration.txt or a MIST global-positions file (docs/inputs.md).
+   */
   input: string;
   /** The output HDF5 file; written under a hidden temporary name and renamed when complete. */
   output: string;

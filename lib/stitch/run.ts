@@ -16,6 +16,7 @@ import type { FileSystemInfo, FsClass } from '../runtime/file-system';
 import { createHdf5Sink, partialPaths, withDiskFullNote } from '../io/sinks/hdf5';
 import type { OutputSink } from '../io/sinks/sink';
 import { openTileSource, type TileSource } from '../io/sources';
+import { channelCount, type ChannelSource } from '../io/sources/tiff';
 import { native, type Transfer } from '../runtime/addon';
 import { initMpi, type Mpi } from '../runtime/mpi';
 import { corruptOneTile } from '../testing/damage';
@@ -43,6 +44,8 @@ export interface StitchReport {
   ranks: number;
   tiles: number;
   canvas: [number, number];
+  /** Multi-channel input: the channels stitched, written as [channels, H, W]. */
+  channels?: number;
   wallSeconds: number;
   /** Max over ranks of the seconds each rank spent in each phase. */
   phases: PhaseTimes;
@@ -90,12 +93,12 @@ const MAX_AXIS = 2 ** 31 - 1;
  * int32 or more bytes than the output's file system has free (an uncompressed output is
  * allocated whole; a stitch that would fill the disk fails late and leaves nothing).
  */
-function checkCanvasFits(req: StitchRequest, plan: StitchPlan): void {
+function checkCanvasFits(req: StitchRequest, plan: StitchPlan, channels: number): void {
   const { height, width } = plan.canvas;
   if (height > MAX_AXIS || width > MAX_AXIS) {
     throw new UsageError(`the canvas would be ${height}x${width} pixels; h5stitch places tiles within 2^31-1 pixels per axis`);
   }
-  const bytes = height * width * bytesOf(req.dtype);
+  const bytes = channels * height * width * bytesOf(req.dtype);
   if (req.gzip !== undefined) return;
   let free: number;
   try {
@@ -110,7 +113,7 @@ function checkCanvasFits(req: StitchRequest, plan: StitchPlan): void {
 }
 
 /** Opens the input and plans the canvas; the checks every rank can make alike. */
-function openAndPlan(req: StitchRequest, pipelineWanted: boolean, meter: Meter): { source: TileSource; plan: StitchPlan; pipeline: boolean } {
+function openAndPlan(req: StitchRequest, pipelineWanted: boolean, meter: Meter): { source: TileSource; plan: StitchPlan; pipeline: boolean; channels: number } {
   const source = openTileSource(req.input, { tilesPath: req.tilesPath, layoutPath: req.layoutPath, positionsPath: req.positionsPath });
   try {
     const layout = req.layout ?? (req.layoutFile ? readLayoutFile(req.layoutFile) : undefined);
@@ -133,7 +136,10 @@ function openAndPlan(req: StitchRequest, pipelineWanted: boolean, meter: Meter):
       const held = pipeline ? 2 : 1;
       bandRowsOf({ chunkRows: chunk[0], compressed: req.gzip !== undefined, bytesPerRow: rowBytes, memPerRank: memPerRank / held, bandsHeld: held });
     }
-    return { source, plan, pipeline };
+    const channels = channelCount(source);
+    if (channels > 1 && req.strategy !== 'slab') throw new UsageError(`multi-channel input (${channels} channels) is stitched with --strategy slab only, not ${req.strategy}`);
+    if (channels > 1 && req.verify) throw new UsageError(`--verify: multi-channel outputs (${channels} channels) cannot be verified yet`);
+    return { source, plan, pipeline, channels };
   } catch (error) {
     source.close();
     throw error;
@@ -153,9 +159,9 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   const nodes = nodeCount(mpi, native().mpi.processorName());
   const fileSystem = mpi.runOnAll(() => checkOutputFileSystem(req.output, { strategy, ranks: mpi.size, nodes, trust: req.trustFsCoherence }));
   const meter = new Meter();
-  const { source, plan, pipeline } = mpi.runOnAll(() => openAndPlan(req, pipelineWanted, meter));
+  const { source, plan, pipeline, channels } = mpi.runOnAll(() => openAndPlan(req, pipelineWanted, meter));
   try {
-    mpi.runOnRoot(() => checkCanvasFits(req, plan));
+    mpi.runOnRoot(() => checkCanvasFits(req, plan, channels));
   } catch (error) {
     source.close();
     throw error;
@@ -167,7 +173,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
       file: req.output, dataset: req.dataset, shape: [plan.canvas.height, plan.canvas.width], dtype, chunk: req.chunk, gzip: req.gzip,
       // slab writes every pixel: skip the fill. serial/rounds start from HDF5's fill at allocation.
       fillTime: strategy === 'slab' ? 'never' : 'alloc',
-      hints: req.hints, earlyWriteback: strategy === 'slab' && req.writeback === 'early',
+      hints: req.hints, earlyWriteback: strategy === 'slab' && req.writeback === 'early', planes: channels > 1 ? channels : undefined,
     });
     if (req.atomic) sink.setAtomicity(true);
     const tty = mpi.rank === 0 && process.stderr.isTTY && req.progress;
@@ -181,7 +187,8 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
         process.stderr.write(`\rh5stitch: ${done}/${total} tiles, ${mb.toFixed(1)} MB/s (rank 0)`);
       } : undefined,
     };
-    if (strategy === 'slab') runSlab(ctx);
+    if (channels > 1) runChannels(ctx, source as ChannelSource);
+    else if (strategy === 'slab') runSlab(ctx);
     else runReadAddWrite(ctx, strategy === 'serial');
     if (tty) process.stderr.write('\n');
     // Every tile was read from the files as planned (each read checks its file); a file rewritten
@@ -201,7 +208,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   } finally {
     source.close();
   }
-  const result = report(mpi, req, { io, pipeline, plan, meter, started, fileSystem });
+  const result = report(mpi, req, { io, pipeline, plan, meter, started, fileSystem, channels });
   if (req.verify) result.verify = verifyAtEnd(mpi, req, hooks);
   return result;
 }
@@ -216,7 +223,16 @@ function verifyAtEnd(mpi: Mpi, req: StitchRequest, hooks: TestHooks): StitchRepo
   return { ok: v.ok, complete: v.complete, tiles: v.tiles.length, failed: v.failed, seconds: mpi.wtime() - started };
 }
 
-interface RunFacts { io: Transfer; pipeline: boolean; plan: StitchPlan; meter: Meter; started: number; fileSystem: FileSystemInfo }
+interface RunFacts { io: Transfer; pipeline: boolean; plan: StitchPlan; meter: Meter; started: number; fileSystem: FileSystemInfo; channels: number }
+
+/** Each channel stitched with the same plan into its plane of the [C, H, W] output (slab). Collective. */
+function runChannels(ctx: StrategyContext, source: ChannelSource): void {
+  const { sink } = ctx;
+  for (let c = 0; c < source.channels; c++) {
+    const plane: OutputSink = { ...sink, writeRows: (y0, rows, data, transfer) => sink.writeRows(y0, rows, data, transfer, c) };
+    runSlab({ ...ctx, source: c === 0 ? source : source.forChannel(c), sink: plane });
+  }
+}
 
 function report(mpi: Mpi, req: StitchRequest, run: RunFacts): StitchReport {
   const { plan, meter } = run;
@@ -225,11 +241,11 @@ function report(mpi: Mpi, req: StitchRequest, run: RunFacts): StitchReport {
   const phases = mpi.allreduce(new Float64Array([t.plan, t.read, t.compute, t.convert, t.write, t.sync]), 'max');
   const totals = mpi.allreduce(new Float64Array([meter.bytes.read, meter.bytes.written]), 'sum');
   const tilesHeld = mpi.allreduce(new Float64Array([meter.bytes.tilesHeld]), 'max')[0];
-  const outBytes = plan.canvas.height * plan.canvas.width * bytesOf(req.dtype);
+  const outBytes = run.channels * plan.canvas.height * plan.canvas.width * bytesOf(req.dtype);
   return {
     command: 'stitch', output: `${path.resolve(req.output)}:${req.dataset}`, strategy: req.strategy, io: req.strategy === 'serial' ? undefined : run.io,
     pipeline: run.pipeline, blend: req.blend, dtype: req.dtype, ranks: mpi.size, tiles: plan.planned.length,
-    canvas: [plan.canvas.height, plan.canvas.width], wallSeconds: wall,
+    canvas: [plan.canvas.height, plan.canvas.width], ...(run.channels > 1 ? { channels: run.channels } : {}), wallSeconds: wall,
     phases: { plan: phases[0], read: phases[1], compute: phases[2], convert: phases[3], write: phases[4], sync: phases[5] },
     bytes: { output: outBytes, read: totals[0], written: totals[1], tilesHeld }, outputMBps: outBytes / 1e6 / wall,
     fileSystem: { type: run.fileSystem.type, class: run.fileSystem.class },

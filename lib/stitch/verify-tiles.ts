@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { bytesOf, isDtype, newArray, TILE_DTYPES, type Dtype, type PixelArray } from '../core/dtype';
 import type { InputFingerprint } from '../core/provenance';
 import { InputError, UsageError } from '../errors';
+import { describeTiffSet } from '../io/sources/tiff-set';
+import { native } from '../runtime/addon';
 import { openFile, type Dataset, type H5File } from '../runtime/hdf5';
 
 export interface WholeTiles {
@@ -37,8 +39,10 @@ function checkDtype(dtype: Dtype | null, where: string): Dtype {
   return dtype;
 }
 
-/** Opens the tiles of `input` (an HDF5 file or a directory of .npy files) for whole-tile reads. */
+/** Opens the tiles of `input` (an HDF5 file, a directory of .npy files, TIFF tiles) for whole-tile reads. */
 export function openWholeTiles(input: string, tilesPath = '/tiles'): WholeTiles {
+  const tiffs = describeTiffSet(input);
+  if (tiffs) return openTiffTiles(tiffs.files, (tiffs.channelFiles ?? [tiffs.files]).flat());
   let st: fs.Stats;
   try {
     st = fs.statSync(input);
@@ -46,6 +50,49 @@ export function openWholeTiles(input: string, tilesPath = '/tiles'): WholeTiles 
     throw new UsageError(`input ${input} does not exist`);
   }
   return st.isDirectory() ? openNpyTiles(input) : openHdf5Tiles(input, tilesPath);
+}
+
+/**
+ * TIFF tiles (channel 0; verify refuses multi-channel outputs), each read whole as one region
+ * through libtiff. Unlike HDF5 and .npy this shares the addon's TIFF region reader with the
+ * stitch (a whole page is one region: no band or column offsets); the file list comes from the
+ * same pattern and position-file parsers.
+ */
+function openTiffTiles(files: string[], fingerprinted: string[]): WholeTiles {
+  const open = (file: string) => {
+    try {
+      return new (native().TiffFile)(file);
+    } catch (error) {
+      throw new InputError(`cannot open TIFF tile ${file}: ${firstLine(error)}`);
+    }
+  };
+  const first = open(files[0]);
+  const page = first.pages[0];
+  first.close();
+  const { height, width } = page;
+  const dtype = checkDtype(page.dtype, files[0]);
+  return {
+    count: files.length, height, width, dtype,
+    fingerprint: { kind: 'tiff', files: fingerprinted.map((f) => stamp(f, 'TIFF tile')), tilesShape: [files.length, height, width], tilesDtype: dtype, tilesPath: '' },
+    read(index) {
+      const tiff = open(files[index]);
+      try {
+        const p = tiff.pages[0];
+        if (p.height !== height || p.width !== width || p.dtype !== dtype) {
+          throw new InputError(`TIFF tile ${index} (${files[index]}) is ${p.height}x${p.width} ${p.dtype}, not ${height}x${width} ${dtype} like tile 0`);
+        }
+        const out = newArray(dtype, height * width) as PixelArray;
+        try {
+          return tiff.readRegion(0, 0, height, 0, width, out);
+        } catch (error) {
+          throw new InputError(`cannot read tile ${index} (${files[index]}): ${firstLine(error)}`);
+        }
+      } finally {
+        tiff.close();
+      }
+    },
+    close() {},
+  };
 }
 
 function openHdf5Tiles(input: string, tilesPath: string): WholeTiles {

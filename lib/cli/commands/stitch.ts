@@ -33,7 +33,7 @@ export function compressLevel(value: string | undefined): number | undefined {
 }
 
 export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
-  const input = onePositional(args, 'INPUT (an HDF5 file of tiles or a directory of .npy tiles)');
+  const input = onePositional(args, 'INPUT (an HDF5 file of tiles, a directory of .npy tiles, a TIFF file-name pattern or a Fiji/MIST position file)');
   const out = optString(args, 'out');
   if (!out) throw new UsageError('missing --out OUT.h5');
   const target = splitTarget(out, '/stitched');
@@ -66,7 +66,7 @@ export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
 }
 
 function summaryLine(r: StitchReport): string {
-  return `h5stitch: stitched ${r.tiles} tiles into ${r.output} (${r.canvas.join('x')} ${r.dtype}, ${r.strategy}${r.pipeline ? ' pipelined' : ''}, ` +
+  return `h5stitch: stitched ${r.tiles} tiles into ${r.output} (${r.channels ? `${r.channels} channels of ` : ''}${r.canvas.join('x')} ${r.dtype}, ${r.strategy}${r.pipeline ? ' pipelined' : ''}, ` +
     `${r.ranks} ranks) in ${r.wallSeconds.toFixed(2)} s, ${r.outputMBps.toFixed(1)} MB/s; output on ${r.fileSystem.type} (${r.fileSystem.class})`;
 }
 
@@ -80,7 +80,11 @@ export const stitchCommand: Command = {
   spec: {
     name: 'stitch',
     summary: 'stitch overlapping tiles into one HDF5 dataset (the default command)',
-    usage: ['[stitch] INPUT --out OUT.h5[:/dataset] [options]'],
+    usage: [
+      '[stitch] INPUT --out OUT.h5[:/dataset] [options]          INPUT: tiles.h5 or a directory of .npy tiles',
+      "[stitch] 'raw/tile_r{row}_c{col}.tif' --overlap P --out OUT.h5   TIFF tiles named by grid cell (docs/inputs.md)",
+      '[stitch] raw/TileConfiguration.txt --out OUT.h5            TIFF tiles placed by Fiji (or MIST global-positions-0.txt)',
+    ],
     options: {
       out: { value: 'FILE[:/ds]', help: 'output file and dataset (default dataset /stitched)' },
       strategy: { value: 'S', help: 'slab (default) | rounds | serial' },

@@ -1,4 +1,4 @@
-/** The HDF5 output sink: one 2-D dataset in a new parallel HDF5 file. */
+/** The HDF5 output sink: one 2-D dataset [H, W] (or [C, H, W] for C channels) in a new parallel HDF5 file. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bytesOf, type AccDtype, type Dtype, type NumericArray } from '../../core/dtype';
@@ -22,6 +22,8 @@ export interface Hdf5OutputSpec {
   hints: Record<string, string>;
   /** Ask the OS to start writing each band's bytes as soon as they are written. */
   earlyWriteback: boolean;
+  /** Channels: the dataset is [planes, H, W], one plane per channel (chunks one plane deep). */
+  planes?: number;
 }
 
 /** Where the output lives while it is being written: hidden, beside the final path. */
@@ -36,10 +38,12 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
   const paths = partialPaths(spec.file);
   const file = openFile(paths.partial, { mode: 'create', parallel: true, overwrite: true, hints: spec.hints });
   const [height, width] = spec.shape;
+  const planes = spec.planes ?? 0;
+  const chunk = spec.chunk ? [Math.min(spec.chunk[0], height), Math.min(spec.chunk[1], width)] : undefined;
   const canvas = file.createDataset(spec.dataset, {
-    shape: [height, width],
+    shape: planes ? [planes, height, width] : [height, width],
     dtype: spec.dtype,
-    chunk: spec.chunk ? [Math.min(spec.chunk[0], height), Math.min(spec.chunk[1], width)] : undefined,
+    chunk: chunk && planes ? [1, ...chunk] : chunk,
     gzip: spec.gzip,
     fillValue: 0,
     fillTime: spec.fillTime,
@@ -55,12 +59,13 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
     dtype: spec.dtype,
     name: `${paths.final}:${spec.dataset}`,
     canvas,
-    writeRows(y0: number, rows: number, data: NumericArray, transfer: Transfer): void {
-      canvas.write([y0, 0], [rows, width], data, { transfer });
+    writeRows(y0: number, rows: number, data: NumericArray, transfer: Transfer, plane = 0): void {
+      if (planes) canvas.write([plane, y0, 0], [1, rows, width], data, { transfer });
+      else canvas.write([y0, 0], [rows, width], data, { transfer });
       if (rows === 0 || !spec.earlyWriteback) return;
       // This band's bytes (whole rows: one contiguous run), or the whole file when chunked.
       if (offset === null) file.startWriteback();
-      else file.startWriteback(offset + y0 * rowBytes, rows * rowBytes);
+      else file.startWriteback(offset + (plane * height + y0) * rowBytes, rows * rowBytes);
     },
     openScratch(dtype) {
       scratch = openScratch(paths.scratch, spec, dtype);

@@ -16,9 +16,10 @@ export interface OutputSink {
   readonly name: string;
   /**
    * Writes whole rows [y0, y0 + rows) of the canvas. Collective when `transfer` is: every rank
-   * calls as often as the others, with rows = 0 when it has nothing.
+   * calls as often as the others, with rows = 0 when it has nothing. `plane`: the channel of a
+   * multi-channel output (default 0).
    */
-  writeRows(y0: number, rows: number, data: NumericArray, transfer: Transfer): void;
+  writeRows(y0: number, rows: number, data: NumericArray, transfer: Transfer, plane?: number): void;
   /** The canvas dataset, for strategies that read-add-write rectangles (it starts at 0). */
   readonly canvas: Dataset;
   /** A float canvas of the same shape starting at 0 (read-add-write into integer outputs). Collective. */

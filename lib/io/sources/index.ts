@@ -8,10 +8,14 @@ import { InputError, UsageError } from '../../errors';
 import { openHdf5Tiles } from './hdf5';
 import { openNpyDirectory } from './npy';
 import type { TileSource, TileSourceOptions } from './source';
+import { openTiffSet } from './tiff-set';
 
 export type { TileSource, TileSourceOptions } from './source';
 
 export function openTileSource(input: string, options: TileSourceOptions = {}): TileSource {
+  // TIFF tiles: a file-name pattern or a Fiji/MIST position file (see tiff-set.ts).
+  const tiff = openTiffSet(input);
+  if (tiff) return tiff;
   if (!fs.existsSync(input)) throw new UsageError(`input ${input} does not exist`);
   if (fs.statSync(input).isDirectory()) {
     try {
