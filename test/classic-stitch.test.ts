@@ -47,6 +47,28 @@ describe('classic recipe baseline (bench/classic_stitch.py)', () => {
     expect(compared.code).toBe(0);
   });
 
+  it('h5stitch verify checks the classic output given the placement, and names a damaged tile', () => {
+    const ours = path.join(dir, 'classic-sum.h5'); // written by the test above
+    const ok = mpirun(2, [stitchJs, 'verify', ours, '--input', input, '--blend', 'none', '--json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout.trim().split('\n').pop()!)).toMatchObject({ ok: true, failed: [], complete: true });
+    expect(ok.stderr).not.toMatch(/warning/);
+    // The same output with the linear blend it was not made with: every overlap is wrong.
+    expect(mpirun(2, [stitchJs, 'verify', ours, '--input', input, '--overlap', '8']).code).toBe(1);
+    // A lost tile, as the classic recipe loses them: zeros over most of tile 5's own pixels.
+    const hdf5 = JSON.stringify(path.join(repoRoot, 'dist', 'runtime', 'hdf5.js'));
+    const zero = `const {openFile}=require(${hdf5});const f=openFile(${JSON.stringify(ours)},{mode:'r+'});` +
+      "const d=f.openDataset('/stitched');d.write([70,70],[30,30],new Float32Array(900));f.close()";
+    expect(node(['-e', zero]).code).toBe(0);
+    const bad = mpirun(2, [stitchJs, 'verify', ours, '--input', input, '--blend', 'none']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^tile 5: (missing|wrong)/m);
+    // Without provenance or a placement there is nothing to check against: one line, exit 2.
+    const none = mpirun(2, [stitchJs, 'verify', ours, '--input', input]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/not written by h5stitch/);
+  });
+
   it('bad input: one line, exit 2', () => {
     const missing = run('mpirun', ['-n', '2', 'python3', classic, path.join(dir, 'nope.h5'), '--out', path.join(dir, 'x.h5')]);
     expect(missing.code).not.toBe(0);

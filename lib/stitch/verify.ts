@@ -8,16 +8,19 @@
  */
 import { accDtypeOf, bytesOf, newArray, OUTPUT_DTYPES, rangeOf, type AccArray, type Dtype, type NumericArray, type PixelArray } from '../core/dtype';
 import type { PlacedTile, PlannedTile } from '../core/geometry';
-import { fingerprintChanges } from '../core/provenance';
+import { planStitch } from '../core/plan';
+import { fingerprintChanges, type Provenance } from '../core/provenance';
 import { planRounds } from '../core/rounds';
 import { rawWeight } from '../core/weights';
 import { UsageError } from '../errors';
+import { readLayoutFile } from '../io/layout-file';
 import { readProvenance } from '../io/provenance';
+import { openTileSource } from '../io/sources';
 import { openFile } from '../runtime/hdf5';
 import { accumulateRegion } from '../runtime/kernel';
 import { initMpi, type Mpi } from '../runtime/mpi';
 import { agreeing } from './engine';
-import { DEFAULT_MEM_PER_RANK } from './options';
+import { DEFAULT_MEM_PER_RANK, type StitchOptions } from './options';
 import { openWholeTiles, type WholeTiles } from './verify-tiles';
 
 export type TileStatus = 'ok' | 'missing' | 'wrong';
@@ -52,6 +55,13 @@ export interface VerifyOptions {
   tilesPath?: string;
   /** Band memory per rank in bytes (default 16 MiB). Whole tiles are held besides. */
   memPerRank?: number;
+  /**
+   * For an output h5stitch did not write (no provenance, e.g. the classic h5py recipe's): the
+   * placement and blend it was stitched with, as `stitch` takes them (`blend` default 'linear').
+   * Given, they are used instead of any recorded provenance; `input` is then required, and the
+   * output counts as complete.
+   */
+  placement?: Pick<StitchOptions, 'layout' | 'layoutFile' | 'layoutPath' | 'overlap' | 'positions' | 'positionsPath' | 'blend'>;
 }
 
 /**
@@ -62,6 +72,25 @@ export function verify(options: VerifyOptions): VerifyReport {
   return verifyOutput(initMpi(), options);
 }
 
+/** An output stitched elsewhere: the tiles placed as `stitch` would place them with `placement`. */
+function placedProvenance(o: VerifyOptions, placement: NonNullable<VerifyOptions['placement']>): Provenance {
+  if (!o.input) throw new UsageError('verify with a placement (--layout, --overlap, --positions, --blend) needs --input INPUT');
+  const source = openTileSource(o.input, { tilesPath: o.tilesPath, layoutPath: placement.layoutPath, positionsPath: placement.positionsPath });
+  try {
+    const blend = placement.blend ?? 'linear';
+    const overlap = typeof placement.overlap === 'number' ? [placement.overlap, placement.overlap] as [number, number] : placement.overlap;
+    const layout = placement.layout ?? (placement.layoutFile ? readLayoutFile(placement.layoutFile) : undefined);
+    const plan = planStitch(source, { blend, overlap, positions: placement.positions, layout });
+    const tiles = plan.planned.map(({ index, y, x, height, width, gridRow, gridCol }) => ({ index, y, x, height, width, gridRow, gridCol }));
+    return {
+      tiles: tiles.sort((a, b) => a.index - b.index), tileShape: [source.height, source.width], blend, complete: true, input: o.input,
+      overlap: plan.overlap, strategy: '', io: '', ranks: 0, version: '', inputs: null,
+    };
+  } finally {
+    source.close();
+  }
+}
+
 // Per tile (by canonical order): worst error, mismatched pixels, mismatched zeros, worst y, worst x.
 const STATS = 5;
 
@@ -70,7 +99,7 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
   let tiles: WholeTiles | undefined;
   try {
     const out = file.openDataset(o.dataset ?? '/stitched');
-    const prov = readProvenance(file, out);
+    const prov = o.placement ? placedProvenance(o, o.placement) : readProvenance(file, out);
     const outDtype = out.dtype;
     if (!outDtype || !OUTPUT_DTYPES.includes(outDtype) || out.shape.length !== 2) {
       throw new UsageError(`${o.output}:${out.name} is not a 2-D output of a dtype h5stitch writes`);

@@ -1,9 +1,13 @@
 /** `verify OUT.h5[:/dataset] [--input INPUT]`: per-tile ok | missing | wrong; exit 1 on any failure. */
 import * as fs from 'node:fs';
-import { UsageError } from '../../errors';
-import { verifyOutput, type VerifyReport } from '../../stitch/verify';
-import { onePositional, optBytes, optFlag, optString, splitTarget } from '../args';
+import type { BlendMode } from '../../core/weights';
+import { expected, UsageError } from '../../errors';
+import { resolvePositions } from '../../register/positions-file';
+import { BLENDS } from '../../stitch/options';
+import { verifyOutput, type VerifyOptions, type VerifyReport } from '../../stitch/verify';
+import { onePositional, optBytes, optFlag, optOverlap, optString, splitTarget, type ParsedArgs } from '../args';
 import type { Command } from './command';
+import { PLACEMENT_OPTIONS } from './stitch';
 
 function printVerdict(report: VerifyReport): void {
   for (const t of report.failed) {
@@ -18,14 +22,29 @@ function printVerdict(report: VerifyReport): void {
   console.log(`h5stitch verify: ${report.ok ? 'OK' : 'FAILED'}: ${ok}/${report.tiles.length} tiles ok, ${count('missing')} missing, ${count('wrong')} wrong`);
 }
 
+/** The placement options, when any is given: verify then places the tiles itself (no provenance needed). */
+function placementFrom(args: ParsedArgs): VerifyOptions['placement'] {
+  const names = ['overlap', 'overlap-y', 'overlap-x', 'layout', 'layout-path', 'positions', 'blend'];
+  if (!names.some((n) => args.options.has(n))) return undefined;
+  const positions = resolvePositions(optString(args, 'positions'));
+  const blend = optString(args, 'blend');
+  if (blend !== undefined && !BLENDS.includes(blend as BlendMode)) throw expected(`one of ${BLENDS.join(' | ')}`, '--blend', blend);
+  return {
+    overlap: optOverlap(args), layoutFile: optString(args, 'layout'), layoutPath: optString(args, 'layout-path'),
+    positions: positions?.positions, positionsPath: positions?.positionsPath, blend: blend as BlendMode | undefined,
+  };
+}
+
 export const verifyCommand: Command = {
   spec: {
     name: 'verify',
     summary: 'recompute the expected image from the tiles and compare it with an output, tile by tile',
-    usage: ['verify OUT.h5[:/dataset] [--input INPUT]'],
+    usage: ['verify OUT.h5[:/dataset] [--input INPUT]',
+      'verify OUT.h5[:/dataset] --input INPUT [--overlap P | --layout FILE.json | --positions ...] [--blend B]   (an output h5stitch did not write)'],
     options: {
       input: { value: 'INPUT', help: "the tiles (default: the input recorded in the output's provenance)" },
-      'tiles-path': { value: '/PATH', help: 'tiles dataset or group in INPUT (default /tiles)' },
+      ...PLACEMENT_OPTIONS,
+      blend: { value: 'B', help: 'linear (default) | none | max: with the placement options, for an output h5stitch did not write' },
       'mem-per-rank': { value: 'SIZE', help: 'band memory per rank (default 16M)' },
     },
   },
@@ -34,16 +53,17 @@ export const verifyCommand: Command = {
     mpi.runOnAll(() => {
       if (!fs.existsSync(target.file)) throw new UsageError(`output ${target.file} does not exist`);
     });
+    const placement = placementFrom(args);
     const report = verifyOutput(mpi, {
       output: target.file, dataset: target.dataset, input: optString(args, 'input'), tilesPath: optString(args, 'tiles-path'),
-      memPerRank: optBytes(args, 'mem-per-rank'),
+      memPerRank: optBytes(args, 'mem-per-rank'), placement,
     });
     if (mpi.rank === 0) {
       // On stderr whatever the output format: a verdict about other tiles than were stitched is easy to misread.
       if (report.inputChanged.length > 0) {
         process.stderr.write(`h5stitch: warning: the input changed since the stitch (${report.inputChanged.join('; ')}); ` +
           'verify compares the output with what the input holds now\n');
-      } else if (!report.fingerprinted) {
+      } else if (!report.fingerprinted && !placement) {
         process.stderr.write('h5stitch: warning: the output records no input fingerprint (written before h5stitch 0.2): cannot tell whether the input changed since\n');
       }
       if (optFlag(args, 'json')) process.stdout.write(`${JSON.stringify({ command: 'verify', ...report })}\n`);
