@@ -62,6 +62,7 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
       else file.startWriteback(offset + y0 * rowBytes, rows * rowBytes);
     },
     openScratch: (dtype) => openScratch(paths.scratch, spec, dtype),
+    mpioHints: () => file.mpioHints(),
     flush: () => file.flush(),
     setAtomicity: (on) => file.setAtomicity(on),
     commit(provenance: Omit<Provenance, 'complete'>): void {
