@@ -5,6 +5,7 @@
 //
 //   node scripts/bench-suite.mjs [--suite classic|scale] [--cases a,b] [--ranks 1,2,4] [--repeat 3]
 //                                [--variants LIST] [--dir DIR] [--out FILE.json [--append]] [--mpirun-args "..."]
+//   node scripts/bench-suite.mjs --merge A.json B.json ... --out ALL.json   (cases run separately, one document)
 //
 // Why a plain Node parent and not `bench` inside mpirun: every job here is its own `mpirun`
 // (h5stitch and the classic recipe each start MPI as users do, and a rank of an MPI job must not
@@ -43,7 +44,8 @@ const VARIANTS = {
 };
 const ALL_VARIANTS = [...Object.keys(VARIANTS), 'classic', 'raw'];
 
-const { values: opt } = parseArgs({
+const { values: opt, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
     suite: { type: 'string', default: 'classic' },
     cases: { type: 'string' },
@@ -54,8 +56,15 @@ const { values: opt } = parseArgs({
     out: { type: 'string' },
     'mpirun-args': { type: 'string', default: '' },
     'skip-verify': { type: 'boolean', default: false },
+    // Blends whose first output `verify` checks (minutes at GiB sizes here); --blend none outputs
+    // not verified are still compared with the classic recipe's (an independent implementation).
+    'verify-blends': { type: 'string', default: 'linear,none' },
     // Adds this run's cases to an existing --out document (cases that need other ranks or repeats).
     append: { type: 'boolean', default: false },
+    // Only merges finished suite documents (positionals) into --out and renders its Markdown.
+    merge: { type: 'boolean', default: false },
+    // Leaves the last rank count's outputs in --dir (to verify them later by hand).
+    keep: { type: 'boolean', default: false },
   },
 });
 function usage(message) {
@@ -108,7 +117,9 @@ function tileSet(name) {
   return file;
 }
 
-const outFile = (v) => path.join(dir, `out-${v}.h5`);
+// Named by case too: suites of different cases may share --dir (and run at the same time).
+const outFile = (v) => path.join(dir, `out-${currentCase}-${v}.h5`);
+let currentCase = '';
 function runVariant(v, n, input, bytes) {
   const out = outFile(v);
   fs.rmSync(out, { force: true });
@@ -153,7 +164,9 @@ function checkOutputs(n, input, runs, verified) {
   for (const v of Object.keys(VARIANTS)) {
     if (!runs[v]) continue;
     const blend = v === 'h5stitch-none' ? 'none' : 'linear';
-    if (verified[blend] === undefined) {
+    if (verified[blend] === undefined && !opt['verify-blends'].split(',').includes(blend)) {
+      checks[v] = { verified: undefined, verifiedBy: 'not run (see the classic comparison)' };
+    } else if (verified[blend] === undefined) {
       const [cmd, args] = ['mpirun', [...mpirunArgs, '-n', String(n), 'node', stitchJs, 'verify', outFile(v), '--input', input, '--json']];
       const t0 = process.hrtime.bigint();
       const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -172,7 +185,8 @@ function checkOutputs(n, input, runs, verified) {
   return checks;
 }
 
-function runCase(name) {
+function runCase(name, save) {
+  currentCase = name;
   const input = tileSet(name);
   const c = CASES[name];
   const canvas = [0, 1].map((a) => (c.tiles[a] - 1) * (c.tile - c.overlap) + c.tile);
@@ -208,6 +222,8 @@ function runCase(name) {
       };
     }
     perRanks.push({ ranks: n, variants: summary });
+    save({ case: name, ...c, canvas, bytes, input, results: perRanks, partial: true });
+    if (opt.keep && n === ranksList[ranksList.length - 1]) continue;
     for (const v of Object.keys(VARIANTS)) fs.rmSync(outFile(v), { force: true });
     fs.rmSync(outFile('classic'), { force: true });
   }
@@ -228,7 +244,8 @@ function markdown(doc) {
     `${m.cpus} CPUs (${m.cpuModel}), ${m.memGiB} GiB, ${m.mpi}, HDF5 ${m.hdf5}, output on ${m.fileSystem} (${m.dir}); ` +
     `load average at start ${m.load.map((x) => x.toFixed(1)).join(' ')}. Interleaved rounds (each case says how many); medians; ratios are medians of per-round ratios.`, ''];
   for (const c of doc.cases) {
-    lines.push(`## ${c.case}: ${c.tiles.join('x')} tiles of ${c.tile}² float32, overlap ${c.overlap} → ${c.canvas.join('x')} (${(c.bytes / 2 ** 20).toFixed(0)} MiB); ${c.repeat ?? doc.repeat} rounds`, '');
+    lines.push(`## ${c.case}: ${c.tiles.join('x')} tiles of ${c.tile}² float32, overlap ${c.overlap} → ${c.canvas.join('x')} (${(c.bytes / 2 ** 20).toFixed(0)} MiB); ${c.repeat ?? doc.repeat} rounds` +
+      (c.date ? `, finished ${c.date.slice(11, 16)} UTC, load average then ${c.loadAtEnd.map((x) => x.toFixed(1)).join(' ')}` : ''), '');
     lines.push('| ranks | variant | wall s | job s | read | compute | convert | write | sync | plan | io | pipelined | peak RSS MiB (max rank) | bound MiB | × raw write | classic ÷ this | verify s | verified |');
     lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---|');
     for (const r of c.results) {
@@ -236,13 +253,23 @@ function markdown(doc) {
         const p = s.phases ?? {};
         const cl = v === 'classic';
         const bound = s.memory?.boundKiB ? Math.max(...s.memory.boundKiB) / 1024 : undefined;
-        const verified = cl ? (s.identicalToBlendNone === undefined ? '' : s.identicalToBlendNone ? '= --blend none' : 'DIFFERS') : v === 'raw' ? '' : s.verified === undefined ? '' : s.verified ? (s.verifiedBy === 'verify' ? 'yes (verify)' : 'yes (= verified pixels)') : 'NO';
+        const verified = cl ? (s.identicalToBlendNone === undefined ? '' : s.identicalToBlendNone ? '= --blend none' : 'DIFFERS') : v === 'raw' ? '' : s.verified === undefined ? (s.verifiedBy ? 'not run' : '') : s.verified ? (s.verifiedBy === 'verify' ? 'yes (verify)' : 'yes (= verified pixels)') : 'NO';
         lines.push(`| ${r.ranks} | ${v} | ${f(s.median)} | ${f(s.jobMedian, 2)} | ${cl ? f(p.read_tiles_s) : f(p.read)} | ${f(p.compute)} | ${f(p.convert)} | ${cl ? f(p.add_write_s) : f(p.write)} | ${cl ? f(p.flush_s + p.close_s) : f(p.sync)} | ${f(p.plan)} | ${s.io ?? (cl ? 'indep. (atomic)' : '')} | ${s.pipeline === undefined ? '' : s.pipeline ? 'yes' : 'no'} | ${s.peakRssKiB ? f(s.peakRssKiB / 1024, 0) : ''} | ${f(bound, 0)} | ${f(s.toRaw, 2)} | ${v === 'raw' || cl ? '' : f(s.classicOver, 2)} | ${f(s.verifySeconds, 2)} | ${verified} |`);
       }
     }
     lines.push('');
   }
   return `${lines.join('\n')}\n`;
+}
+
+if (opt.merge) {
+  if (!opt.out || positionals.length === 0) usage('--merge needs suite documents and --out');
+  const docs = positionals.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
+  const merged = { ...docs[0], suite: 'merged', runs: docs.flatMap((d) => d.runs ?? []), cases: docs.flatMap((d) => d.cases) };
+  fs.writeFileSync(opt.out, `${JSON.stringify(merged, null, 1)}\n`);
+  fs.writeFileSync(opt.out.replace(/\.json$/, '.md'), markdown(merged));
+  process.stdout.write(markdown(merged));
+  process.exit(0);
 }
 
 const doc = { command: 'bench-suite', suite: opt.cases ? 'custom' : opt.suite, date: new Date().toISOString(), repeat, ranks: ranksList, variants, mpirunArgs, machine: machine(), cases: [] };
@@ -254,7 +281,12 @@ if (opt.append && fs.existsSync(out)) {
 }
 (doc.runs ??= []).push({ date: doc.date, cases: caseNames, repeat, ranks: ranksList, variants, machine: doc.machine });
 for (const name of caseNames) {
-  const result = runCase(name);
+  const result = runCase(name, (partial) => {
+    // Each finished rank count is kept: a long run stopped later keeps what it measured.
+    const kept = { ...doc, cases: [...doc.cases, partial] };
+    fs.writeFileSync(out, `${JSON.stringify(kept, null, 1)}\n`);
+    fs.writeFileSync(out.replace(/\.json$/, '.md'), markdown(kept));
+  });
   Object.assign(result, { repeat, date: new Date().toISOString(), loadAtEnd: os.loadavg() });
   doc.cases.push(result);
   // Written after each case: a long run interrupted later keeps what it measured.
