@@ -56,7 +56,8 @@ function tileSet(mpi: Mpi, o: BenchOptions, tiles: [number, number], tile: [numb
 function stitchRequest(o: BenchOptions, input: string, output: string, strategy: BenchStrategy): StitchRequest {
   const [base, io] = strategy.split('-') as ['slab' | 'rounds' | 'serial', 'independent' | 'collective' | undefined];
   return resolveStitchOptions({
-    input, output, strategy: base, io, force: true, progress: false, memPerRank: o.memPerRank,
+    // Plain `slab` is measured collective, as it was named before --io auto became the default.
+    input, output, strategy: base, io: io ?? (base === 'slab' ? 'collective' : undefined), force: true, progress: false, memPerRank: o.memPerRank,
     hints: o.stitch.hints, keepDataSieving: o.stitch.keepDataSieving, writeback: o.stitch.writeback,
     pipeline: base === 'slab' ? o.stitch.pipeline : undefined,
   });

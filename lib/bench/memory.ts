@@ -1,15 +1,7 @@
 /** Peak resident memory per strategy run (Linux /proc; getrusage's lifetime peak elsewhere). */
 import * as fs from 'node:fs';
 import type { Mpi } from '../runtime/mpi';
-
-/** VmRSS or VmHWM (peak) of this process in KiB. */
-function rssKiB(field: 'VmRSS' | 'VmHWM'): number {
-  try {
-    const m = new RegExp(`^${field}:\\s*(\\d+) kB`, 'm').exec(fs.readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]);
-  } catch { /* not Linux */ }
-  return process.resourceUsage().maxRSS;
-}
+import { rssKiB } from '../runtime/rss';
 
 /**
  * Starts a new peak-RSS window (Linux: writing 5 to clear_refs resets VmHWM to the current RSS),

@@ -151,6 +151,11 @@ export interface NativeAddon {
    */
   startAccumulate(args: { band: AccArray; jobs: NativeAccumulateArgs[] }): () => number;
   /**
+   * Where startAccumulate's threads run: 'node' = any CPU this process's cpuset allows (they
+   * leave the launcher's per-rank binding), 'inherit' (initial) = the main thread's CPUs.
+   */
+  setWorkerCpus(mode: 'node' | 'inherit'): void;
+  /**
    * Copies a float accumulator into `out` (same length, its own memory): floats as a typed-array
    * store would, integers rounded like Math.round and clipped to the dtype's range. Returns the
    * index of the first NaN stored as 0 into an integer `out`, or -1 (always -1 for floats).

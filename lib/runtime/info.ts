@@ -1,5 +1,6 @@
 /** `info`: what MPI, MPI-IO layer, HDF5 and file system a run would use, and known-unsafe setups. */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { classifyFileSystem, type FsClass } from './file-system';
 import { native } from './addon';
@@ -30,6 +31,31 @@ function openMpiVersion(library: string): [number, number, number] | null {
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
 }
 
+/** Open MPI's `io` MCA parameter: the environment, else the user's or the system's parameter file. */
+function openMpiIoParam(): string | undefined {
+  if (process.env.OMPI_MCA_io !== undefined) return process.env.OMPI_MCA_io;
+  const files = [path.join(os.homedir(), '.openmpi', 'mca-params.conf'), '/etc/openmpi/openmpi-mca-params.conf'];
+  for (const file of files) {
+    try {
+      const m = /^\s*io\s*=\s*(\S+)/m.exec(fs.readFileSync(file, 'utf8'));
+      if (m) return m[1];
+    } catch { /* no such file */ }
+  }
+  return undefined;
+}
+
+/**
+ * The MPI-IO implementation behind an open file. ROMIO outside Open MPI fills in its default hints
+ * (romio_cb_read, cb_nodes, ...) where it reports them in force; Open MPI reports none of its own
+ * whichever component it uses, so there the `io` MCA parameter says (OMPIO is the default since 2.x).
+ */
+export function mpioLayerOf(inForce: Record<string, string>, requested: Record<string, string>, mpiLibrary: string): 'ROMIO' | 'OMPIO' | 'unknown' {
+  if (Object.keys(inForce).some((k) => !(k in requested) && (k.startsWith('romio_') || k.startsWith('cb_')))) return 'ROMIO';
+  if (!openMpiVersion(mpiLibrary)) return 'unknown';
+  const io = openMpiIoParam();
+  return io !== undefined && !io.startsWith('^') && io.includes('romio') ? 'ROMIO' : 'OMPIO';
+}
+
 /** Collective: every rank opens a probe file in `dir` to read the hints MPI-IO reports in force. */
 export function collectInfo(mpi: Mpi, dir: string, hints: Record<string, string>): RunInfo {
   const addon = native();
@@ -40,8 +66,8 @@ export function collectInfo(mpi: Mpi, dir: string, hints: Record<string, string>
   file.close();
   mpi.barrier();
   if (mpi.rank === 0) fs.rmSync(probe, { force: true });
-  // ROMIO reports its romio_* / cb_* hints; Open MPI's OMPIO reports almost none.
-  const romio = Object.keys(inForce).some((k) => k === 'cb_buffer_size' || k === 'romio_cb_read');
+  const mpioLayer = mpioLayerOf(inForce, hints, library);
+  const romio = mpioLayer === 'ROMIO';
   const ompiVersion = openMpiVersion(library);
   const sieving = process.env.OMPI_MCA_fbtl_posix_write_datasieving ?? null;
   const warnings: string[] = [];
@@ -61,7 +87,7 @@ export function collectInfo(mpi: Mpi, dir: string, hints: Record<string, string>
   return {
     mpiLibrary: library.split('\n')[0], mpiStandard: standard, ranks: mpi.size, threadLevel: mpi.threadLevel,
     hdf5: addon.hdf5Version().version, hdf5Threadsafe: addon.hdf5Version().threadsafe,
-    mpioLayer: romio ? 'ROMIO' : ompiVersion ? 'OMPIO' : 'unknown', hintsRequested: hints, hintsInForce: inForce,
+    mpioLayer, hintsRequested: hints, hintsInForce: inForce,
     ompioWriteDataSieving: sieving, fileSystem: fsInfo.type, fileSystemClass: fsInfo.class, fileSystemReason: fsInfo.reason,
     directory: path.resolve(dir), warnings,
   };

@@ -24,8 +24,11 @@ export interface StitchOptions {
   dataset?: string;
   /** `slab` (default: owner computes, no read-back), `rounds` or `serial`. */
   strategy?: StrategyName;
-  /** `collective` (default) or `independent` transfers (rounds, slab). */
-  io?: Transfer;
+  /**
+   * `auto` (default), `collective` or `independent` transfers (rounds, slab). `auto`: slab writes
+   * independently where that measured faster (OMPIO on a node-local file system), else collectively.
+   */
+  io?: Transfer | 'auto';
   /** slab: blend on a second thread while bands are written. `auto` (default) when every rank has a spare CPU. */
   pipeline?: 'auto' | 'on' | 'off';
   /** slab: `early` (default) starts the OS writing each band as soon as it is written; `end` leaves it to the final sync. */
@@ -82,7 +85,7 @@ export interface StitchRequest {
   output: string;
   dataset: string;
   strategy: StrategyName;
-  io: Transfer;
+  io: Transfer | 'auto';
   pipeline: 'auto' | 'on' | 'off';
   writeback: 'early' | 'end';
   atomic: boolean;
@@ -162,7 +165,7 @@ export function resolveStitchOptions(options: StitchOptions): StitchRequest {
   const dataset = text(o.dataset, '--out dataset') ?? '/stitched';
   if (!dataset.startsWith('/')) throw expected('an absolute dataset path', '--out dataset', dataset);
   const strategy = choice(o.strategy, STRATEGIES, '--strategy', 'slab');
-  const io = choice<Transfer>(o.io, ['collective', 'independent'], '--io', 'collective');
+  const io = choice<Transfer | 'auto'>(o.io, ['auto', 'collective', 'independent'], '--io', 'auto');
   const pipeline = choice(o.pipeline, ['auto', 'on', 'off'] as const, '--pipeline', 'auto');
   const writeback = choice(o.writeback, ['early', 'end'] as const, '--writeback', 'early');
   const blend = choice(o.blend, BLENDS, '--blend', 'linear');

@@ -18,11 +18,15 @@ import type { OutputSink } from '../io/sinks/sink';
 import { openTileSource, type TileSource } from '../io/sources';
 import { channelCount, type ChannelSource } from '../io/sources/tiff';
 import { native, type Transfer } from '../runtime/addon';
+import { nodeCpus } from '../runtime/cpus';
+import { rssKiB } from '../runtime/rss';
+import { mpioLayerOf } from '../runtime/info';
 import { initMpi, type Mpi } from '../runtime/mpi';
 import { corruptOneTile } from '../testing/damage';
 import { testHooks, type TestHooks } from '../testing/hooks';
 import { VERSION } from '../version';
 import { checkOutputFileSystem, nodeCount } from './fs-policy';
+import { chooseTransfer } from './io-choice';
 import { Meter, type PhaseTimes } from './meter';
 import { resolveStitchOptions, type StitchOptions, type StitchRequest } from './options';
 import { runReadAddWrite } from './read-add-write';
@@ -57,6 +61,13 @@ export interface StitchReport {
   outputMBps: number;
   /** The output's file system as rank 0 sees it (see docs/reliability.md). */
   fileSystem: { type: string; class: FsClass };
+  /**
+   * Resident memory per rank (KiB, index = rank): at the start of the run, the process's peak at
+   * its end, and the bound the peak should stay under: start + memPerRank (the band, or the two
+   * half-size bands of the pipeline) + cb_buffer_size (MPI-IO aggregation) + the tile data the rank
+   * held at once (at least two tiles).
+   */
+  memory: { startKiB: number[]; peakKiB: number[]; boundKiB: number[] };
   /** With the verify option: the verdict of verify run at the end of the job. */
   verify?: { ok: boolean; complete: boolean; tiles: number; failed: VerifyReport['failed']; seconds: number };
 }
@@ -72,16 +83,19 @@ export function stitch(options: StitchOptions): StitchReport {
 }
 
 /**
- * Whether slab blends on a second thread: 'auto' does when every rank has a CPU to spare (its
- * affinity mask, and its node's CPUs shared among the node's ranks, give it two or more);
- * otherwise the thread would only take turns with the main thread or another rank. Collective.
+ * Whether slab blends on a second thread: 'auto' does when every rank has a CPU to spare: its
+ * node's CPUs (the job's cpuset, not the rank's binding) shared among the node's ranks give it
+ * two or more; otherwise the thread would only take turns with the main thread or another rank.
+ * A rank bound to one CPU (Open MPI's default for 1-2 ranks) then lets the blend thread leave its
+ * binding (setWorkerCpus('node')), so it can use the spare CPU. Collective.
  */
 export function choosePipeline(mpi: Mpi, req: Pick<StitchRequest, 'strategy' | 'pipeline'>): boolean {
   if (req.strategy !== 'slab' || req.pipeline === 'off') return false;
-  if (req.pipeline === 'on') return true;
-  const cpus = Math.min(os.availableParallelism(), Math.floor(os.cpus().length / mpi.localSize()));
+  const spare = Math.floor(nodeCpus() / mpi.localSize()) >= 2;
   // Every rank must agree: the band count (and so the number of collective writes) depends on it.
-  return mpi.allreduce(new Int32Array([cpus >= 2 ? 1 : 0]), 'min')[0] === 1;
+  const on = req.pipeline === 'on' || mpi.allreduce(new Int32Array([spare ? 1 : 0]), 'min')[0] === 1;
+  native().setWorkerCpus(on && spare && os.availableParallelism() < 2 ? 'node' : 'inherit');
+  return on;
 }
 
 
@@ -149,10 +163,8 @@ function openAndPlan(req: StitchRequest, pipelineWanted: boolean, meter: Meter):
 /** The collective run behind {@link stitch}, with the test hooks injected. */
 export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): StitchReport {
   const { strategy, dtype } = req;
-  // One slab rank has nobody to coordinate with: a collective write would only pass every byte
-  // through MPI-IO's aggregation buffer (OMPIO copies it). Filtered chunks are written collectively.
-  const io: Transfer = strategy === 'serial' || (strategy === 'slab' && mpi.size === 1 && req.gzip === undefined) ? 'independent' : req.io;
   const started = mpi.wtime();
+  const startKiB = rssKiB('VmRSS');
   hooks.startRun();
   const pipelineWanted = choosePipeline(mpi, req);
   mpi.runOnRoot(() => checkNewOutput(req.output, { force: req.force, input: req.input }));
@@ -168,6 +180,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   }
 
   let sink: OutputSink | undefined;
+  let io: Transfer = 'collective';
   try {
     sink = createHdf5Sink(mpi, {
       file: req.output, dataset: req.dataset, shape: [plan.canvas.height, plan.canvas.width], dtype, chunk: req.chunk, gzip: req.gzip,
@@ -176,6 +189,8 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
       hints: req.hints, earlyWriteback: strategy === 'slab' && req.writeback === 'early', planes: channels > 1 ? channels : undefined,
     });
     if (req.atomic) sink.setAtomicity(true);
+    const mpioLayer = mpioLayerOf(sink.mpioHints(), req.hints, native().mpi.libraryVersion().library);
+    io = chooseTransfer(mpi, req, { fsClass: fileSystem.class, mpioLayer });
     const tty = mpi.rank === 0 && process.stderr.isTTY && req.progress;
     const ctx: StrategyContext = {
       mpi, source, plan, meter, hooks, sink, outDtype: dtype, io, pipeline, memPerRank: req.memPerRank, chunkRows: req.chunk?.[0], compressed: req.gzip !== undefined,
@@ -208,7 +223,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   } finally {
     source.close();
   }
-  const result = report(mpi, req, { io, pipeline, plan, meter, started, fileSystem, channels });
+  const result = report(mpi, req, { io, pipeline, plan, meter, started, fileSystem, channels, startKiB, tileBytes: source.height * source.width * bytesOf(req.dtype) });
   if (req.verify) result.verify = verifyAtEnd(mpi, req, hooks);
   return result;
 }
@@ -223,7 +238,7 @@ function verifyAtEnd(mpi: Mpi, req: StitchRequest, hooks: TestHooks): StitchRepo
   return { ok: v.ok, complete: v.complete, tiles: v.tiles.length, failed: v.failed, seconds: mpi.wtime() - started };
 }
 
-interface RunFacts { io: Transfer; pipeline: boolean; plan: StitchPlan; meter: Meter; started: number; fileSystem: FileSystemInfo; channels: number }
+interface RunFacts { io: Transfer; pipeline: boolean; plan: StitchPlan; meter: Meter; started: number; fileSystem: FileSystemInfo; channels: number; startKiB: number; tileBytes: number }
 
 /** Each channel stitched with the same plan into its plane of the [C, H, W] output (slab). Collective. */
 function runChannels(ctx: StrategyContext, source: ChannelSource): void {
@@ -241,6 +256,10 @@ function report(mpi: Mpi, req: StitchRequest, run: RunFacts): StitchReport {
   const phases = mpi.allreduce(new Float64Array([t.plan, t.read, t.compute, t.convert, t.write, t.sync]), 'max');
   const totals = mpi.allreduce(new Float64Array([meter.bytes.read, meter.bytes.written]), 'sum');
   const tilesHeld = mpi.allreduce(new Float64Array([meter.bytes.tilesHeld]), 'max')[0];
+  const perRank = (v: number) => Array.from(mpi.allgather(new Float64Array([v])));
+  const heldBytes = Math.max(meter.bytes.tilesHeld, 2 * run.tileBytes);
+  const boundKiB = run.startKiB + Math.ceil((req.memPerRank + Number(req.hints.cb_buffer_size ?? 0) + heldBytes) / 1024);
+  const memory = { startKiB: perRank(run.startKiB), peakKiB: perRank(rssKiB('VmHWM')), boundKiB: perRank(boundKiB) };
   const outBytes = run.channels * plan.canvas.height * plan.canvas.width * bytesOf(req.dtype);
   return {
     command: 'stitch', output: `${path.resolve(req.output)}:${req.dataset}`, strategy: req.strategy, io: req.strategy === 'serial' ? undefined : run.io,
@@ -248,6 +267,6 @@ function report(mpi: Mpi, req: StitchRequest, run: RunFacts): StitchReport {
     canvas: [plan.canvas.height, plan.canvas.width], ...(run.channels > 1 ? { channels: run.channels } : {}), wallSeconds: wall,
     phases: { plan: phases[0], read: phases[1], compute: phases[2], convert: phases[3], write: phases[4], sync: phases[5] },
     bytes: { output: outBytes, read: totals[0], written: totals[1], tilesHeld }, outputMBps: outBytes / 1e6 / wall,
-    fileSystem: { type: run.fileSystem.type, class: run.fileSystem.class },
+    fileSystem: { type: run.fileSystem.type, class: run.fileSystem.class }, memory,
   };
 }

@@ -1,5 +1,10 @@
 #include "kernels/background.h"
 
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <memory>
@@ -10,6 +15,21 @@
 
 namespace h5stitch::kernels {
 namespace {
+
+// Set by setWorkerCpus('node'): batch threads leave the launcher's binding (Open MPI binds a rank
+// to one core by default) and may run on any CPU the process's cpuset allows. A thread inherits
+// its creator's mask, so without this the blend would only take turns with the main thread.
+std::atomic<bool> widenWorkers{false};
+
+void WidenThisThread() {
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  const long cpus = sysconf(_SC_NPROCESSORS_CONF);
+  for (long c = 0; c < cpus && c < CPU_SETSIZE; c++) CPU_SET(c, &all);
+  // The kernel intersects the mask with the cpuset (SLURM, containers); a failure leaves the
+  // inherited mask, which is slower but computes the same.
+  pthread_setaffinity_np(pthread_self(), sizeof all, &all);
+}
 
 // One batch: its thread and what the thread reports back, read after the join.
 struct Background {
@@ -41,6 +61,7 @@ Napi::Function StartBackground(Napi::Env env, const char* what, const std::vecto
   for (const Napi::Value& v : held) batch->held.push_back(Napi::Persistent(v));
   Background* b = batch.get();
   b->worker = std::thread([b, work = std::move(work)] {
+    if (widenWorkers.load()) WidenThisThread();
     const auto start = std::chrono::steady_clock::now();
     try {
       work();
@@ -52,6 +73,18 @@ Napi::Function StartBackground(Napi::Env env, const char* what, const std::vecto
   Napi::Function wait = Napi::Function::New(env, WaitJs, "wait", b);
   wait.AddFinalizer([](Napi::Env, Background* done) { delete done; }, batch.release());
   return wait;
+}
+
+Napi::Value SetWorkerCpusJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string mode = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  if (mode != "node" && mode != "inherit") ThrowTypeError(env, "'node' or 'inherit'", "setWorkerCpus mode", info[0]);
+  widenWorkers.store(mode == "node");
+  return env.Undefined();
+}
+
+void RegisterBackground(Napi::Env env, Napi::Object exports) {
+  exports.Set("setWorkerCpus", Napi::Function::New(env, SetWorkerCpusJs, "setWorkerCpus"));
 }
 
 }  // namespace h5stitch::kernels

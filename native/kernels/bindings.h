@@ -12,6 +12,9 @@ void RegisterBlend(Napi::Env env, Napi::Object exports);
 // convert(acc, out) (convert_binding.cc).
 void RegisterConvert(Napi::Env env, Napi::Object exports);
 
+// setWorkerCpus('node' | 'inherit'): where background batch threads may run (background.cc).
+void RegisterBackground(Napi::Env env, Napi::Object exports);
+
 // The element type of a typed array IsNumericArray (common/args.h) admits.
 inline Element ElementOf(const Napi::TypedArray& array) {
   switch (array.TypedArrayType()) {

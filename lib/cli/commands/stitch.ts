@@ -88,8 +88,8 @@ export const stitchCommand: Command = {
     options: {
       out: { value: 'FILE[:/ds]', help: 'output file and dataset (default dataset /stitched)' },
       strategy: { value: 'S', help: 'slab (default) | rounds | serial' },
-      io: { value: 'M', help: 'collective (default) | independent   (rounds and slab)' },
-      pipeline: { value: 'P', help: 'auto (default) | on | off   slab: blend on a second thread while bands are written' },
+      io: { value: 'M', help: 'auto (default) | collective | independent   (rounds and slab; auto: slab independent with OMPIO on a local file system, else collective)' },
+      pipeline: { value: 'P', help: 'auto (default) | on | off   slab: blend on a second thread while bands are written (auto: when the node has 2+ CPUs per rank, whatever the binding)' },
       writeback: { value: 'W', help: 'early (default) | end   slab: start writing each band to disk at once, or at the final sync' },
       atomic: { flag: true, help: 'MPI-IO atomic mode while writing' },
       blend: { value: 'B', help: 'linear (default) | none | max' },

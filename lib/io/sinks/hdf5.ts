@@ -71,6 +71,7 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
       scratch = openScratch(paths.scratch, spec, dtype);
       return scratch;
     },
+    mpioHints: () => file.mpioHints(),
     flush: () => file.flush(),
     setAtomicity: (on) => file.setAtomicity(on),
     commit(provenance: Omit<Provenance, 'complete'>): void {

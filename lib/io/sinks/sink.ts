@@ -24,6 +24,8 @@ export interface OutputSink {
   readonly canvas: Dataset;
   /** A float canvas of the same shape starting at 0 (read-add-write into integer outputs). Collective. */
   openScratch(dtype: AccDtype): ScratchCanvas;
+  /** The MPI-IO hints in force on the output file (they tell ROMIO from OMPIO). */
+  mpioHints(): Record<string, string>;
   /** H5Fflush: collective, ends in MPI_File_sync. */
   flush(): void;
   setAtomicity(on: boolean): void;
