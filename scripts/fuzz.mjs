@@ -10,7 +10,7 @@
 // /tile_array layout dataset, the /stage_yx positions
 // of a positions file, a JSON layout file, one file of a directory of .npy tiles.
 //
-//   node scripts/fuzz.mjs [--runs 300] [--seed 1] [--quick] [--keep]
+//   node scripts/fuzz.mjs [--runs 420] [--seed 1] [--quick] [--keep] [--verbose]
 // Prints outcome counts per target and mutation; exit 1 if any run broke a rule (each is
 // reported with its reproduction: the corrupted file is kept under the work directory).
 import { spawnSync } from 'node:child_process';
@@ -35,6 +35,7 @@ const quick = argv.includes('--quick');
 const runs = Number(opt('runs', quick ? '21' : '420'));
 const seed = Number(opt('seed', '1'));
 const keep = argv.includes('--keep');
+const verbose = argv.includes('--verbose');
 // A run that takes longer than this hangs (a normal one takes 1-3 s, more on a loaded machine).
 const TIMEOUT_S = 90;
 
@@ -55,8 +56,18 @@ const env = {
   OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', OMPI_MCA_rmaps_base_oversubscribe: '1', OMPI_MCA_mpi_yield_when_idle: '1', NO_COLOR: '1',
 };
 // timeout(1) sends TERM first, so mpirun takes its ranks down with it; KILL 5 s later if not.
-const mpirun = (args) => spawnSync('timeout', ['--kill-after=5', String(TIMEOUT_S), 'mpirun', '-n', '2', process.execPath, stitch, ...args],
+const launch = (args) => spawnSync('timeout', ['--kill-after=5', String(TIMEOUT_S), 'mpirun', '-n', '2', process.execPath, stitch, ...args],
   { env, encoding: 'utf8', maxBuffer: 64 << 20 });
+// On a machine crowded with other MPI jobs, mpirun now and then fails to start a job: exit 1 and
+// not a byte of output. h5stitch never ends like that (every failure prints a line), so such a
+// job is started once more, and counted.
+let relaunched = 0;
+const mpirun = (args) => {
+  const job = launch(args);
+  if (job.status !== 1 || job.stdout !== '' || job.stderr !== '') return job;
+  relaunched++;
+  return launch(args);
+};
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'h5stitch-fuzz-'));
 // Outputs go to a small tmpfs when we may mount one: a corrupted position can ask for a canvas of
@@ -225,6 +236,7 @@ for (let k = 0; k < runs; k++) {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   count(`${target.name}/${kind}`, outcome);
+  if (verbose) console.log(`run ${k} ${what}${io.length ? ' (--io independent)' : ''}: ${outcome}${lines[0] ? `: ${lines[0]}` : ''}`);
   if (process.stderr.isTTY) process.stderr.write(`\rfuzz: ${k + 1}/${runs} runs, ${failures.length} failed`);
   for (const f of fs.readdirSync(outDir)) fs.rmSync(path.join(outDir, f), { force: true });
 }
@@ -241,6 +253,7 @@ console.log(`fuzz: seed ${seed}, ${runs} runs in ${((Date.now() - started) / 100
   '(a tile that failed to read); aborted: exit 2, one line from a rank that ended the job with MPI_Abort)');
 console.log([line(header), ...rows.map(line), line(total)].join('\n'));
 for (const f of failures) console.log(`FAILED ${f}`);
+if (relaunched) console.log(`fuzz: ${relaunched} jobs mpirun failed to start (exit 1, no output) were started again`);
 console.log(`fuzz: ${failures.length} runs broke a rule`);
 if (failures.length === 0 && !keep) fs.rmSync(work, { recursive: true, force: true });
 else console.log(`fuzz: inputs of failed runs kept in ${work}`);

@@ -117,6 +117,7 @@ function checkCanvasFits(req: StitchRequest, plan: StitchPlan, channels: number)
   let free: number;
   try {
     const st = fs.statfsSync(path.dirname(path.resolve(req.output)));
+    if (st.blocks === 0) return; // a file system that reports no sizes (some FUSE mounts): unknown
     free = st.bavail * st.bsize;
   } catch {
     return;
