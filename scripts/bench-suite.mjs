@@ -41,6 +41,8 @@ const VARIANTS = {
   'h5stitch-none': ['--blend', 'none'],
   'h5stitch-collective': ['--io', 'collective'],
   'h5stitch-independent': ['--io', 'independent'],
+  // Leaves writing to the final sync instead of starting it band by band (--writeback early).
+  'h5stitch-writeback-end': ['--writeback', 'end'],
 };
 const ALL_VARIANTS = [...Object.keys(VARIANTS), 'classic', 'raw'];
 
