@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// `npm run test:huge`: tests too slow or disk-hungry for `npm test` (test/huge/).
+// `npm run test:huge`: the disk-hungry tests (test/huge/) alone; `npm test` runs them too.
 export default defineConfig({
   test: {
     include: ['test/huge/**/*.test.ts'],
