@@ -59,10 +59,6 @@ export function rangeOf(dtype: Dtype): readonly [number, number] | undefined {
   return DTYPES[dtype].range;
 }
 
-export function isFloat(dtype: Dtype): boolean {
-  return dtype === 'float32' || dtype === 'float64';
-}
-
 export function newArray(dtype: Dtype, length: number): NumericArray {
   return new DTYPES[dtype].array(length);
 }
