@@ -19,7 +19,9 @@ describe.skipIf(!haveMpich)('MPICH build', () => {
     expect(libs).not.toMatch(/libmpi\.so|openmpi/); // never both MPIs in one process
     const script = path.join(dir, 'write.js');
     fs.writeFileSync(script, `
+      // What lib/runtime/addon.ts sets before it loads the addon (this script loads it directly).
       process.env.UCX_ERROR_SIGNALS = '';
+      process.env.UCX_MEM_MALLOC_HOOKS = 'no';
       const a = require(${JSON.stringify(addon)});
       a.mpi.init('funneled');
       const rank = a.mpi.rank(), size = a.mpi.size();
