@@ -21,7 +21,7 @@ describe.skipIf(!haveMpich)('MPICH build', () => {
     fs.writeFileSync(script, `
       // What lib/runtime/addon.ts sets before it loads the addon (this script loads it directly).
       process.env.UCX_ERROR_SIGNALS = '';
-      process.env.UCX_MEM_MALLOC_HOOKS = 'no';
+      process.env.UCX_MEM_EVENTS = 'no';
       const a = require(${JSON.stringify(addon)});
       a.mpi.init('funneled');
       const rank = a.mpi.rank(), size = a.mpi.size();

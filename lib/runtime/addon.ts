@@ -203,14 +203,15 @@ let addon: NativeAddon | undefined;
 /** Loads the addon once (build/Release first, then prebuilds/). */
 export function native(): NativeAddon {
   if (!addon) {
-    // UCX (under MPICH's ch4:ucx and some Open MPI builds) is read when the addon loads, so its
-    // settings go in the environment first; a user's own values win.
+    // UCX (under MPICH's ch4:ucx and some Open MPI builds) reads its settings when the addon loads,
+    // so they go in the environment first; a user's own values win.
     // - Its SIGSEGV handler fights Node's own; an empty list turns it off.
-    // - Its malloc hooks (libucm) give back heap pages Node still uses: 4 % of MPICH jobs died in
-    //   strcmp on an unmapped brk-heap string (12 of 300 runs; 0 of 300 with the hooks off). The hooks
-    //   only serve RDMA registration caches, which still see mmap/munmap events without them.
+    // - Its memory-event hooks (libucm patches brk/mmap/malloc) left Node's heap unmapped under it:
+    //   4 % of MPICH jobs died in strcmp on a brk-heap string (12 of 300 runs; 3 of 300 with only the
+    //   malloc hooks off; 0 of 300 with all events off). The events only keep RDMA registration
+    //   caches fresh; without them UCX registers memory directly.
     if (process.env.UCX_ERROR_SIGNALS === undefined) process.env.UCX_ERROR_SIGNALS = '';
-    if (process.env.UCX_MEM_MALLOC_HOOKS === undefined) process.env.UCX_MEM_MALLOC_HOOKS = 'no';
+    if (process.env.UCX_MEM_EVENTS === undefined) process.env.UCX_MEM_EVENTS = 'no';
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => NativeAddon;
     addon = load(path.join(__dirname, '..', '..'));
