@@ -1,4 +1,5 @@
-// TIFF tiles written by writers h5stitch did not write (tifffile; Pillow's LZW and packbits),
+// TIFF tiles written by writers h5stitch did not write (tifffile; Pillow's LZW and packbits, through
+// libtiff; the JDK's javax.imageio LZW, an encoder independent of the libtiff h5stitch reads with),
 // stitched through a file-name pattern, a Fiji TileConfiguration.txt and a MIST positions file:
 // the result must be bit-identical to stitching the same tiles from HDF5.
 import * as fs from 'node:fs';
@@ -62,6 +63,8 @@ beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h5stitch-tiff-'));
   const python = run('/usr/bin/python3', ['-c', 'import tifffile, PIL, h5py']);
   if (python.code !== 0) throw new Error(`python3-tifffile / python3-pil / python3-h5py missing (apt-get install -y python3-tifffile python3-pil python3-h5py-mpi): ${python.stderr.trim().split('\n').pop()}`);
+  const java = run('javac', ['-version']);
+  if (java.code !== 0) throw new Error('java missing: the JDK writes the libtiff-independent LZW tiles (apt-get install -y openjdk-17-jdk-headless)');
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -73,6 +76,8 @@ describe('TIFF tiles stitch bit-identically to the same tiles in HDF5', () => {
     ['float32', 'tiled-deflate-bigtiff', 'pattern'],
     ['float32', 'lzw', 'mist'],
     ['float32', 'none', 'fiji'],
+    ['uint16', 'lzw-java', 'pattern'],
+    ['float32', 'lzw-java-tiled', 'fiji'],
   ];
   for (const [dtype, writer, described] of cases) {
     it(`${dtype}, ${writer}, through ${described === 'pattern' ? 'a file-name pattern' : described === 'fiji' ? 'TileConfiguration.txt' : 'a MIST positions file'}`, () => {
