@@ -156,16 +156,22 @@ describe('TIFF element types, read natively', () => {
   });
 });
 
-describe('multi-channel TIFF input: [C, H, W], each channel stitched like its own HDF5 set', () => {
+/** Adds `delta` to one pixel of an output dataset (h5py: a writer other than h5stitch). */
+function damagePixel(file: string, dataset: string, at: number[], delta: number): void {
+  sh('/usr/bin/python3', ['-c', `import h5py, sys\nwith h5py.File(sys.argv[1], 'r+') as f: f[sys.argv[2]][${at.join(', ')}] += ${delta}`, file, dataset]);
+}
+
+describe('multi-channel TIFF input: [C, H, W] or a dataset per channel, each channel stitched like its own HDF5 set, every channel verified', () => {
   for (const [writer, pattern] of [['multipage', 'tile_r{row}_c{col}.tif'], ['channels', 'tile_r{row}_c{col}_ch{channel}.tif']]) {
-    it(writer === 'multipage' ? 'pages of multi-page TIFFs' : 'a {channel} pattern', () => {
+    it(writer === 'multipage' ? 'pages of multi-page TIFFs, as [C, H, W]' : 'a {channel} pattern, as [C, H, W]', () => {
       const set = tileSet('uint16', 'uint16', writer);
       const channel1 = path.join(dir, `channel1-${writer}.h5`);
       expect(mpirun(2, [stitchJs, path.join(set.tiffs, 'channel1.h5'), '--out', channel1]).code).toBe(0);
       const out = path.join(dir, `${writer}.h5`);
-      const job = mpirun(2, [stitchJs, path.join(set.tiffs, pattern), '--overlap', '6', '--out', out]);
+      const job = mpirun(2, [stitchJs, path.join(set.tiffs, pattern), '--overlap', '6', '--out', out, '--verify']);
       expect(job.code, job.stderr).toBe(0);
       expect(job.stdout).toMatch(/stitched 12 tiles into .* \(2 channels of 108x206 float32,/);
+      expect(job.stdout).toMatch(/verify: OK: 24\/24 tiles ok/);
       const planes = stitched(out), one = stitched(set.grid).length;
       expect(planes.length).toBe(2 * one);
       for (const [c, ref] of [[0, set.grid], [1, channel1]] as const) {
@@ -174,22 +180,76 @@ describe('multi-channel TIFF input: [C, H, W], each channel stitched like its ow
         for (let i = 0; i < one; i++) if (!Object.is(planes[c * one + i], expected[i])) differ++;
         expect(differ, `channel ${c}`).toBe(0);
       }
-      // verify knows 2-D outputs only: it says so in one line rather than check the wrong pixels.
       const verify = mpirun(2, [stitchJs, 'verify', out]);
-      expect(verify.code).toBe(2);
-      expect(verify.stderr).toMatch(/is \[2, 108, 206\], a multi-channel output; verify checks 2-D outputs only/);
+      expect(verify.code, verify.stderr).toBe(0);
+      expect(verify.stdout).toMatch(/verify: OK: 24\/24 tiles ok \(2 channels of 12 tiles\)/);
+      // One pixel of channel 1, inside tile 5 only (row 1, col 1: y 34..74, x 50..106).
+      damagePixel(out, 'stitched', [1, 50, 80], 7);
+      const damaged = mpirun(2, [stitchJs, 'verify', out]);
+      expect(damaged.code, damaged.stderr).toBe(1);
+      expect(damaged.stdout).toMatch(/^channel 1 tile 5: wrong \(1 pixels differ; worst \|error\| 7\.000 at y=50, x=80\)$/m);
+      expect(damaged.stdout).toMatch(/verify: FAILED: 23\/24 tiles ok \(2 channels of 12 tiles\), 0 missing, 1 wrong/);
     });
   }
 
-  it('--strategy rounds and --verify are refused with channels, exit 2', () => {
+  it('--channels-as datasets: /stitched/c0 and /stitched/c1, each the single-channel stitch, verified together or one by one', () => {
+    const set = tileSet('uint16', 'uint16', 'channels');
+    const channel1 = path.join(dir, 'channel1-channels.h5');
+    if (!fs.existsSync(channel1)) expect(mpirun(2, [stitchJs, path.join(set.tiffs, 'channel1.h5'), '--out', channel1]).code).toBe(0);
+    const out = path.join(dir, 'datasets.h5');
+    const job = mpirun(2, [stitchJs, path.join(set.tiffs, 'tile_r{row}_c{col}_ch{channel}.tif'), '--overlap', '6', '--out', out, '--channels-as', 'datasets']);
+    expect(job.code, job.stderr).toBe(0);
+    for (const [c, ref] of [[0, set.grid], [1, channel1]] as const) {
+      const f = openFile(out, { mode: 'r' });
+      try {
+        const ds = f.openDataset(`/stitched/c${c}`);
+        expect(ds.shape).toEqual([108, 206]);
+        expect(ds.getAttr('channel')).toBe(c);
+        expect(ds.getAttr('complete')).toBe(1);
+        const got = readAll(ds) as Float32Array, expected = stitched(ref);
+        let differ = 0;
+        for (let i = 0; i < expected.length; i++) if (!Object.is(got[i], expected[i])) differ++;
+        expect(differ, `channel ${c}`).toBe(0);
+        ds.close();
+      } finally {
+        f.close();
+      }
+    }
+    let verify = mpirun(2, [stitchJs, 'verify', out]);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/verify: OK: 24\/24 tiles ok \(2 channels of 12 tiles\)/);
+    damagePixel(out, 'stitched/c1', [50, 80], -3);
+    verify = mpirun(2, [stitchJs, 'verify', out]);
+    expect(verify.code, verify.stderr).toBe(1);
+    expect(verify.stdout).toMatch(/^channel 1 tile 5: wrong \(1 pixels differ; worst \|error\| 3\.000 at y=50, x=80\)$/m);
+    verify = mpirun(2, [stitchJs, 'verify', `${out}:/stitched/c0`]);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/verify: OK: 12\/12 tiles ok \(1 channel of 12 tiles\)/);
+    verify = mpirun(2, [stitchJs, 'verify', `${out}:/stitched/c1`]);
+    expect(verify.code, verify.stderr).toBe(1);
+    expect(verify.stdout).toMatch(/^channel 1 tile 5: wrong/m);
+    // Against an input of one channel: refused by name, not compared with the wrong tiles.
+    verify = mpirun(2, [stitchJs, 'verify', out, '--input', set.h5]);
+    expect(verify.code).toBe(2);
+    expect(verify.stderr).toMatch(/^h5stitch: error: rank 0: .*datasets\.h5:\/stitched has 2 channels but the input has 1 channel$/m);
+  });
+
+  it('--strategy rounds (and serial) are refused with channels, exit 2', () => {
     const set = tileSet('uint16', 'uint16', 'multipage');
     const input = path.join(set.tiffs, 'tile_r{row}_c{col}.tif');
-    const rounds = node([stitchJs, input, '--overlap', '6', '--strategy', 'rounds', '--out', path.join(dir, 'r.h5')]);
-    expect(rounds.code).toBe(2);
-    expect(rounds.stderr).toMatch(/multi-channel input \(2 channels\) is stitched with --strategy slab only, not rounds/);
-    const verify = node([stitchJs, input, '--overlap', '6', '--verify', '--out', path.join(dir, 'v.h5')]);
-    expect(verify.code).toBe(2);
-    expect(verify.stderr).toMatch(/--verify: multi-channel outputs \(2 channels\) cannot be verified yet/);
+    for (const strategy of ['rounds', 'serial']) {
+      const job = node([stitchJs, input, '--overlap', '6', '--strategy', strategy, '--out', path.join(dir, 'r.h5')]);
+      expect(job.code).toBe(2);
+      expect(job.stderr.trim().split('\n')).toHaveLength(1);
+      expect(job.stderr).toMatch(new RegExp(`multi-channel input \\(2 channels\\) is stitched with --strategy slab only, not ${strategy}`));
+    }
+    const datasets = node([stitchJs, set.h5, '--channels-as', 'datasets', '--strategy', 'rounds', '--out', path.join(dir, 'r.h5')]);
+    expect(datasets.code).toBe(2);
+    expect(datasets.stderr).toMatch(/--channels-as datasets is written with --strategy slab only, not rounds/);
+    const bad = node([stitchJs, input, '--overlap', '6', '--channels-as', 'pages', '--out', path.join(dir, 'r.h5')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/Expected one of planes \| datasets for --channels-as but received "pages"/);
+    expect(fs.existsSync(path.join(dir, 'r.h5'))).toBe(false);
   });
 });
 
