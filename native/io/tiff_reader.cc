@@ -61,6 +61,9 @@ std::string CompressionName(uint16_t c) {
 
 }  // namespace
 
+std::string TakeLastTiffError() { return TakeLastError(); }
+void ClearLastTiffError() { last_error.clear(); }
+
 void TiffFile::Register(Napi::Env env, Napi::Object exports) {
   TIFFSetErrorHandler(CaptureError);
   TIFFSetWarningHandler(IgnoreWarning);

@@ -13,6 +13,10 @@ namespace h5stitch {
 
 constexpr const char* kCodeTiff = "ERR_TIFF";
 
+// libtiff's last error on this thread (its handlers keep it instead of printing it), then cleared.
+std::string TakeLastTiffError();
+void ClearLastTiffError();
+
 // What one page (IFD) holds, read once at open.
 struct TiffPage {
   uint32_t width = 0, height = 0;
