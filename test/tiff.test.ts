@@ -91,12 +91,25 @@ describe('TIFF tiles stitch bit-identically to the same tiles in HDF5', () => {
     });
   }
 
-  it('the command in docs/inputs.md: a position file given relative to the working directory, verified in the same job', () => {
+  it('the microscope commands of README.md and docs/inputs.md, run as written in a folder with raw/ and dist/', () => {
     const set = tileSet('uint16', 'uint16', 'strips-deflate');
-    const job = mpirun(2, [stitchJs, path.relative(dir, path.join(set.tiffs, 'TileConfiguration.txt')), '--out', 'big.h5', '--verify'], { cwd: dir });
-    expect(job.code, job.stderr).toBe(0);
-    expect(job.stdout).toMatch(/verify: OK: 12\/12 tiles ok/);
-    expectSame(set.positions, path.join(dir, 'big.h5'));
+    const work = path.join(dir, 'as-written');
+    fs.mkdirSync(work, { recursive: true });
+    fs.symlinkSync(path.join(repoRoot, 'dist'), path.join(work, 'dist'));
+    fs.cpSync(set.tiffs, path.join(work, 'raw'), { recursive: true });
+    // The shell lines of a doc that stitch or verify raw/TileConfiguration.txt's output (comments dropped).
+    const commands = (doc: string) => fs.readFileSync(path.join(repoRoot, doc), 'utf8').split('\n')
+      .filter((l) => /^mpirun .*(raw\/TileConfiguration\.txt|verify big\.h5)/.test(l)).map((l) => l.replace(/\s+#.*$/, ''));
+    const readme = commands('README.md'), inputs = commands('docs/inputs.md');
+    expect(readme).toEqual(['mpirun -n 4 node dist/stitch.js raw/TileConfiguration.txt --out big.h5 --verify']);
+    expect(inputs.slice(0, 2)).toEqual(['mpirun -n 4 node dist/stitch.js raw/TileConfiguration.txt --out big.h5', 'mpirun -n 4 node dist/stitch.js verify big.h5']);
+    for (const [i, command] of [...readme, ...inputs.slice(0, 2)].entries()) {
+      if (i > 0 && !command.includes(' verify ')) fs.rmSync(path.join(work, 'big.h5'));
+      const job = run('sh', ['-c', command], { cwd: work, timeoutMs: 120_000 });
+      expect(job.code, `${command}: ${job.stderr}`).toBe(0);
+      expect(job.stdout, command).toMatch(command.endsWith('--out big.h5') ? /stitched 12 tiles into .*big\.h5:\/stitched/ : /verify: OK: 12\/12 tiles ok/);
+      expectSame(set.positions, path.join(work, 'big.h5'));
+    }
   });
 
   it('an {index} pattern (1-based, zero-padded) placed by --layout', () => {
