@@ -103,8 +103,9 @@ describe('TIFF tiles stitch bit-identically to the same tiles in HDF5', () => {
     const readme = commands('README.md'), inputs = commands('docs/inputs.md');
     expect(readme).toEqual(['mpirun -n 4 node dist/stitch.js raw/TileConfiguration.txt --out big.h5 --verify']);
     expect(inputs.slice(0, 2)).toEqual(['mpirun -n 4 node dist/stitch.js raw/TileConfiguration.txt --out big.h5', 'mpirun -n 4 node dist/stitch.js verify big.h5']);
-    for (const [i, command] of [...readme, ...inputs.slice(0, 2)].entries()) {
-      if (i > 0 && !command.includes(' verify ')) fs.rmSync(path.join(work, 'big.h5'));
+    // The docs' stitch is the README's without --verify: run the README's, then the docs' verify.
+    expect(`${inputs[0]} --verify`).toBe(readme[0]);
+    for (const command of [readme[0], inputs[1]]) {
       const job = run('sh', ['-c', command], { cwd: work, timeoutMs: 120_000 });
       expect(job.code, `${command}: ${job.stderr}`).toBe(0);
       expect(job.stdout, command).toMatch(command.endsWith('--out big.h5') ? /stitched 12 tiles into .*big\.h5:\/stitched/ : /verify: OK: 12\/12 tiles ok/);
@@ -299,6 +300,35 @@ describe('TIFF inputs refused or failing, in one line', () => {
     expect(fs.existsSync(out)).toBe(false);
   });
 
+  it('many missing tiles: the count and the first five names, in one line, exit 2', () => {
+    const set = tileSet('uint16', 'uint16', 'none');
+    const holes = path.join(dir, 'many-holes');
+    fs.cpSync(set.tiffs, holes, { recursive: true });
+    for (const name of fs.readdirSync(holes).filter((n) => /^tile_r0[01]_c0\d\.tif$/.test(n))) fs.rmSync(path.join(holes, name));
+    const job = node([stitchJs, path.join(holes, 'TileConfiguration.txt'), '--out', path.join(dir, 'holes.h5')]);
+    expect(job.code, job.stderr).toBe(2);
+    expect(job.stderr.trim().split('\n')).toHaveLength(1);
+    expect(job.stderr).toMatch(/: 8 tile files missing in .*many-holes: tile_r00_c00\.tif, tile_r00_c01\.tif, tile_r00_c02\.tif, tile_r00_c03\.tif, tile_r01_c00\.tif, \.\.\.$/m);
+  });
+
+  it('a tile of another dtype, or a truncated TIFF, is named at open, exit 2, nothing written', () => {
+    const set = tileSet('uint16', 'uint16', 'none');
+    const odd = path.join(dir, 'odd-dtype');
+    fs.cpSync(set.tiffs, odd, { recursive: true });
+    sh('/usr/bin/python3', ['-c', `import numpy, tifffile; tifffile.imwrite(${JSON.stringify(path.join(odd, 'tile_r01_c02.tif'))}, numpy.zeros((40, 56), numpy.float32))`]);
+    const out = path.join(dir, 'odd.h5');
+    let job = mpirun(2, [stitchJs, path.join(odd, 'TileConfiguration.txt'), '--out', out]);
+    expect(job.code, job.stderr).toBe(2);
+    expect(job.stderr).toMatch(/^h5stitch: error: rank 1: tiles have different dtypes: the first is uint16 but .*odd-dtype\/tile_r01_c02\.tif is float32$/m);
+    // A copy cut short: header and IFD intact (tifffile writes them first), the last strips gone.
+    const whole = fs.readFileSync(path.join(set.tiffs, 'tile_r01_c02.tif'));
+    fs.writeFileSync(path.join(odd, 'tile_r01_c02.tif'), whole.subarray(0, whole.length - 1000));
+    job = mpirun(2, [stitchJs, path.join(odd, 'TileConfiguration.txt'), '--out', out]);
+    expect(job.code, job.stderr).toBe(2);
+    expect(job.stderr).toMatch(/^h5stitch: error: rank 1: TIFF .*odd-dtype\/tile_r01_c02\.tif: page 0 strip \d+ ends at byte \d+ but the file has \d+ bytes \(truncated\?\)$/m);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it('a position file with a bad line names the line, exit 2', () => {
     const set = tileSet('uint16', 'uint16', 'none');
     const config = path.join(set.tiffs, 'Bad.txt');
@@ -306,6 +336,12 @@ describe('TIFF inputs refused or failing, in one line', () => {
     const job = node([stitchJs, config, '--out', path.join(dir, 'bad.h5')]);
     expect(job.code).toBe(2);
     expect(job.stderr).toMatch(/Bad\.txt line 3: expected 2 numbers "\(x, y\)" but found "\(50\.0 0\.0\)"/);
+    // MIST, Windows line endings: the line number counts \r\n lines.
+    const mist = path.join(set.tiffs, 'global-positions-9.txt');
+    fs.writeFileSync(mist, 'file: tile_r00_c00.tif; corr: 0,91; position: (0, 0); grid: (0, 0);\r\n\r\nfile: tile_r00_c01.tif; corr: 0,90; position: (50, 0) grid: (1, 0);\r\n');
+    const bad = node([stitchJs, mist, '--out', path.join(dir, 'bad.h5')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^h5stitch: error: rank 0: .*global-positions-9\.txt line 3: expected position: \(x, y\) as two integers but found "\(50, 0\) grid: \(1, 0\)"$/);
     const notes = path.join(set.tiffs, 'notes.txt');
     fs.writeFileSync(notes, 'tile_r00_c00.tif at 0, 0\n');
     const text = node([stitchJs, notes, '--out', path.join(dir, 'bad.h5')]);
