@@ -23,12 +23,16 @@ import { summary } from './report';
 export type BenchInput = 'hdf5' | 'tiff' | 'tiff-deflate' | 'tiff-deflate-tiled';
 export const BENCH_INPUTS: readonly BenchInput[] = ['hdf5', 'tiff', 'tiff-deflate', 'tiff-deflate-tiled'];
 
-/** How each TIFF series is written (libtiff): uncompressed or deflate strips (~8 KiB, libtiff's default), or deflate 256x256 tiles. */
-const TIFF_WRITES: Record<Exclude<BenchInput, 'hdf5'>, { compression: 'none' | 'deflate'; tile?: [number, number] }> = {
-  tiff: { compression: 'none' },
-  'tiff-deflate': { compression: 'deflate' },
-  'tiff-deflate-tiled': { compression: 'deflate', tile: [256, 256] },
-};
+/**
+ * How each TIFF series is written (libtiff), as microscope software writes them: uncompressed, one
+ * strip per image (ImageJ, tifffile); deflate in strips of ~64 KiB (tifffile's
+ * default for compressed images); deflate in 256x256 tiles.
+ */
+function tiffWrite(input: Exclude<BenchInput, 'hdf5'>, height: number, rowBytes: number): { compression: 'none' | 'deflate'; rowsPerStrip?: number; tile?: [number, number] } {
+  if (input === 'tiff') return { compression: 'none', rowsPerStrip: height };
+  if (input === 'tiff-deflate') return { compression: 'deflate', rowsPerStrip: Math.max(1, Math.floor(65536 / rowBytes)) };
+  return { compression: 'deflate', tile: [256, 256] };
+}
 
 /** Rows per read in the read pass: the slab engine reads each tile's rows band by band. */
 const READ_BAND_ROWS = 128;
@@ -96,7 +100,8 @@ function tiffSeries(mpi: Mpi, h5: string, input: Exclude<BenchInput, 'hdf5'>, ve
       for (let i = mpi.rank; i < source.count; i += mpi.size) {
         const [r, c] = cells.get(i)!;
         const pixels = source.readRegion(i, 0, source.height, 0, source.width, newArray(source.dtype, source.height * source.width));
-        native().writeTiff(path.join(partial, `tile_r${digits(r)}_c${digits(c)}.tif`), pixels, { height: source.height, width: source.width, ...TIFF_WRITES[input] });
+        native().writeTiff(path.join(partial, `tile_r${digits(r)}_c${digits(c)}.tif`), pixels,
+          { height: source.height, width: source.width, ...tiffWrite(input, source.height, source.width * bytesOf(source.dtype)) });
       }
     } finally {
       source.close();
