@@ -144,7 +144,7 @@ describe('TIFF tiles stitch bit-identically to the same tiles in HDF5', () => {
 });
 
 describe('TIFF element types, read natively', () => {
-  it('int8, uint8, int16, uint16, int32, uint32, float32, float64: the bytes tifffile wrote, big- and little-endian', () => {
+  it('int8, uint8, int16, uint16, int32, uint32, float32, float64: the bytes tifffile wrote, big- and little-endian, deflate and uncompressed', () => {
     const out = path.join(dir, 'dtypes');
     const script = [
       'import sys, numpy as np, tifffile',
@@ -153,18 +153,27 @@ describe('TIFF element types, read natively', () => {
       '    a = (np.arange(23 * 37).reshape(23, 37) * 7919 % 251 - 120).astype(name)',
       "    for order, suffix in (('<', ''), ('>', '-be')):",
       "        tifffile.imwrite(f'{out}/{name}{suffix}.tif', a, byteorder=order, rowsperstrip=4, compression='zlib')",
+      "        tifffile.imwrite(f'{out}/{name}{suffix}-raw.tif', a, byteorder=order, rowsperstrip=4)",
       "    open(f'{out}/{name}.bin', 'wb').write(a.tobytes())",
     ].join('\n');
     fs.mkdirSync(out, { recursive: true });
     sh('/usr/bin/python3', ['-c', script, out]);
     for (const name of ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'] as const) {
       const expected = fs.readFileSync(path.join(out, `${name}.bin`));
-      for (const file of [`${name}.tif`, `${name}-be.tif`]) {
+      const size = expected.length / (23 * 37);
+      for (const file of [`${name}.tif`, `${name}-be.tif`, `${name}-raw.tif`, `${name}-be-raw.tif`]) {
         const tiff = new (native().TiffFile)(path.join(out, file));
         expect(tiff.pages[0].dtype, file).toBe(name);
+        // The whole page, whole rows 6-17, and rows 5-17 of columns 3-30.
         const got = tiff.readRegion(0, 0, 23, 0, 37, newArray(name, 23 * 37));
+        const rows = tiff.readRegion(0, 6, 17, 0, 37, newArray(name, 11 * 37));
+        const part = tiff.readRegion(0, 5, 17, 3, 30, newArray(name, 12 * 27));
         tiff.close();
-        expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(expected), file).toBe(true);
+        const bytes = (a: typeof got) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+        expect(bytes(got).equals(expected), file).toBe(true);
+        expect(bytes(rows).equals(expected.subarray(6 * 37 * size, 17 * 37 * size)), `${file} rows 6-17`).toBe(true);
+        const wanted = Buffer.concat(Array.from({ length: 12 }, (_, r) => expected.subarray(((5 + r) * 37 + 3) * size, ((5 + r) * 37 + 30) * size)));
+        expect(bytes(part).equals(wanted), `${file} part`).toBe(true);
       }
     }
   });
