@@ -8,6 +8,7 @@
 #include "h5/file.h"
 #include "h5/library.h"
 #include "io/tiff_reader.h"
+#include "io/tiff_writer.h"
 #include "kernels/bindings.h"
 #include "os/page_cache.h"
 #include "register/register_binding.h"
@@ -28,6 +29,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   kernels::RegisterBackground(env, exports);
   os::Register(env, exports);
   TiffFile::Register(env, exports);
+  RegisterTiffWriter(env, exports);
   bench::Register(env, exports);
   reg::Register(env, exports);
   return exports;

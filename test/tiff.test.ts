@@ -1,4 +1,5 @@
-// TIFF tiles written by writers h5stitch did not write (tifffile; Pillow's LZW and packbits),
+// TIFF tiles written by writers h5stitch did not write (tifffile; Pillow's LZW and packbits, through
+// libtiff; the JDK's javax.imageio LZW, an encoder independent of the libtiff h5stitch reads with),
 // stitched through a file-name pattern, a Fiji TileConfiguration.txt and a MIST positions file:
 // the result must be bit-identical to stitching the same tiles from HDF5.
 import * as fs from 'node:fs';
@@ -62,6 +63,8 @@ beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'h5stitch-tiff-'));
   const python = run('/usr/bin/python3', ['-c', 'import tifffile, PIL, h5py']);
   if (python.code !== 0) throw new Error(`python3-tifffile / python3-pil / python3-h5py missing (apt-get install -y python3-tifffile python3-pil python3-h5py-mpi): ${python.stderr.trim().split('\n').pop()}`);
+  const java = run('javac', ['-version']);
+  if (java.code !== 0) throw new Error('java missing: the JDK writes the libtiff-independent LZW tiles (apt-get install -y openjdk-17-jdk-headless)');
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -73,6 +76,8 @@ describe('TIFF tiles stitch bit-identically to the same tiles in HDF5', () => {
     ['float32', 'tiled-deflate-bigtiff', 'pattern'],
     ['float32', 'lzw', 'mist'],
     ['float32', 'none', 'fiji'],
+    ['uint16', 'lzw-java', 'pattern'],
+    ['float32', 'lzw-java-tiled', 'fiji'],
   ];
   for (const [dtype, writer, described] of cases) {
     it(`${dtype}, ${writer}, through ${described === 'pattern' ? 'a file-name pattern' : described === 'fiji' ? 'TileConfiguration.txt' : 'a MIST positions file'}`, () => {
@@ -86,12 +91,26 @@ describe('TIFF tiles stitch bit-identically to the same tiles in HDF5', () => {
     });
   }
 
-  it('the command in docs/inputs.md: a position file given relative to the working directory, verified in the same job', () => {
+  it('the microscope commands of README.md and docs/inputs.md, run as written in a folder with raw/ and dist/', () => {
     const set = tileSet('uint16', 'uint16', 'strips-deflate');
-    const job = mpirun(2, [stitchJs, path.relative(dir, path.join(set.tiffs, 'TileConfiguration.txt')), '--out', 'big.h5', '--verify'], { cwd: dir });
-    expect(job.code, job.stderr).toBe(0);
-    expect(job.stdout).toMatch(/verify: OK: 12\/12 tiles ok/);
-    expectSame(set.positions, path.join(dir, 'big.h5'));
+    const work = path.join(dir, 'as-written');
+    fs.mkdirSync(work, { recursive: true });
+    fs.symlinkSync(path.join(repoRoot, 'dist'), path.join(work, 'dist'));
+    fs.cpSync(set.tiffs, path.join(work, 'raw'), { recursive: true });
+    // The shell lines of a doc that stitch or verify raw/TileConfiguration.txt's output (comments dropped).
+    const commands = (doc: string) => fs.readFileSync(path.join(repoRoot, doc), 'utf8').split('\n')
+      .filter((l) => /^mpirun .*(raw\/TileConfiguration\.txt|verify big\.h5)/.test(l)).map((l) => l.replace(/\s+#.*$/, ''));
+    const readme = commands('README.md'), inputs = commands('docs/inputs.md');
+    expect(readme).toEqual(['mpirun -n 4 node dist/stitch.js raw/TileConfiguration.txt --out big.h5 --verify']);
+    expect(inputs.slice(0, 2)).toEqual(['mpirun -n 4 node dist/stitch.js raw/TileConfiguration.txt --out big.h5', 'mpirun -n 4 node dist/stitch.js verify big.h5']);
+    // The docs' stitch is the README's without --verify: run the README's, then the docs' verify.
+    expect(`${inputs[0]} --verify`).toBe(readme[0]);
+    for (const command of [readme[0], inputs[1]]) {
+      const job = run('sh', ['-c', command], { cwd: work, timeoutMs: 120_000 });
+      expect(job.code, `${command}: ${job.stderr}`).toBe(0);
+      expect(job.stdout, command).toMatch(command.endsWith('--out big.h5') ? /stitched 12 tiles into .*big\.h5:\/stitched/ : /verify: OK: 12\/12 tiles ok/);
+      expectSame(set.positions, path.join(work, 'big.h5'));
+    }
   });
 
   it('an {index} pattern (1-based, zero-padded) placed by --layout', () => {
@@ -125,7 +144,7 @@ describe('TIFF tiles stitch bit-identically to the same tiles in HDF5', () => {
 });
 
 describe('TIFF element types, read natively', () => {
-  it('int8, uint8, int16, uint16, int32, uint32, float32, float64: the bytes tifffile wrote, big- and little-endian', () => {
+  it('int8, uint8, int16, uint16, int32, uint32, float32, float64: the bytes tifffile wrote, big- and little-endian, deflate and uncompressed', () => {
     const out = path.join(dir, 'dtypes');
     const script = [
       'import sys, numpy as np, tifffile',
@@ -134,33 +153,48 @@ describe('TIFF element types, read natively', () => {
       '    a = (np.arange(23 * 37).reshape(23, 37) * 7919 % 251 - 120).astype(name)',
       "    for order, suffix in (('<', ''), ('>', '-be')):",
       "        tifffile.imwrite(f'{out}/{name}{suffix}.tif', a, byteorder=order, rowsperstrip=4, compression='zlib')",
+      "        tifffile.imwrite(f'{out}/{name}{suffix}-raw.tif', a, byteorder=order, rowsperstrip=4)",
       "    open(f'{out}/{name}.bin', 'wb').write(a.tobytes())",
     ].join('\n');
     fs.mkdirSync(out, { recursive: true });
     sh('/usr/bin/python3', ['-c', script, out]);
     for (const name of ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'] as const) {
       const expected = fs.readFileSync(path.join(out, `${name}.bin`));
-      for (const file of [`${name}.tif`, `${name}-be.tif`]) {
+      const size = expected.length / (23 * 37);
+      for (const file of [`${name}.tif`, `${name}-be.tif`, `${name}-raw.tif`, `${name}-be-raw.tif`]) {
         const tiff = new (native().TiffFile)(path.join(out, file));
         expect(tiff.pages[0].dtype, file).toBe(name);
+        // The whole page, whole rows 6-17, and rows 5-17 of columns 3-30.
         const got = tiff.readRegion(0, 0, 23, 0, 37, newArray(name, 23 * 37));
+        const rows = tiff.readRegion(0, 6, 17, 0, 37, newArray(name, 11 * 37));
+        const part = tiff.readRegion(0, 5, 17, 3, 30, newArray(name, 12 * 27));
         tiff.close();
-        expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(expected), file).toBe(true);
+        const bytes = (a: typeof got) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+        expect(bytes(got).equals(expected), file).toBe(true);
+        expect(bytes(rows).equals(expected.subarray(6 * 37 * size, 17 * 37 * size)), `${file} rows 6-17`).toBe(true);
+        const wanted = Buffer.concat(Array.from({ length: 12 }, (_, r) => expected.subarray(((5 + r) * 37 + 3) * size, ((5 + r) * 37 + 30) * size)));
+        expect(bytes(part).equals(wanted), `${file} part`).toBe(true);
       }
     }
   });
 });
 
-describe('multi-channel TIFF input: [C, H, W], each channel stitched like its own HDF5 set', () => {
+/** Adds `delta` to one pixel of an output dataset (h5py: a writer other than h5stitch). */
+function damagePixel(file: string, dataset: string, at: number[], delta: number): void {
+  sh('/usr/bin/python3', ['-c', `import h5py, sys\nwith h5py.File(sys.argv[1], 'r+') as f: f[sys.argv[2]][${at.join(', ')}] += ${delta}`, file, dataset]);
+}
+
+describe('multi-channel TIFF input: [C, H, W] or a dataset per channel, each channel stitched like its own HDF5 set, every channel verified', () => {
   for (const [writer, pattern] of [['multipage', 'tile_r{row}_c{col}.tif'], ['channels', 'tile_r{row}_c{col}_ch{channel}.tif']]) {
-    it(writer === 'multipage' ? 'pages of multi-page TIFFs' : 'a {channel} pattern', () => {
+    it(writer === 'multipage' ? 'pages of multi-page TIFFs, as [C, H, W]' : 'a {channel} pattern, as [C, H, W]', () => {
       const set = tileSet('uint16', 'uint16', writer);
       const channel1 = path.join(dir, `channel1-${writer}.h5`);
       expect(mpirun(2, [stitchJs, path.join(set.tiffs, 'channel1.h5'), '--out', channel1]).code).toBe(0);
       const out = path.join(dir, `${writer}.h5`);
-      const job = mpirun(2, [stitchJs, path.join(set.tiffs, pattern), '--overlap', '6', '--out', out]);
+      const job = mpirun(2, [stitchJs, path.join(set.tiffs, pattern), '--overlap', '6', '--out', out, '--verify']);
       expect(job.code, job.stderr).toBe(0);
       expect(job.stdout).toMatch(/stitched 12 tiles into .* \(2 channels of 108x206 float32,/);
+      expect(job.stdout).toMatch(/verify: OK: 24\/24 tiles ok/);
       const planes = stitched(out), one = stitched(set.grid).length;
       expect(planes.length).toBe(2 * one);
       for (const [c, ref] of [[0, set.grid], [1, channel1]] as const) {
@@ -169,22 +203,76 @@ describe('multi-channel TIFF input: [C, H, W], each channel stitched like its ow
         for (let i = 0; i < one; i++) if (!Object.is(planes[c * one + i], expected[i])) differ++;
         expect(differ, `channel ${c}`).toBe(0);
       }
-      // verify knows 2-D outputs only: it says so in one line rather than check the wrong pixels.
       const verify = mpirun(2, [stitchJs, 'verify', out]);
-      expect(verify.code).toBe(2);
-      expect(verify.stderr).toMatch(/is \[2, 108, 206\], a multi-channel output; verify checks 2-D outputs only/);
+      expect(verify.code, verify.stderr).toBe(0);
+      expect(verify.stdout).toMatch(/verify: OK: 24\/24 tiles ok \(2 channels of 12 tiles\)/);
+      // One pixel of channel 1, inside tile 5 only (row 1, col 1: y 34..74, x 50..106).
+      damagePixel(out, 'stitched', [1, 50, 80], 7);
+      const damaged = mpirun(2, [stitchJs, 'verify', out]);
+      expect(damaged.code, damaged.stderr).toBe(1);
+      expect(damaged.stdout).toMatch(/^channel 1 tile 5: wrong \(1 pixels differ; worst \|error\| 7\.000 at y=50, x=80\)$/m);
+      expect(damaged.stdout).toMatch(/verify: FAILED: 23\/24 tiles ok \(2 channels of 12 tiles\), 0 missing, 1 wrong/);
     });
   }
 
-  it('--strategy rounds and --verify are refused with channels, exit 2', () => {
+  it('--channels-as datasets: /stitched/c0 and /stitched/c1, each the single-channel stitch, verified together or one by one', () => {
+    const set = tileSet('uint16', 'uint16', 'channels');
+    const channel1 = path.join(dir, 'channel1-channels.h5');
+    if (!fs.existsSync(channel1)) expect(mpirun(2, [stitchJs, path.join(set.tiffs, 'channel1.h5'), '--out', channel1]).code).toBe(0);
+    const out = path.join(dir, 'datasets.h5');
+    const job = mpirun(2, [stitchJs, path.join(set.tiffs, 'tile_r{row}_c{col}_ch{channel}.tif'), '--overlap', '6', '--out', out, '--channels-as', 'datasets']);
+    expect(job.code, job.stderr).toBe(0);
+    for (const [c, ref] of [[0, set.grid], [1, channel1]] as const) {
+      const f = openFile(out, { mode: 'r' });
+      try {
+        const ds = f.openDataset(`/stitched/c${c}`);
+        expect(ds.shape).toEqual([108, 206]);
+        expect(ds.getAttr('channel')).toBe(c);
+        expect(ds.getAttr('complete')).toBe(1);
+        const got = readAll(ds) as Float32Array, expected = stitched(ref);
+        let differ = 0;
+        for (let i = 0; i < expected.length; i++) if (!Object.is(got[i], expected[i])) differ++;
+        expect(differ, `channel ${c}`).toBe(0);
+        ds.close();
+      } finally {
+        f.close();
+      }
+    }
+    let verify = mpirun(2, [stitchJs, 'verify', out]);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/verify: OK: 24\/24 tiles ok \(2 channels of 12 tiles\)/);
+    damagePixel(out, 'stitched/c1', [50, 80], -3);
+    verify = mpirun(2, [stitchJs, 'verify', out]);
+    expect(verify.code, verify.stderr).toBe(1);
+    expect(verify.stdout).toMatch(/^channel 1 tile 5: wrong \(1 pixels differ; worst \|error\| 3\.000 at y=50, x=80\)$/m);
+    verify = mpirun(2, [stitchJs, 'verify', `${out}:/stitched/c0`]);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/verify: OK: 12\/12 tiles ok \(1 channel of 12 tiles\)/);
+    verify = mpirun(2, [stitchJs, 'verify', `${out}:/stitched/c1`]);
+    expect(verify.code, verify.stderr).toBe(1);
+    expect(verify.stdout).toMatch(/^channel 1 tile 5: wrong/m);
+    // Against an input of one channel: refused by name, not compared with the wrong tiles.
+    verify = mpirun(2, [stitchJs, 'verify', out, '--input', set.h5]);
+    expect(verify.code).toBe(2);
+    expect(verify.stderr).toMatch(/^h5stitch: error: rank 0: .*datasets\.h5:\/stitched has 2 channels but the input has 1 channel$/m);
+  });
+
+  it('--strategy rounds (and serial) are refused with channels, exit 2', () => {
     const set = tileSet('uint16', 'uint16', 'multipage');
     const input = path.join(set.tiffs, 'tile_r{row}_c{col}.tif');
-    const rounds = node([stitchJs, input, '--overlap', '6', '--strategy', 'rounds', '--out', path.join(dir, 'r.h5')]);
-    expect(rounds.code).toBe(2);
-    expect(rounds.stderr).toMatch(/multi-channel input \(2 channels\) is stitched with --strategy slab only, not rounds/);
-    const verify = node([stitchJs, input, '--overlap', '6', '--verify', '--out', path.join(dir, 'v.h5')]);
-    expect(verify.code).toBe(2);
-    expect(verify.stderr).toMatch(/--verify: multi-channel outputs \(2 channels\) cannot be verified yet/);
+    for (const strategy of ['rounds', 'serial']) {
+      const job = node([stitchJs, input, '--overlap', '6', '--strategy', strategy, '--out', path.join(dir, 'r.h5')]);
+      expect(job.code).toBe(2);
+      expect(job.stderr.trim().split('\n')).toHaveLength(1);
+      expect(job.stderr).toMatch(new RegExp(`multi-channel input \\(2 channels\\) is stitched with --strategy slab only, not ${strategy}`));
+    }
+    const datasets = node([stitchJs, set.h5, '--channels-as', 'datasets', '--strategy', 'rounds', '--out', path.join(dir, 'r.h5')]);
+    expect(datasets.code).toBe(2);
+    expect(datasets.stderr).toMatch(/--channels-as datasets is written with --strategy slab only, not rounds/);
+    const bad = node([stitchJs, input, '--overlap', '6', '--channels-as', 'pages', '--out', path.join(dir, 'r.h5')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/Expected one of planes \| datasets for --channels-as but received "pages"/);
+    expect(fs.existsSync(path.join(dir, 'r.h5'))).toBe(false);
   });
 });
 
@@ -221,6 +309,35 @@ describe('TIFF inputs refused or failing, in one line', () => {
     expect(fs.existsSync(out)).toBe(false);
   });
 
+  it('many missing tiles: the count and the first five names, in one line, exit 2', () => {
+    const set = tileSet('uint16', 'uint16', 'none');
+    const holes = path.join(dir, 'many-holes');
+    fs.cpSync(set.tiffs, holes, { recursive: true });
+    for (const name of fs.readdirSync(holes).filter((n) => /^tile_r0[01]_c0\d\.tif$/.test(n))) fs.rmSync(path.join(holes, name));
+    const job = node([stitchJs, path.join(holes, 'TileConfiguration.txt'), '--out', path.join(dir, 'holes.h5')]);
+    expect(job.code, job.stderr).toBe(2);
+    expect(job.stderr.trim().split('\n')).toHaveLength(1);
+    expect(job.stderr).toMatch(/: 8 tile files missing in .*many-holes: tile_r00_c00\.tif, tile_r00_c01\.tif, tile_r00_c02\.tif, tile_r00_c03\.tif, tile_r01_c00\.tif, \.\.\.$/m);
+  });
+
+  it('a tile of another dtype, or a truncated TIFF, is named at open, exit 2, nothing written', () => {
+    const set = tileSet('uint16', 'uint16', 'none');
+    const odd = path.join(dir, 'odd-dtype');
+    fs.cpSync(set.tiffs, odd, { recursive: true });
+    sh('/usr/bin/python3', ['-c', `import numpy, tifffile; tifffile.imwrite(${JSON.stringify(path.join(odd, 'tile_r01_c02.tif'))}, numpy.zeros((40, 56), numpy.float32))`]);
+    const out = path.join(dir, 'odd.h5');
+    let job = mpirun(2, [stitchJs, path.join(odd, 'TileConfiguration.txt'), '--out', out]);
+    expect(job.code, job.stderr).toBe(2);
+    expect(job.stderr).toMatch(/^h5stitch: error: rank 1: tiles have different dtypes: the first is uint16 but .*odd-dtype\/tile_r01_c02\.tif is float32$/m);
+    // A copy cut short: header and IFD intact (tifffile writes them first), the last strips gone.
+    const whole = fs.readFileSync(path.join(set.tiffs, 'tile_r01_c02.tif'));
+    fs.writeFileSync(path.join(odd, 'tile_r01_c02.tif'), whole.subarray(0, whole.length - 1000));
+    job = mpirun(2, [stitchJs, path.join(odd, 'TileConfiguration.txt'), '--out', out]);
+    expect(job.code, job.stderr).toBe(2);
+    expect(job.stderr).toMatch(/^h5stitch: error: rank 1: TIFF .*odd-dtype\/tile_r01_c02\.tif: page 0 strip \d+ ends at byte \d+ but the file has \d+ bytes \(truncated\?\)$/m);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it('a position file with a bad line names the line, exit 2', () => {
     const set = tileSet('uint16', 'uint16', 'none');
     const config = path.join(set.tiffs, 'Bad.txt');
@@ -228,6 +345,12 @@ describe('TIFF inputs refused or failing, in one line', () => {
     const job = node([stitchJs, config, '--out', path.join(dir, 'bad.h5')]);
     expect(job.code).toBe(2);
     expect(job.stderr).toMatch(/Bad\.txt line 3: expected 2 numbers "\(x, y\)" but found "\(50\.0 0\.0\)"/);
+    // MIST, Windows line endings: the line number counts \r\n lines.
+    const mist = path.join(set.tiffs, 'global-positions-9.txt');
+    fs.writeFileSync(mist, 'file: tile_r00_c00.tif; corr: 0,91; position: (0, 0); grid: (0, 0);\r\n\r\nfile: tile_r00_c01.tif; corr: 0,90; position: (50, 0) grid: (1, 0);\r\n');
+    const bad = node([stitchJs, mist, '--out', path.join(dir, 'bad.h5')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^h5stitch: error: rank 0: .*global-positions-9\.txt line 3: expected position: \(x, y\) as two integers but found "\(50, 0\) grid: \(1, 0\)"$/);
     const notes = path.join(set.tiffs, 'notes.txt');
     fs.writeFileSync(notes, 'tile_r00_c00.tif at 0, 0\n');
     const text = node([stitchJs, notes, '--out', path.join(dir, 'bad.h5')]);

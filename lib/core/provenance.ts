@@ -40,6 +40,8 @@ export const PROVENANCE = {
     tileShape: 'tile_shape',
     overlap: 'overlap',
     columns: 'columns',
+    /** Multi-channel input written with --channels-as datasets: the channel each 2-D dataset holds. */
+    channel: 'channel',
   },
   /** Per-tile attributes written by h5stitch before 0.2 (read for old outputs only). */
   legacyTileAttrs: ['tile_index', 'tile_y', 'tile_x', 'tile_grid_row', 'tile_grid_col'] as const,

@@ -8,9 +8,23 @@ const A = PROVENANCE.attr;
 
 /**
  * Writes the provenance of `out` (all but `complete`). Collective on a parallel file: every rank
- * calls; rank `writer` writes the tile table.
+ * calls; rank `writer` writes the tile table. `tables`: false for the second and later channel
+ * datasets of one file (the tables are the file's, written once).
  */
-export function writeProvenance(file: H5File, out: Dataset, p: Omit<Provenance, 'complete'>, isWriter: boolean): void {
+export function writeProvenance(file: H5File, out: Dataset, p: Omit<Provenance, 'complete'>, isWriter: boolean, tables = true): void {
+  if (tables) writeTables(file, p, isWriter);
+  out.setAttr(A.tileShape, p.tileShape);
+  if (p.overlap) out.setAttr(A.overlap, p.overlap);
+  out.setAttr(A.blend, p.blend);
+  out.setAttr(A.strategy, p.strategy);
+  out.setAttr(A.io, p.io);
+  out.setAttr(A.ranks, p.ranks);
+  out.setAttr(A.version, p.version);
+  out.setAttr(A.input, p.input);
+}
+
+/** The tile table and the input fingerprint (one set per file, whatever the datasets). Collective like writeProvenance. */
+function writeTables(file: H5File, p: Omit<Provenance, 'complete'>, isWriter: boolean): void {
   const table = tileTable(p.tiles);
   const rows = table.length / PROVENANCE.tileColumns.length;
   const ds = file.createDataset(PROVENANCE.tiles, { shape: [rows, PROVENANCE.tileColumns.length], dtype: 'int32' });
@@ -23,14 +37,6 @@ export function writeProvenance(file: H5File, out: Dataset, p: Omit<Provenance, 
   }
   ds.close();
   if (p.inputs) writeInputs(file, p.inputs, isWriter);
-  out.setAttr(A.tileShape, p.tileShape);
-  if (p.overlap) out.setAttr(A.overlap, p.overlap);
-  out.setAttr(A.blend, p.blend);
-  out.setAttr(A.strategy, p.strategy);
-  out.setAttr(A.io, p.io);
-  out.setAttr(A.ranks, p.ranks);
-  out.setAttr(A.version, p.version);
-  out.setAttr(A.input, p.input);
 }
 
 /** The input fingerprint table (PROVENANCE.inputs) and its attributes. Collective like writeProvenance. */
@@ -85,8 +91,6 @@ export function readProvenance(file: H5File, out: Dataset): Provenance {
   if (!(shape instanceof Float64Array) || shape.length !== 2) {
     throw new UsageError(`${file.path}:${out.name} has no '${A.tileShape}' attribute: not written by h5stitch`);
   }
-  // [C, H, W] outputs of multi-channel input: verify (and damage) know 2-D canvases only.
-  if (out.shape.length !== 2) throw new UsageError(`${file.path}:${out.name} is [${out.shape.join(', ')}], a multi-channel output; verify checks 2-D outputs only`);
   const tileShape: [number, number] = [shape[0], shape[1]];
   let columns: ArrayLike<number>[];
   if (file.objectType(PROVENANCE.tiles) === 'dataset') {

@@ -140,6 +140,12 @@ export interface NativeAddon {
   mpi: NativeMpi;
   File: new (path: string, options?: FileOptions) => NativeFile;
   TiffFile: new (path: string) => NativeTiffFile;
+  /**
+   * Writes `pixels` (one or more height x width pages, of the typed array's dtype) as a TIFF with
+   * libtiff: strips (rowsPerStrip, default ~8 KiB each) or tiles ([h, w], multiples of 16),
+   * uncompressed or deflate; BigTIFF past 2 GiB. ERR_TIFF naming the file when libtiff fails.
+   */
+  writeTiff(path: string, pixels: NumericArray, options: { height: number; width: number; compression: 'none' | 'deflate'; rowsPerStrip?: number; tile?: [number, number] }): void;
   hdf5Version(): { version: string; parallel: boolean; threadsafe: boolean };
   /** The blend kernel (see runtime/kernel.ts accumulateRegion); needs no MPI. */
   accumulate(args: NativeAccumulateArgs): void;

@@ -73,6 +73,11 @@ export interface StitchOptions {
    * a stale cache cannot vouch for itself); the report's `verify` says how it went.
    */
   verify?: boolean;
+  /**
+   * Multi-channel input: 'planes' (default) writes one [C, H, W] dataset; 'datasets' one 2-D
+   * dataset per channel, `<dataset>/c0`, `<dataset>/c1`, ... (each with a `channel` attribute).
+   */
+  channelsAs?: 'planes' | 'datasets';
   /** Replace an existing output. */
   force?: boolean;
   /** Show progress on rank 0 when stderr is a terminal. Default true. */
@@ -105,6 +110,7 @@ export interface StitchRequest {
   positions?: Array<[number, number]>;
   trustFsCoherence: boolean;
   verify: boolean;
+  channelsAs: 'planes' | 'datasets';
   force: boolean;
   progress: boolean;
 }
@@ -194,6 +200,7 @@ export function resolveStitchOptions(options: StitchOptions): StitchRequest {
     positions: o.positions as Array<[number, number]> | undefined,
     trustFsCoherence: flag(o.trustFsCoherence, '--trust-fs-coherence'),
     verify: flag(o.verify, '--verify'),
+    channelsAs: choice(o.channelsAs, ['planes', 'datasets'] as const, '--channels-as', 'planes'),
     force: flag(o.force, '--force'),
     progress: o.progress === undefined ? true : flag(o.progress, 'progress'),
   };

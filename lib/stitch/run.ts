@@ -153,7 +153,7 @@ function openAndPlan(req: StitchRequest, pipelineWanted: boolean, meter: Meter):
     }
     const channels = channelCount(source);
     if (channels > 1 && req.strategy !== 'slab') throw new UsageError(`multi-channel input (${channels} channels) is stitched with --strategy slab only, not ${req.strategy}`);
-    if (channels > 1 && req.verify) throw new UsageError(`--verify: multi-channel outputs (${channels} channels) cannot be verified yet`);
+    if (req.channelsAs === 'datasets' && req.strategy !== 'slab') throw new UsageError(`--channels-as datasets is written with --strategy slab only, not ${req.strategy}`);
     return { source, plan, pipeline, channels };
   } catch (error) {
     source.close();
@@ -187,7 +187,8 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
       file: req.output, dataset: req.dataset, shape: [plan.canvas.height, plan.canvas.width], dtype, chunk: req.chunk, gzip: req.gzip,
       // slab writes every pixel: skip the fill. serial/rounds start from HDF5's fill at allocation.
       fillTime: strategy === 'slab' ? 'never' : 'alloc',
-      hints: req.hints, earlyWriteback: strategy === 'slab' && req.writeback === 'early', planes: channels > 1 ? channels : undefined,
+      hints: req.hints, earlyWriteback: strategy === 'slab' && req.writeback === 'early', planes: channels > 1 || req.channelsAs === 'datasets' ? channels : undefined,
+      planesAs: req.channelsAs,
     });
     if (req.atomic) sink.setAtomicity(true);
     const mpioLayer = mpioLayerOf(sink.mpioHints(), req.hints, native().mpi.libraryVersion().library);
@@ -203,7 +204,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
         process.stderr.write(`\rh5stitch: ${done}/${total} tiles, ${mb.toFixed(1)} MB/s (rank 0)`);
       } : undefined,
     };
-    if (channels > 1) runChannels(ctx, source as ChannelSource);
+    if (channels > 1 || req.channelsAs === 'datasets') runChannels(ctx, source as ChannelSource);
     else if (strategy === 'slab') runSlab(ctx);
     else runReadAddWrite(ctx, strategy === 'serial');
     if (tty) process.stderr.write('\n');
@@ -244,7 +245,7 @@ interface RunFacts { io: Transfer; pipeline: boolean; plan: StitchPlan; meter: M
 /** Each channel stitched with the same plan into its plane of the [C, H, W] output (slab). Collective. */
 function runChannels(ctx: StrategyContext, source: ChannelSource): void {
   const { sink } = ctx;
-  for (let c = 0; c < source.channels; c++) {
+  for (let c = 0; c < channelCount(source); c++) {
     const plane: OutputSink = { ...sink, writeRows: (y0, rows, data, transfer) => sink.writeRows(y0, rows, data, transfer, c) };
     runSlab({ ...ctx, source: c === 0 ? source : source.forChannel(c), sink: plane });
   }

@@ -18,10 +18,12 @@ export interface WholeTiles {
   readonly height: number;
   readonly width: number;
   readonly dtype: Dtype;
+  /** Channels (multi-page TIFFs or a {channel} pattern); 1 for every other input. */
+  readonly channels: number;
   /** The input's files and tiles as they are now. */
   readonly fingerprint: InputFingerprint;
-  /** Tile `index`, row-major, in a new array. */
-  read(index: number): PixelArray;
+  /** Tile `index` (of `channel`, default 0), row-major, in a new array. */
+  read(index: number, channel?: number): PixelArray;
   close(): void;
 }
 
@@ -42,7 +44,7 @@ function checkDtype(dtype: Dtype | null, where: string): Dtype {
 /** Opens the tiles of `input` (an HDF5 file, a directory of .npy files, TIFF tiles) for whole-tile reads. */
 export function openWholeTiles(input: string, tilesPath = '/tiles'): WholeTiles {
   const tiffs = describeTiffSet(input);
-  if (tiffs) return openTiffTiles(tiffs.files, (tiffs.channelFiles ?? [tiffs.files]).flat());
+  if (tiffs) return openTiffTiles(tiffs.channelFiles ?? [tiffs.files]);
   let st: fs.Stats;
   try {
     st = fs.statSync(input);
@@ -53,12 +55,13 @@ export function openWholeTiles(input: string, tilesPath = '/tiles'): WholeTiles 
 }
 
 /**
- * TIFF tiles (channel 0; verify refuses multi-channel outputs), each read whole as one region
- * through libtiff. Unlike HDF5 and .npy this shares the addon's TIFF region reader with the
- * stitch (a whole page is one region: no band or column offsets); the file list comes from the
- * same pattern and position-file parsers.
+ * TIFF tiles, each read whole as one region through libtiff: channel c is page c of multi-page
+ * files, or the c-th {channel} file list. Unlike HDF5 and .npy this shares the addon's TIFF region
+ * reader with the stitch (a whole page is one region: no band or column offsets); the file list
+ * comes from the same pattern and position-file parsers.
  */
-function openTiffTiles(files: string[], fingerprinted: string[]): WholeTiles {
+function openTiffTiles(channelFiles: string[][]): WholeTiles {
+  const files = channelFiles[0];
   const open = (file: string) => {
     try {
       return new (native().TiffFile)(file);
@@ -68,24 +71,31 @@ function openTiffTiles(files: string[], fingerprinted: string[]): WholeTiles {
   };
   const first = open(files[0]);
   const page = first.pages[0];
+  const pages = first.pages.length;
   first.close();
   const { height, width } = page;
   const dtype = checkDtype(page.dtype, files[0]);
+  const channels = pages > 1 ? pages : channelFiles.length;
   return {
-    count: files.length, height, width, dtype,
-    fingerprint: { kind: 'tiff', files: fingerprinted.map((f) => stamp(f, 'TIFF tile')), tilesShape: [files.length, height, width], tilesDtype: dtype, tilesPath: '' },
-    read(index) {
-      const tiff = open(files[index]);
+    count: files.length, height, width, dtype, channels,
+    fingerprint: { kind: 'tiff', files: channelFiles.flat().map((f) => stamp(f, 'TIFF tile')), tilesShape: [files.length, height, width], tilesDtype: dtype, tilesPath: '' },
+    read(index, channel = 0) {
+      if (channel < 0 || channel >= channels) throw new RangeError(`channel ${channel} out of range (${channels} channels)`);
+      const file = pages > 1 ? files[index] : channelFiles[channel][index];
+      const pageIndex = pages > 1 ? channel : 0;
+      const what = `tile ${index}${channels > 1 ? ` channel ${channel}` : ''} (${file})`;
+      const tiff = open(file);
       try {
-        const p = tiff.pages[0];
+        if (tiff.pages.length !== pages) throw new InputError(`TIFF ${what} has ${tiff.pages.length} pages, not ${pages} like tile 0`);
+        const p = tiff.pages[pageIndex];
         if (p.height !== height || p.width !== width || p.dtype !== dtype) {
-          throw new InputError(`TIFF tile ${index} (${files[index]}) is ${p.height}x${p.width} ${p.dtype}, not ${height}x${width} ${dtype} like tile 0`);
+          throw new InputError(`TIFF ${what} is ${p.height}x${p.width} ${p.dtype}, not ${height}x${width} ${dtype} like tile 0`);
         }
         const out = newArray(dtype, height * width) as PixelArray;
         try {
-          return tiff.readRegion(0, 0, height, 0, width, out);
+          return tiff.readRegion(pageIndex, 0, height, 0, width, out);
         } catch (error) {
-          throw new InputError(`cannot read tile ${index} (${files[index]}): ${firstLine(error)}`);
+          throw new InputError(`cannot read ${what}: ${firstLine(error)}`);
         }
       } finally {
         tiff.close();
@@ -131,7 +141,7 @@ function openHdf5Tiles(input: string, tilesPath: string): WholeTiles {
       throw new UsageError(`input ${input} has no tiles dataset or group ${tilesPath}`);
     }
     return {
-      count, height, width, dtype,
+      count, height, width, dtype, channels: 1,
       fingerprint: { kind: 'hdf5', files: [fileStamp], tilesShape: [count, height, width], tilesDtype: dtype, tilesPath },
       read(index) {
         const out = newArray(dtype, height * width) as PixelArray;
@@ -225,7 +235,7 @@ function openNpyTiles(dir: string): WholeTiles {
   const first = load(0);
   const { height, width, dtype } = first;
   return {
-    count, height, width, dtype,
+    count, height, width, dtype, channels: 1,
     fingerprint: { kind: 'npy', files, tilesShape: [count, height, width], tilesDtype: dtype, tilesPath: '' },
     read(index) {
       const npy = load(index);

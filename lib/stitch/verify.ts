@@ -9,14 +9,14 @@
 import { accDtypeOf, bytesOf, newArray, OUTPUT_DTYPES, rangeOf, type AccArray, type Dtype, type NumericArray, type PixelArray } from '../core/dtype';
 import type { PlacedTile, PlannedTile } from '../core/geometry';
 import { planStitch } from '../core/plan';
-import { fingerprintChanges, type Provenance } from '../core/provenance';
+import { fingerprintChanges, PROVENANCE, type Provenance } from '../core/provenance';
 import { planRounds } from '../core/rounds';
 import { rawWeight } from '../core/weights';
 import { UsageError } from '../errors';
 import { readLayoutFile } from '../io/layout-file';
 import { readProvenance } from '../io/provenance';
 import { openTileSource } from '../io/sources';
-import { openFile } from '../runtime/hdf5';
+import { openFile, type Dataset, type H5File } from '../runtime/hdf5';
 import { accumulateRegion } from '../runtime/kernel';
 import { initMpi, type Mpi } from '../runtime/mpi';
 import { agreeing } from './engine';
@@ -24,15 +24,26 @@ import { DEFAULT_MEM_PER_RANK, type StitchOptions } from './options';
 import { openWholeTiles, type WholeTiles } from './verify-tiles';
 
 export type TileStatus = 'ok' | 'missing' | 'wrong';
-export interface TileVerdict { index: number; status: TileStatus; mismatched: number; worst: number; worstAt: [number, number] | null }
+export interface TileVerdict {
+  index: number;
+  /** Multi-channel input: the channel whose plane this verdict is about. */
+  channel?: number;
+  status: TileStatus;
+  mismatched: number;
+  worst: number;
+  worstAt: [number, number] | null;
+}
 export interface VerifyReport {
   ok: boolean;
+  /** One verdict per tile, or per channel and tile (channel by channel) for a multi-channel output. */
   tiles: TileVerdict[];
   failed: TileVerdict[];
   complete: boolean;
   pixels: number;
-  /** Pixels no tile covers that are not 0 (the first one found, row-major). */
-  uncovered: { mismatched: number; firstAt: [number, number] | null };
+  /** Multi-channel input: the channels checked (every plane of [C, H, W], or the channel datasets). */
+  channels?: number[];
+  /** Pixels no tile covers that are not 0 (the first one found, row-major; in `channel` when multi-channel). */
+  uncovered: { mismatched: number; firstAt: [number, number] | null; channel?: number };
   /**
    * How the input differs from the fingerprint the stitch recorded (files' sizes and times, the
    * tiles' shape and dtype); empty when it matches. The comparison is always with what the input
@@ -94,26 +105,64 @@ function placedProvenance(o: VerifyOptions, placement: NonNullable<VerifyOptions
 // Per tile (by canonical order): worst error, mismatched pixels, mismatched zeros, worst y, worst x.
 const STATS = 5;
 
+/** One 2-D plane of an output to check: a [H, W] dataset, or plane `plane` of a [C, H, W] one. */
+interface OutputPlane { ds: Dataset; plane?: number; channel: number }
+
+/**
+ * The planes of output `name`: a 2-D dataset (its `channel` attribute, default 0), each plane of a
+ * [C, H, W] dataset, or, for a group (`--channels-as datasets`), every dataset in it that carries
+ * a `channel` attribute, by channel.
+ */
+function outputPlanes(file: H5File, name: string): OutputPlane[] {
+  const channelOf = (ds: Dataset) => {
+    const c = ds.getAttr(PROVENANCE.attr.channel);
+    return typeof c === 'number' ? c : undefined;
+  };
+  if (file.objectType(name) === 'group') {
+    const members = file.list(name).filter((n) => file.objectType(`${name}/${n}`) === 'dataset');
+    const planes: OutputPlane[] = [];
+    for (const n of members) {
+      const ds = file.openDataset(`${name}/${n}`);
+      const channel = channelOf(ds);
+      if (channel === undefined) ds.close();
+      else planes.push({ ds, channel });
+    }
+    if (planes.length === 0) throw new UsageError(`${file.path}:${name} is a group with no channel datasets (of stitch --channels-as datasets) in it`);
+    planes.sort((a, b) => a.channel - b.channel);
+    planes.forEach((p, c) => {
+      if (p.channel !== c) throw new UsageError(`${file.path}:${name} holds the datasets of channels ${planes.map((q) => q.channel).join(', ')}: channel ${c} is missing`);
+    });
+    return planes;
+  }
+  const ds = file.openDataset(name);
+  if (ds.shape.length === 3) return Array.from({ length: ds.shape[0] }, (_, c) => ({ ds, plane: c, channel: c }));
+  return [{ ds, channel: channelOf(ds) ?? 0 }];
+}
+
 export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
   const file = openFile(o.output, { mode: 'r', parallel: true });
   let tiles: WholeTiles | undefined;
   try {
-    const out = file.openDataset(o.dataset ?? '/stitched');
+    const planes = outputPlanes(file, o.dataset ?? '/stitched');
+    const out = planes[0].ds;
     const prov = o.placement ? placedProvenance(o, o.placement) : readProvenance(file, out);
     const outDtype = out.dtype;
-    if (!outDtype || !OUTPUT_DTYPES.includes(outDtype) || out.shape.length !== 2) {
-      throw new UsageError(`${o.output}:${out.name} is not a 2-D output of a dtype h5stitch writes`);
+    const multi = out.shape.length === 3;
+    if (!outDtype || !OUTPUT_DTYPES.includes(outDtype) || (out.shape.length !== 2 && !multi) ||
+        planes.some((p) => p.ds.dtype !== outDtype || p.ds.shape.join('x') !== out.shape.join('x'))) {
+      throw new UsageError(`${o.output}:${out.name} is not a 2-D (or [C, H, W]) output of a dtype h5stitch writes`);
     }
     const recordedPath = prov.inputs?.kind === 'hdf5' ? prov.inputs.tilesPath : undefined;
     tiles = mpi.runOnAll(() => openWholeTiles(o.input ?? prov.input, o.tilesPath ?? recordedPath));
     const source = tiles;
-    const [height, width] = out.shape;
-    mpi.runOnAll(() => checkAgainstProvenance(prov.tiles, prov.tileShape, source, height, width));
+    const [height, width] = multi ? out.shape.slice(1) : out.shape;
+    mpi.runOnAll(() => {
+      checkAgainstProvenance(prov.tiles, prov.tileShape, source, height, width);
+      checkChannels(planes, source.channels, `${o.output}:${o.dataset ?? '/stitched'}`);
+    });
     const planned = planRounds(prov.tiles);
     const geometry = new Geometry(planned, prov.tileShape);
     const n = planned.length;
-    const stats = new Float64Array(STATS * n);
-    const uncovered = new Float64Array([0, -1, -1]);
     const integer = rangeOf(outDtype) !== undefined;
 
     // This rank's rows, in bands of at most memPerRank (accumulator + output + expected per row).
@@ -129,80 +178,108 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
     const acc = newArray(accDtype, bandElements) as AccArray;
     const got = newArray(outDtype, bandElements);
     const expected = newArray(outDtype, bandElements);
-    const held = new Map<number, PixelArray>();
 
-    /** Expected values of rows [by0, by1) compared with `gotBand`, the output's. */
-    const checkBand = (by0: number, by1: number, gotBand: NumericArray) => {
-      const rows = by1 - by0;
-      const inBand = geometry.tilesInRows(by0, by1);
-      const expectedBand = expected.subarray(0, rows * width) as NumericArray;
-      if (inBand.length === 0) {
-        // No tile: every pixel must be 0 (sparse canvases are mostly such bands).
-        expectedBand.fill(0 as never);
-        if (!sameBytes(gotBand, expectedBand)) compareBand(gotBand as PixelArray, expectedBand as PixelArray, by0, width, integer, inBand, stats, uncovered);
-        return;
-      }
-      const accBand = acc.subarray(0, rows * width);
-      accBand.fill(0);
-      for (const t of inBand) {
-        let data = held.get(t.index);
-        if (!data) held.set(t.index, (data = source.read(t.index)));
-        // Bands are whole canvas rows, so the tile's part in the band is whole tile rows.
-        const ry0 = Math.max(t.y, by0), ry1 = Math.min(t.y + t.height, by1);
-        accumulateRegion({
-          acc: accBand, accWidth: width, accY0: by0, accX0: 0, tile: t, covering: geometry.covering[t.order],
-          data: data.subarray((ry0 - t.y) * t.width, (ry1 - t.y) * t.width) as PixelArray,
-          region: { y0: ry0, y1: ry1, x0: t.x, x1: t.x + t.width }, blend: prov.blend,
+    /** One plane checked against its channel's tiles: per-tile verdicts and the uncovered pixels that are not 0. */
+    const checkPlane = ({ ds, plane, channel }: OutputPlane) => {
+      const stats = new Float64Array(STATS * n);
+      const uncovered = new Float64Array([0, -1, -1]);
+      const held = new Map<number, PixelArray>();
+
+      /** Expected values of rows [by0, by1) compared with `gotBand`, the output's. */
+      const checkBand = (by0: number, by1: number, gotBand: NumericArray) => {
+        const rows = by1 - by0;
+        const inBand = geometry.tilesInRows(by0, by1);
+        const expectedBand = expected.subarray(0, rows * width) as NumericArray;
+        if (inBand.length === 0) {
+          // No tile: every pixel must be 0 (sparse canvases are mostly such bands).
+          expectedBand.fill(0 as never);
+          if (!sameBytes(gotBand, expectedBand)) compareBand(gotBand as PixelArray, expectedBand as PixelArray, by0, width, integer, inBand, stats, uncovered);
+          return;
+        }
+        const accBand = acc.subarray(0, rows * width);
+        accBand.fill(0);
+        for (const t of inBand) {
+          let data = held.get(t.index);
+          if (!data) held.set(t.index, (data = source.read(t.index, channel)));
+          // Bands are whole canvas rows, so the tile's part in the band is whole tile rows.
+          const ry0 = Math.max(t.y, by0), ry1 = Math.min(t.y + t.height, by1);
+          accumulateRegion({
+            acc: accBand, accWidth: width, accY0: by0, accX0: 0, tile: t, covering: geometry.covering[t.order],
+            data: data.subarray((ry0 - t.y) * t.width, (ry1 - t.y) * t.width) as PixelArray,
+            region: { y0: ry0, y1: ry1, x0: t.x, x1: t.x + t.width }, blend: prov.blend,
+          });
+        }
+        // Tiles that end in this band are not needed by this rank's later bands.
+        for (const t of inBand) if (t.y + t.height <= by1) held.delete(t.index);
+        toOutputDtype(accBand, expectedBand, outDtype);
+        if (sameBytes(gotBand, expectedBand)) return;
+        compareBand(gotBand as PixelArray, expectedBand as PixelArray, by0, width, integer, inBand, stats, uncovered);
+      };
+
+      for (let b = 0; b < bandCount; b++) {
+        const by0 = Math.min(y0 + b * bandRows, y1), by1 = Math.min(by0 + bandRows, y1);
+        const rows = by1 - by0;
+        const gotBand = got.subarray(0, rows * width) as NumericArray;
+        // Collective: a rank out of rows reads nothing but still takes part.
+        if (plane === undefined) ds.read([rows > 0 ? by0 : 0, 0], [rows, width], gotBand, { transfer: 'collective' });
+        else ds.read([plane, rows > 0 ? by0 : 0, 0], [1, rows, width], gotBand, { transfer: 'collective' });
+        // Every rank learns of a tile that failed to read here (and all end with one line).
+        agreeing({ mpi, agreeEachBand: true }, () => {
+          if (rows > 0) checkBand(by0, by1, gotBand);
         });
       }
-      // Tiles that end in this band are not needed by this rank's later bands.
-      for (const t of inBand) if (t.y + t.height <= by1) held.delete(t.index);
-      toOutputDtype(accBand, expectedBand, outDtype);
-      if (sameBytes(gotBand, expectedBand)) return;
-      compareBand(gotBand as PixelArray, expectedBand as PixelArray, by0, width, integer, inBand, stats, uncovered);
+
+      const all = mpi.allgather(stats);
+      const allUncovered = mpi.allgather(uncovered);
+      const verdicts: TileVerdict[] = planned.map((t, k) => {
+        let worst = 0, mismatched = 0, zeros = 0, at: [number, number] | null = null;
+        for (let r = 0; r < mpi.size; r++) {
+          const s = r * STATS * n + STATS * k;
+          mismatched += all[s + 1]; zeros += all[s + 2];
+          if (all[s + 1] > 0 && (at === null || all[s] > worst)) { worst = all[s]; at = [all[s + 3], all[s + 4]]; }
+        }
+        // Missing: at least half the pixels the tile owns came out 0 (a lost write), else wrong.
+        const status: TileStatus = mismatched === 0 ? 'ok' : zeros >= geometry.ownedPixels(t) / 2 ? 'missing' : 'wrong';
+        return { index: t.index, ...(source.channels > 1 ? { channel } : {}), status, mismatched, worst, worstAt: at };
+      }).sort((a, b) => a.index - b.index);
+      let mismatched = 0, firstAt: [number, number] | null = null;
+      for (let r = 0; r < mpi.size; r++) {
+        mismatched += allUncovered[3 * r];
+        if (firstAt === null && allUncovered[3 * r + 1] >= 0) firstAt = [allUncovered[3 * r + 1], allUncovered[3 * r + 2]];
+      }
+      return { verdicts, uncovered: { mismatched, firstAt, ...(source.channels > 1 ? { channel } : {}) } };
     };
 
-    for (let b = 0; b < bandCount; b++) {
-      const by0 = Math.min(y0 + b * bandRows, y1), by1 = Math.min(by0 + bandRows, y1);
-      const rows = by1 - by0;
-      const gotBand = got.subarray(0, rows * width) as NumericArray;
-      // Collective: a rank out of rows reads nothing but still takes part.
-      out.read([rows > 0 ? by0 : 0, 0], [rows, width], gotBand, { transfer: 'collective' });
-      // Every rank learns of a tile that failed to read here (and all end with one line).
-      agreeing({ mpi, agreeEachBand: true }, () => {
-        if (rows > 0) checkBand(by0, by1, gotBand);
-      });
-    }
-
-    const all = mpi.allgather(stats);
-    const allUncovered = mpi.allgather(uncovered);
-    const verdicts: TileVerdict[] = planned.map((t, k) => {
-      let worst = 0, mismatched = 0, zeros = 0, at: [number, number] | null = null;
-      for (let r = 0; r < mpi.size; r++) {
-        const s = r * STATS * n + STATS * k;
-        mismatched += all[s + 1]; zeros += all[s + 2];
-        if (all[s + 1] > 0 && (at === null || all[s] > worst)) { worst = all[s]; at = [all[s + 3], all[s + 4]]; }
-      }
-      // Missing: at least half the pixels the tile owns came out 0 (a lost write), else wrong.
-      const status: TileStatus = mismatched === 0 ? 'ok' : zeros >= geometry.ownedPixels(t) / 2 ? 'missing' : 'wrong';
-      return { index: t.index, status, mismatched, worst, worstAt: at };
-    }).sort((a, b) => a.index - b.index);
-    let uncoveredMismatched = 0, firstAt: [number, number] | null = null;
-    for (let r = 0; r < mpi.size; r++) {
-      uncoveredMismatched += allUncovered[3 * r];
-      if (firstAt === null && allUncovered[3 * r + 1] >= 0) firstAt = [allUncovered[3 * r + 1], allUncovered[3 * r + 2]];
-    }
+    const checked = planes.map(checkPlane);
+    const verdicts = checked.flatMap((p) => p.verdicts);
+    const uncovered = checked.find((p) => p.uncovered.mismatched > 0)?.uncovered ?? checked[0].uncovered;
+    uncovered.mismatched = checked.reduce((sum, p) => sum + p.uncovered.mismatched, 0);
+    // Each channel dataset of --channels-as datasets is marked complete on its own.
+    const complete = prov.complete && planes.every((p) => o.placement || p.ds.getAttr(PROVENANCE.attr.complete) === 1);
     const failed = verdicts.filter((t) => t.status !== 'ok');
     return {
-      ok: failed.length === 0 && uncoveredMismatched === 0 && prov.complete,
-      tiles: verdicts, failed, complete: prov.complete, pixels: height * width,
-      uncovered: { mismatched: uncoveredMismatched, firstAt },
+      ok: failed.length === 0 && uncovered.mismatched === 0 && complete,
+      tiles: verdicts, failed, complete, pixels: planes.length * height * width,
+      ...(source.channels > 1 ? { channels: planes.map((p) => p.channel) } : {}),
+      uncovered,
       inputChanged: prov.inputs ? fingerprintChanges(prov.inputs, source.fingerprint) : [],
       fingerprinted: prov.inputs !== null,
     };
   } finally {
     tiles?.close();
-    file.close(); // closes `out` too
+    file.close(); // closes the datasets too
+  }
+}
+
+/** The output's planes must be the input's channels: all of them, or (one dataset of --channels-as datasets) one of them. */
+function checkChannels(planes: OutputPlane[], inputChannels: number, what: string): void {
+  const single = planes.length === 1 && planes[0].plane === undefined;
+  if (single ? planes[0].channel >= inputChannels : planes.length !== inputChannels) {
+    const has = single ? `is channel ${planes[0].channel}` : `has ${planes.length} channels`;
+    throw new UsageError(`${what} ${has} but the input has ${inputChannels} channel${inputChannels > 1 ? 's' : ''}`);
+  }
+  if (single && inputChannels > 1 && planes[0].ds.getAttr(PROVENANCE.attr.channel) === undefined) {
+    throw new UsageError(`${what} is one 2-D plane with no channel attribute but the input has ${inputChannels} channels`);
   }
 }
 

@@ -8,6 +8,7 @@ export function corruptOneTile(file: string, dataset: string): number {
   const f = openFile(file, { mode: 'r+' });
   try {
     const ds = f.openDataset(dataset);
+    if (ds.shape.length !== 2) throw new Error(`corruptOneTile damages 2-D outputs; ${file}:${dataset} is [${ds.shape.join(', ')}]`);
     const { tiles, tileShape: [h, w] } = readProvenance(f, ds);
     const tile = tiles[Math.floor(tiles.length / 2)];
     const y0 = tile.y + Math.floor(h / 4), x0 = tile.x + Math.floor(w / 4);

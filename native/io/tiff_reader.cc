@@ -61,6 +61,9 @@ std::string CompressionName(uint16_t c) {
 
 }  // namespace
 
+std::string TakeLastTiffError() { return TakeLastError(); }
+void ClearLastTiffError() { last_error.clear(); }
+
 void TiffFile::Register(Napi::Env env, Napi::Object exports) {
   TIFFSetErrorHandler(CaptureError);
   TIFFSetWarningHandler(IgnoreWarning);
@@ -103,6 +106,7 @@ TiffFile::TiffFile(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TiffFile>(
       TIFFGetFieldDefaulted(tif_, TIFFTAG_ROWSPERSTRIP, &p.rows_per_strip);
       p.rows_per_strip = std::min(std::max<uint32_t>(p.rows_per_strip, 1), std::max<uint32_t>(p.height, 1));
     }
+    CheckChunksInFile(env, p, static_cast<uint32_t>(pages_.size()));
     pages_.push_back(p);
   } while (TIFFReadDirectory(tif_));
   // TIFFReadDirectory returns 0 at the end and on a broken next IFD alike; only the latter sets an error.
@@ -112,6 +116,26 @@ TiffFile::TiffFile(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TiffFile>(
     ThrowWithCode(env, kCodeTiff, "TIFF " + path_ + ": cannot read page " + std::to_string(pages_.size()) + ": " + reason);
   }
   current_page_ = static_cast<int64_t>(pages_.size()) - 1;
+}
+
+void TiffFile::CheckChunksInFile(Napi::Env env, const TiffPage& p, uint32_t page) {
+  // A truncated file (a copy cut short) keeps its header and IFDs but loses the last strips: refuse
+  // it at open, while the job can still end before writing, not when a band first reads them.
+  uint64_t *offsets = nullptr, *counts = nullptr;
+  if (!TIFFGetField(tif_, p.tiled ? TIFFTAG_TILEOFFSETS : TIFFTAG_STRIPOFFSETS, &offsets) ||
+      !TIFFGetField(tif_, p.tiled ? TIFFTAG_TILEBYTECOUNTS : TIFFTAG_STRIPBYTECOUNTS, &counts) || !offsets || !counts) {
+    return;  // libtiff refuses such a page itself when it is read
+  }
+  const uint64_t size = static_cast<uint64_t>(TIFFGetSizeProc(tif_)(TIFFClientdata(tif_)));
+  const uint32_t chunks = p.tiled ? TIFFNumberOfTiles(tif_) : TIFFNumberOfStrips(tif_);
+  for (uint32_t i = 0; i < chunks; i++) {
+    if (counts[i] > 0 && offsets[i] + counts[i] > size) {
+      const std::string reason = "page " + std::to_string(page) + (p.tiled ? " tile " : " strip ") + std::to_string(i) + " ends at byte " +
+                                 std::to_string(offsets[i] + counts[i]) + " but the file has " + std::to_string(size) + " bytes (truncated?)";
+      CloseHandle();
+      ThrowWithCode(env, kCodeTiff, "TIFF " + path_ + ": " + reason);
+    }
+  }
 }
 
 void TiffFile::CloseHandle() {

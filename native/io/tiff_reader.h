@@ -13,6 +13,10 @@ namespace h5stitch {
 
 constexpr const char* kCodeTiff = "ERR_TIFF";
 
+// libtiff's last error on this thread (its handlers keep it instead of printing it), then cleared.
+std::string TakeLastTiffError();
+void ClearLastTiffError();
+
 // What one page (IFD) holds, read once at open.
 struct TiffPage {
   uint32_t width = 0, height = 0;
@@ -41,6 +45,8 @@ class TiffFile : public Napi::ObjectWrap<TiffFile> {
   void CloseHandle();
   [[noreturn]] void Fail(Napi::Env env, const std::string& what) const;
   void SelectPage(Napi::Env env, uint32_t page);
+  // Throws ERR_TIFF when a strip or tile of the current directory lies past the end of the file.
+  void CheckChunksInFile(Napi::Env env, const TiffPage& p, uint32_t page);
   // Strip or tile `chunk` of the current page, decoded. The last few stay decoded: bands cut
   // through strips and tiles, so the next band often needs the same ones again.
   const uint8_t* Decode(Napi::Env env, uint32_t chunk);

@@ -60,6 +60,7 @@ export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
     positions: positions?.positions,
     trustFsCoherence: optFlag(args, 'trust-fs-coherence'),
     verify: optFlag(args, 'verify'),
+    channelsAs: optString(args, 'channels-as') as StitchOptions['channelsAs'],
     force: optFlag(args, 'force'),
     progress: !optFlag(args, 'json'),
   };
@@ -71,7 +72,7 @@ function summaryLine(r: StitchReport): string {
 }
 
 function verifyLine(v: NonNullable<StitchReport['verify']>): string {
-  const failed = v.failed.map((t) => `tile ${t.index} ${t.status}`).join(', ');
+  const failed = v.failed.map((t) => `${t.channel === undefined ? '' : `channel ${t.channel} `}tile ${t.index} ${t.status}`).join(', ');
   return `h5stitch verify: ${v.ok ? 'OK' : 'FAILED'}: ${v.tiles - v.failed.length}/${v.tiles} tiles ok` +
     `${failed ? ` (${failed})` : ''}${v.complete ? '' : ', output not marked complete'} in ${v.seconds.toFixed(2)} s`;
 }
@@ -101,6 +102,7 @@ export const stitchCommand: Command = {
       ...MPIIO_OPTIONS,
       'trust-fs-coherence': { flag: true, help: 'let rounds/serial run where node caches may disagree (NFS, FUSE): DANGEROUS, tiles can be lost' },
       verify: { flag: true, help: 'verify the output at the end of the job (exit 1 when it fails)' },
+      'channels-as': { value: 'C', help: 'multi-channel input: planes (default: one [C, H, W] dataset) | datasets (one 2-D dataset per channel, DATASET/c0, DATASET/c1, ...)' },
       force: { flag: true, help: 'replace an existing output' },
     },
   },

@@ -10,16 +10,19 @@ import type { Command } from './command';
 import { PLACEMENT_OPTIONS } from './stitch';
 
 function printVerdict(report: VerifyReport): void {
+  const inChannel = (c: number | undefined) => (c === undefined ? '' : `channel ${c} `);
   for (const t of report.failed) {
-    console.log(`tile ${t.index}: ${t.status} (${t.mismatched} pixels differ; worst |error| ${t.worst.toPrecision(4)} at y=${t.worstAt?.[0]}, x=${t.worstAt?.[1]})`);
+    console.log(`${inChannel(t.channel)}tile ${t.index}: ${t.status} (${t.mismatched} pixels differ; worst |error| ${t.worst.toPrecision(4)} at y=${t.worstAt?.[0]}, x=${t.worstAt?.[1]})`);
   }
-  if (report.uncovered.mismatched > 0) {
-    console.log(`${report.uncovered.mismatched} pixels no tile covers are not 0 (first at y=${report.uncovered.firstAt?.[0]}, x=${report.uncovered.firstAt?.[1]})`);
+  const u = report.uncovered;
+  if (u.mismatched > 0) {
+    console.log(`${u.mismatched} pixels no tile covers are not 0 (first at ${inChannel(u.channel)}y=${u.firstAt?.[0]}, x=${u.firstAt?.[1]})`);
   }
   if (!report.complete) console.log('output is not marked complete=1: the stitch did not finish');
   const ok = report.tiles.length - report.failed.length;
   const count = (status: string) => report.failed.filter((t) => t.status === status).length;
-  console.log(`h5stitch verify: ${report.ok ? 'OK' : 'FAILED'}: ${ok}/${report.tiles.length} tiles ok, ${count('missing')} missing, ${count('wrong')} wrong`);
+  const channels = report.channels ? ` (${report.channels.length} channel${report.channels.length > 1 ? 's' : ''} of ${report.tiles.length / report.channels.length} tiles)` : '';
+  console.log(`h5stitch verify: ${report.ok ? 'OK' : 'FAILED'}: ${ok}/${report.tiles.length} tiles ok${channels}, ${count('missing')} missing, ${count('wrong')} wrong`);
 }
 
 /** The placement options, when any is given: verify then places the tiles itself (no provenance needed). */

@@ -24,6 +24,13 @@ export interface Hdf5OutputSpec {
   earlyWriteback: boolean;
   /** Channels: the dataset is [planes, H, W], one plane per channel (chunks one plane deep). */
   planes?: number;
+  /** With `planes`: 'datasets' writes each plane as its own 2-D dataset, `<dataset>/c<k>`, instead. */
+  planesAs?: 'planes' | 'datasets';
+}
+
+/** The 2-D dataset of channel `c` in an output written with --channels-as datasets. */
+export function channelDataset(dataset: string, c: number): string {
+  return `${dataset}/c${c}`;
 }
 
 /** Where the output lives while it is being written: hidden, beside the final path. */
@@ -38,19 +45,32 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
   const paths = partialPaths(spec.file);
   const file = openFile(paths.partial, { mode: 'create', parallel: true, overwrite: true, hints: spec.hints });
   const [height, width] = spec.shape;
-  const planes = spec.planes ?? 0;
+  const separate = spec.planes !== undefined && spec.planesAs === 'datasets';
+  const planes = separate ? 0 : spec.planes ?? 0;
   const chunk = spec.chunk ? [Math.min(spec.chunk[0], height), Math.min(spec.chunk[1], width)] : undefined;
-  const canvas = file.createDataset(spec.dataset, {
-    shape: planes ? [planes, height, width] : [height, width],
-    dtype: spec.dtype,
-    chunk: chunk && planes ? [1, ...chunk] : chunk,
-    gzip: spec.gzip,
-    fillValue: 0,
-    fillTime: spec.fillTime,
-  });
-  canvas.setAttr(PROVENANCE.attr.complete, 0);
+  const create = (name: string) => {
+    const ds = file.createDataset(name, {
+      shape: planes ? [planes, height, width] : [height, width],
+      dtype: spec.dtype,
+      chunk: chunk && planes ? [1, ...chunk] : chunk,
+      gzip: spec.gzip,
+      fillValue: 0,
+      fillTime: spec.fillTime,
+    });
+    ds.setAttr(PROVENANCE.attr.complete, 0);
+    return ds;
+  };
+  // One [C, H, W] (or [H, W]) dataset, or one 2-D dataset per channel, each knowing its channel.
+  const datasets = separate
+    ? Array.from({ length: spec.planes! }, (_, c) => {
+      const ds = create(channelDataset(spec.dataset, c));
+      ds.setAttr(PROVENANCE.attr.channel, c);
+      return ds;
+    })
+    : [create(spec.dataset)];
+  const canvas = datasets[0];
   // A contiguous dataset's bytes are one run: each band's range can be handed to the OS.
-  const offset = spec.earlyWriteback ? canvas.fileOffset : null;
+  const offsets = datasets.map((ds) => (spec.earlyWriteback ? ds.fileOffset : null));
   const rowBytes = width * bytesOf(spec.dtype);
   let scratch: ScratchCanvas | undefined;
 
@@ -61,11 +81,12 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
     canvas,
     writeRows(y0: number, rows: number, data: NumericArray, transfer: Transfer, plane = 0): void {
       if (planes) canvas.write([plane, y0, 0], [1, rows, width], data, { transfer });
-      else canvas.write([y0, 0], [rows, width], data, { transfer });
+      else datasets[separate ? plane : 0].write([y0, 0], [rows, width], data, { transfer });
       if (rows === 0 || !spec.earlyWriteback) return;
       // This band's bytes (whole rows: one contiguous run), or the whole file when chunked.
+      const offset = offsets[separate ? plane : 0];
       if (offset === null) file.startWriteback();
-      else file.startWriteback(offset + (plane * height + y0) * rowBytes, rows * rowBytes);
+      else file.startWriteback(offset + ((separate ? 0 : plane) * height + y0) * rowBytes, rows * rowBytes);
     },
     openScratch(dtype) {
       scratch = openScratch(paths.scratch, spec, dtype);
@@ -75,10 +96,11 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
     flush: () => file.flush(),
     setAtomicity: (on) => file.setAtomicity(on),
     commit(provenance: Omit<Provenance, 'complete'>): void {
-      writeProvenance(file, canvas, provenance, mpi.rank === 0);
+      // The tile tables once (the first dataset); every channel dataset gets the attributes.
+      datasets.forEach((ds, c) => writeProvenance(file, ds, provenance, mpi.rank === 0, c === 0));
       file.flush();
-      canvas.setAttr(PROVENANCE.attr.complete, 1);
-      canvas.close();
+      for (const ds of datasets) ds.setAttr(PROVENANCE.attr.complete, 1);
+      for (const ds of datasets) ds.close();
       file.close();
       mpi.barrier();
       if (mpi.rank === 0) {
@@ -94,7 +116,7 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
       try {
         scratch?.close();
         if (file.isOpen) {
-          canvas.close();
+          for (const ds of datasets) ds.close();
           file.close();
         }
       } finally {
