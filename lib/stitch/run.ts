@@ -14,6 +14,8 @@ import { readLayoutFile } from '../io/layout-file';
 import { checkNewOutput } from '../io/output-path';
 import type { FileSystemInfo, FsClass } from '../runtime/file-system';
 import { createHdf5Sink, partialPaths, withDiskFullNote } from '../io/sinks/hdf5';
+import { checkImagePath } from '../io/sinks/png';
+import { writePreview, type PreviewReport } from '../io/sinks/preview';
 import type { OutputSink } from '../io/sinks/sink';
 import { openTileSource, type TileSource } from '../io/sources';
 import { channelCount, type ChannelSource } from '../io/sources/tiff';
@@ -70,6 +72,8 @@ export interface StitchReport {
   memory: { startKiB: number[]; peakKiB: number[]; boundKiB: number[] };
   /** With the verify option: the verdict of verify run at the end of the job. */
   verify?: { ok: boolean; complete: boolean; tiles: number; failed: VerifyReport['failed']; seconds: number };
+  /** With the preview option: the PNG written after the stitch (and after verify, when asked). */
+  preview?: PreviewReport;
 }
 
 /**
@@ -168,7 +172,10 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   const startKiB = rssKiB('VmRSS');
   hooks.startRun();
   const pipelineWanted = choosePipeline(mpi, req);
-  mpi.runOnRoot(() => checkNewOutput(req.output, { force: req.force, input: req.input }));
+  mpi.runOnRoot(() => {
+    checkNewOutput(req.output, { force: req.force, input: req.input });
+    if (req.preview !== undefined) checkImagePath(req.preview, ['.png'], '--preview');
+  });
   const nodes = nodeCount(mpi, native().mpi.processorName());
   const fileSystem = mpi.runOnAll(() => checkOutputFileSystem(req.output, { strategy, ranks: mpi.size, nodes, trust: req.trustFsCoherence }));
   const meter = new Meter();
@@ -226,6 +233,9 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   }
   const result = report(mpi, req, { io, pipeline, plan, meter, started, fileSystem, channels, startKiB, tileBytes: source.height * source.width * bytesOf(req.dtype) });
   if (req.verify) result.verify = verifyAtEnd(mpi, req, hooks);
+  if (req.preview !== undefined) {
+    result.preview = writePreview(mpi, { output: req.output, dataset: req.dataset, png: req.preview, memPerRank: req.memPerRank, hints: req.hints });
+  }
   return result;
 }
 

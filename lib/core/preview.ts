@@ -1,0 +1,103 @@
+/**
+ * The preview's arithmetic (docs/preview.md), pure: how much to shrink, the block mean, the
+ * percentiles and the linear stretch to 8 bits. The reading lives in io/sinks/preview.ts.
+ */
+
+/** The longest side of a preview, in pixels. */
+export const PREVIEW_MAX_SIDE = 2048;
+/** The stretch's percentiles: values at or below the low one map to 0, at or above the high one to 255. */
+export const PREVIEW_PERCENTILES = [0.1, 99.9] as const;
+
+/** The smallest integer factor that brings the longer side of `height` x `width` within `max`. */
+export function previewFactor(height: number, width: number, max = PREVIEW_MAX_SIDE): number {
+  return Math.max(1, Math.ceil(Math.max(height, width) / max));
+}
+
+/** The preview of `height` x `width` shrunk `factor` times: ceil of each side (edge blocks are partial). */
+export function previewShape(height: number, width: number, factor: number): [number, number] {
+  return [Math.ceil(height / factor), Math.ceil(width / factor)];
+}
+
+/** The finest level (index) whose longer side is within `max`, or -1 when none is. */
+export function levelThatFits(shapes: ReadonlyArray<readonly [number, number]>, max = PREVIEW_MAX_SIDE): number {
+  let best = -1;
+  shapes.forEach(([h, w], k) => {
+    if (Math.max(h, w) <= max && (best < 0 || h * w > shapes[best][0] * shapes[best][1])) best = k;
+  });
+  return best;
+}
+
+/**
+ * Adds canvas rows to block sums: `rows` x `width` pixels of canvas rows [y0, y0 + rows) into
+ * `sums` (preview rows from `py0`, `width` / factor columns rounded up), each pixel to the block
+ * (floor(y / factor), floor(x / factor)). A NaN pixel makes its block NaN, as in the pyramid's
+ * means. Float64 sums: exact for every integer dtype up to a 2^53 total.
+ */
+export function addToBlockSums(sums: Float64Array, py0: number, factor: number, y0: number, rows: number, width: number,
+  pixels: ArrayLike<number>): void {
+  const previewWidth = Math.ceil(width / factor);
+  for (let r = 0; r < rows; r++) {
+    const base = (Math.floor((y0 + r) / factor) - py0) * previewWidth;
+    const row = r * width;
+    for (let x = 0; x < width; x++) sums[base + Math.floor(x / factor)] += pixels[row + x];
+  }
+}
+
+/** Block sums to means, in place: each divided by the pixels its block covers (fewer at the right and bottom edges). */
+export function blockSumsToMeans(sums: Float64Array, py0: number, factor: number, height: number, width: number): void {
+  const previewWidth = Math.ceil(width / factor);
+  const rows = sums.length / previewWidth;
+  for (let r = 0; r < rows; r++) {
+    const py = py0 + r;
+    const blockRows = Math.min(height, (py + 1) * factor) - py * factor;
+    for (let px = 0; px < previewWidth; px++) {
+      const blockCols = Math.min(width, (px + 1) * factor) - px * factor;
+      sums[r * previewWidth + px] /= blockRows * blockCols;
+    }
+  }
+}
+
+/**
+ * The q-th percentile (0-100) of the finite values in `values`: with them sorted ascending as
+ * a[0..n-1], the value at index i = (q / 100) * (n - 1) interpolated linearly,
+ * a[floor(i)] + (a[floor(i) + 1] - a[floor(i)]) * (i - floor(i)). NaN when no value is finite.
+ */
+export function percentileOfSorted(sorted: Float64Array, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const i = (q / 100) * (n - 1);
+  const k = Math.floor(i);
+  if (k >= n - 1) return sorted[n - 1];
+  return sorted[k] + (sorted[k + 1] - sorted[k]) * (i - k);
+}
+
+/** The stretch's low and high values: the 0.1 and 99.9 percentiles of the finite values. */
+export function stretchLimits(values: ArrayLike<number>): [number, number] {
+  const all = new Float64Array(values.length);
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) all[n++] = values[i];
+  const finite = all.subarray(0, n).sort();
+  return [percentileOfSorted(finite, PREVIEW_PERCENTILES[0]), percentileOfSorted(finite, PREVIEW_PERCENTILES[1])];
+}
+
+/**
+ * The linear stretch to 8 bits: v8 = floor(255 * clamp((v - lo) / (hi - lo), 0, 1) + 0.5) (round
+ * half up); NaN -> 0; +-Infinity clamp to 255 and 0. When hi <= lo (a flat image) every value
+ * above lo is 255 and the rest 0.
+ */
+export function stretchTo8Bit(values: ArrayLike<number>, lo: number, hi: number): Uint8Array {
+  const out = new Uint8Array(values.length);
+  const span = hi - lo;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== v) continue;
+    if (!(span > 0)) {
+      out[i] = v > lo ? 255 : 0;
+      continue;
+    }
+    let t = (v - lo) / span;
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    out[i] = Math.floor(255 * t + 0.5);
+  }
+  return out;
+}
