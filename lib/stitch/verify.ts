@@ -12,9 +12,11 @@ import { planStitch } from '../core/plan';
 import { fingerprintChanges, type Provenance } from '../core/provenance';
 import { planRounds } from '../core/rounds';
 import { rawWeight } from '../core/weights';
-import { UsageError } from '../errors';
+import { expected, UsageError } from '../errors';
 import { readLayoutFile } from '../io/layout-file';
 import { readProvenance } from '../io/provenance';
+import { checkImagePath } from '../io/sinks/png';
+import { MAP_EXTENSIONS, writeTileMap } from '../io/sinks/tile-map';
 import { openTileSource } from '../io/sources';
 import { openFile } from '../runtime/hdf5';
 import { accumulateRegion } from '../runtime/kernel';
@@ -24,13 +26,19 @@ import { DEFAULT_MEM_PER_RANK, type StitchOptions } from './options';
 import { openWholeTiles, type WholeTiles } from './verify-tiles';
 
 export type TileStatus = 'ok' | 'missing' | 'wrong';
-export interface TileVerdict { index: number; status: TileStatus; mismatched: number; worst: number; worstAt: [number, number] | null }
+export interface TileVerdict {
+  index: number; status: TileStatus; mismatched: number; worst: number; worstAt: [number, number] | null;
+  /** Where the tile lies on the canvas (its top-left pixel and size), as verify placed it. */
+  y: number; x: number; height: number; width: number;
+}
 export interface VerifyReport {
   ok: boolean;
   tiles: TileVerdict[];
   failed: TileVerdict[];
   complete: boolean;
   pixels: number;
+  /** The output's canvas [H, W]. */
+  shape: [number, number];
   /** Pixels no tile covers that are not 0 (the first one found, row-major). */
   uncovered: { mismatched: number; firstAt: [number, number] | null };
   /**
@@ -62,6 +70,11 @@ export interface VerifyOptions {
    * output counts as complete.
    */
   placement?: Pick<StitchOptions, 'layout' | 'layoutFile' | 'layoutPath' | 'overlap' | 'positions' | 'positionsPath' | 'blend'>;
+  /**
+   * Draw the tile layout, each tile coloured ok / missing / wrong, into this .svg or .png
+   * (written by rank 0 after the check; docs/verify.md).
+   */
+  map?: string;
 }
 
 /**
@@ -95,6 +108,20 @@ function placedProvenance(o: VerifyOptions, placement: NonNullable<VerifyOptions
 const STATS = 5;
 
 export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
+  const map = o.map;
+  if (map !== undefined) {
+    if (typeof map !== 'string' || map === '') throw expected('a non-empty string', '--map', map);
+    mpi.runOnRoot(() => checkImagePath(map, MAP_EXTENSIONS, '--map'));
+  }
+  const report = checkOutput(mpi, o);
+  if (map !== undefined) {
+    const title = `h5stitch verify of ${o.output}: ${report.ok ? 'OK' : 'FAILED'}: ${report.tiles.length - report.failed.length}/${report.tiles.length} tiles ok`;
+    mpi.runOnRoot(() => writeTileMap(map, report.tiles, report.shape, title));
+  }
+  return report;
+}
+
+function checkOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
   const file = openFile(o.output, { mode: 'r', parallel: true });
   let tiles: WholeTiles | undefined;
   try {
@@ -185,7 +212,7 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
       }
       // Missing: at least half the pixels the tile owns came out 0 (a lost write), else wrong.
       const status: TileStatus = mismatched === 0 ? 'ok' : zeros >= geometry.ownedPixels(t) / 2 ? 'missing' : 'wrong';
-      return { index: t.index, status, mismatched, worst, worstAt: at };
+      return { index: t.index, status, mismatched, worst, worstAt: at, y: t.y, x: t.x, height: t.height, width: t.width };
     }).sort((a, b) => a.index - b.index);
     let uncoveredMismatched = 0, firstAt: [number, number] | null = null;
     for (let r = 0; r < mpi.size; r++) {
@@ -195,7 +222,7 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
     const failed = verdicts.filter((t) => t.status !== 'ok');
     return {
       ok: failed.length === 0 && uncoveredMismatched === 0 && prov.complete,
-      tiles: verdicts, failed, complete: prov.complete, pixels: height * width,
+      tiles: verdicts, failed, complete: prov.complete, pixels: height * width, shape: [height, width],
       uncovered: { mismatched: uncoveredMismatched, firstAt },
       inputChanged: prov.inputs ? fingerprintChanges(prov.inputs, source.fingerprint) : [],
       fingerprinted: prov.inputs !== null,
