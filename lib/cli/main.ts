@@ -14,6 +14,7 @@ import { benchCommand } from './commands/bench';
 import type { Command } from './commands/command';
 import { generateCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
+import { inspectCommand } from './commands/inspect';
 import { previewCommand } from './commands/preview';
 import { registerCommand } from './commands/register';
 import { stitchCommand } from './commands/stitch';
@@ -21,7 +22,7 @@ import { verifyCommand } from './commands/verify';
 
 const COMMANDS: Record<string, Command> = {
   stitch: stitchCommand, verify: verifyCommand, generate: generateCommand, info: infoCommand, bench: benchCommand, register: registerCommand,
-  preview: previewCommand,
+  preview: previewCommand, inspect: inspectCommand,
 };
 const LAUNCHER = 'mpirun -n N node dist/stitch.js';
 
