@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import { bytesOf, type Dtype } from '../core/dtype';
 import { PROVENANCE } from '../core/provenance';
+import { canvasPathOf, PYRAMID_PROVENANCE } from '../core/pyramid';
 import { UsageError } from '../errors';
 import { openFile, type Dataset, type H5File } from '../runtime/hdf5';
 import { outputLevels, type LevelLayout } from './output-levels';
@@ -43,6 +44,8 @@ export interface ProvenanceSummary {
   input: string | null;
   /** The input's fingerprint: kind, its files, the tiles' shape and dtype (null when not recorded). */
   inputFingerprint: { kind: string; files: number; tilesShape: number[]; tilesDtype: string; tilesPath: string } | null;
+  /** The pyramid the stitch recorded on the provenance group (docs/pyramid.md), or null. */
+  pyramid: { levels: number; format: string | null; dtype: string | null; reduction: string | null } | null;
 }
 
 export interface OutputSummary {
@@ -129,12 +132,18 @@ function provenanceOf(file: H5File, ds: Dataset): ProvenanceSummary | null {
       table.close();
     }
   }
+  let pyramid: ProvenanceSummary['pyramid'] = null;
+  const P = PYRAMID_PROVENANCE;
+  if (file.objectType(PROVENANCE.group) === 'group' && file.attrNames(PROVENANCE.group).includes(P.levels)) {
+    const g = (name: string) => (file.attrNames(PROVENANCE.group).includes(name) ? text(file.getAttr(PROVENANCE.group, name)) : null);
+    pyramid = { levels: Number(file.getAttr(PROVENANCE.group, P.levels)), format: g(P.format), dtype: g(P.dtype), reduction: g(P.reduction) };
+  }
   const ranks = ds.getAttr(A.ranks);
   return {
     complete: ds.getAttr(A.complete) === 1, tiles, tileShape: pair(ds.getAttr(A.tileShape)), grid, overlap: pair(ds.getAttr(A.overlap)),
     blend: text(ds.getAttr(A.blend)), strategy: text(ds.getAttr(A.strategy)), io: text(ds.getAttr(A.io)),
     ranks: typeof ranks === 'number' ? ranks : null, version: text(ds.getAttr(A.version)), input: text(ds.getAttr(A.input)),
-    inputFingerprint,
+    inputFingerprint, pyramid,
   };
 }
 
@@ -169,6 +178,8 @@ export function inspectOutput(file: string, dataset = '/stitched'): OutputSummar
       }
     }
     let provenance: ProvenanceSummary | null = null;
+    // A BigDataViewer output has no /stitched: its canvas is level 0's cells.
+    if (dataset === '/stitched' && h5.objectType(dataset) !== 'dataset' && h5.objectType(canvasPathOf('bdv')) === 'dataset') dataset = canvasPathOf('bdv');
     if (h5.objectType(dataset) === 'dataset') {
       const ds = h5.openDataset(dataset);
       try {

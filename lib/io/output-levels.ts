@@ -5,6 +5,7 @@
  * pyramid sink (docs/pyramid.md).
  */
 import type { Dtype } from '../core/dtype';
+import { BDV, MULTISCALE_GROUP } from '../core/pyramid';
 import type { H5File } from '../runtime/hdf5';
 
 export type LevelLayout = 'multiscale' | 'bdv' | 'flat';
@@ -25,9 +26,6 @@ export interface OutputLevel {
    */
   unsignedShort: boolean;
 }
-
-export const MULTISCALE_GROUP = '/multiscale';
-export const BDV_SETUP_GROUP = '/t00000/s00';
 
 function numbered(file: H5File, group: string, pattern: RegExp, leaf: string): Array<{ k: number; path: string }> {
   if (file.objectType(group) !== 'group') return [];
@@ -64,11 +62,11 @@ export function outputLevels(file: H5File, dataset: string): { layout: LevelLayo
     if (multiscale[0].k !== 0 && file.objectType(dataset) === 'dataset') levels.unshift(describe(file, dataset, false));
     return { layout: 'multiscale', levels: levels.filter((l) => l.shape.length >= 2) };
   }
-  const bdv = numbered(file, BDV_SETUP_GROUP, /^(\d+)$/, '/cells');
+  const bdv = numbered(file, BDV.setupInTimepoint, /^(\d+)$/, '/cells');
   if (bdv.length > 0) {
     // bigdataviewer-core: a setup without a dataType attribute holds uint16 stored as int16.
-    const typed = file.objectType('/s00') === 'group' && file.attrNames('/s00').includes('dataType');
-    const dataType = typed ? String(file.getAttr('/s00', 'dataType')) : 'uint16';
+    const typed = file.objectType(BDV.setup) === 'group' && file.attrNames(BDV.setup).includes(BDV.dataTypeAttr);
+    const dataType = typed ? String(file.getAttr(BDV.setup, BDV.dataTypeAttr)) : 'uint16';
     return { layout: 'bdv', levels: bdv.map((l) => describe(file, l.path, dataType === 'uint16')).filter((l) => l.shape.length >= 2) };
   }
   return { layout: 'flat', levels: file.objectType(dataset) === 'dataset' ? [describe(file, dataset, false)] : [] };

@@ -34,6 +34,7 @@ export function formatSummary(s: OutputSummary): string {
     const fp = p.inputFingerprint;
     const fpText = fp ? ` (${fp.kind}: tiles ${fp.tilesShape.join('x')} ${fp.tilesDtype}${fp.tilesPath ? ` at ${fp.tilesPath}` : ''}; ${fp.files} file${fp.files === 1 ? '' : 's'} fingerprinted)` : ' (no input fingerprint: written before h5stitch 0.2)';
     lines.push(`  input: ${p.input ?? '?'}${fpText}`);
+    if (p.pyramid) lines.push(`  pyramid: ${p.pyramid.levels} levels, format ${p.pyramid.format ?? '?'}, ${p.pyramid.dtype ?? '?'}, ${p.pyramid.reduction ?? '?'}`);
   }
   return `${lines.join('\n')}\n`;
 }
