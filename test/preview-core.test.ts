@@ -1,6 +1,6 @@
 /** The preview's and the tile map's arithmetic (lib/core/preview.ts, lib/core/tile-map.ts), alone. */
 import { describe, expect, it } from 'vitest';
-import { addToBlockSums, blockSumsToMeans, levelThatFits, percentileOfSorted, previewFactor, previewShape, stretchLimits, stretchTo8Bit } from '../lib/core/preview';
+import { addToBlockSums, blockSumsToMeans, levelThatFits, percentiles, previewFactor, previewShape, stretchLimits, stretchTo8Bit } from '../lib/core/preview';
 import { mapLayout, tileMapRgb, tileMapSvg, type MapTile } from '../lib/core/tile-map';
 
 describe('preview arithmetic', () => {
@@ -34,11 +34,20 @@ describe('preview arithmetic', () => {
   });
 
   it('percentiles by linear interpolation at q/100*(n-1), over finite values', () => {
-    const sorted = Float64Array.from({ length: 1001 }, (_, i) => i);
-    expect(percentileOfSorted(sorted, 0.1)).toBe(1);
-    expect(percentileOfSorted(sorted, 99.9)).toBeCloseTo(999, 10);
-    expect(percentileOfSorted(Float64Array.of(0, 10), 25)).toBe(2.5);
-    expect(percentileOfSorted(new Float64Array(0), 50)).toBeNaN();
+    const shuffled = Float64Array.from({ length: 1001 }, (_, i) => (i * 389) % 1001);
+    const [p01, p999] = percentiles(shuffled, [0.1, 99.9]);
+    expect(p01).toBe(1);
+    expect(p999).toBeCloseTo(999, 10);
+    expect(percentiles(Float64Array.of(10, 0), [25, 25, 100])).toEqual([2.5, 2.5, 10]);
+    expect(percentiles(new Float64Array(0), [50])).toEqual([NaN]);
+    expect(percentiles(Float64Array.of(7), [0.1, 99.9])).toEqual([7, 7]);
+    // Selection gives what sorting gives, with many equal values (integer images, empty background).
+    let seed = 1;
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    const values = Float64Array.from({ length: 20000 }, () => (random() < 0.3 ? 0 : Math.floor(random() * 50)));
+    const sorted = Float64Array.from(values).sort();
+    const bySort = [0.1, 99.9].map((q) => { const i = (q / 100) * (sorted.length - 1), k = Math.floor(i); return sorted[k] + (sorted[k + 1] - sorted[k]) * (i - k); });
+    expect(percentiles(values, [0.1, 99.9])).toEqual(bySort);
     const [lo, hi] = stretchLimits([NaN, Infinity, 3, -Infinity, 1, 2]);
     expect(lo).toBeCloseTo(1.002, 12);
     expect(hi).toBeCloseTo(2.998, 12);

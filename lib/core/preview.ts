@@ -2,6 +2,7 @@
  * The preview's arithmetic (docs/preview.md), pure: how much to shrink, the block mean, the
  * percentiles and the linear stretch to 8 bits. The reading lives in io/sinks/preview.ts.
  */
+import quickselect from 'quickselect';
 
 /** The longest side of a preview, in pixels. */
 export const PREVIEW_MAX_SIDE = 2048;
@@ -58,26 +59,35 @@ export function blockSumsToMeans(sums: Float64Array, py0: number, factor: number
 }
 
 /**
- * The q-th percentile (0-100) of the finite values in `values`: with them sorted ascending as
- * a[0..n-1], the value at index i = (q / 100) * (n - 1) interpolated linearly,
- * a[floor(i)] + (a[floor(i) + 1] - a[floor(i)]) * (i - floor(i)). NaN when no value is finite.
+ * Percentiles (0-100, ascending) of `finite` (finite values; reordered in place): with the values
+ * sorted ascending as a[0..n-1], the q-th is a[k] + (a[k+1] - a[k]) * (i - k) at i = (q / 100) *
+ * (n - 1), k = floor(i) (numpy's default, 'linear'). Each a[k] is found by selection (quickselect),
+ * not a sort: O(n), where sorting 4 M float64 took 1.4 s here. NaN when `finite` is empty.
  */
-export function percentileOfSorted(sorted: Float64Array, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  const i = (q / 100) * (n - 1);
-  const k = Math.floor(i);
-  if (k >= n - 1) return sorted[n - 1];
-  return sorted[k] + (sorted[k + 1] - sorted[k]) * (i - k);
+export function percentiles(finite: Float64Array, qs: readonly number[]): number[] {
+  const n = finite.length;
+  let from = 0;
+  return qs.map((q) => {
+    if (n === 0) return NaN;
+    const i = (q / 100) * (n - 1);
+    const k = Math.min(Math.floor(i), n - 1);
+    // Selections of increasing k: the earlier ones left [from, n) holding the larger values.
+    if (k >= from) quickselect(finite, k, from, n - 1, (a: number, b: number) => a - b);
+    from = k + 1;
+    if (k === n - 1) return finite[k];
+    let next = Infinity;
+    for (let j = k + 1; j < n; j++) if (finite[j] < next) next = finite[j];
+    return finite[k] + (next - finite[k]) * (i - k);
+  });
 }
 
 /** The stretch's low and high values: the 0.1 and 99.9 percentiles of the finite values. */
 export function stretchLimits(values: ArrayLike<number>): [number, number] {
-  const all = new Float64Array(values.length);
+  const finite = new Float64Array(values.length);
   let n = 0;
-  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) all[n++] = values[i];
-  const finite = all.subarray(0, n).sort();
-  return [percentileOfSorted(finite, PREVIEW_PERCENTILES[0]), percentileOfSorted(finite, PREVIEW_PERCENTILES[1])];
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) finite[n++] = values[i];
+  const [lo, hi] = percentiles(finite.subarray(0, n), PREVIEW_PERCENTILES);
+  return [lo, hi];
 }
 
 /**

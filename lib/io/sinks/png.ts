@@ -13,7 +13,7 @@ const RGB = 2 as const;
 function writePng(file: string, width: number, height: number, data: Uint8Array, colorType: typeof GREY | typeof RGB): void {
   const bytes = PNG.sync.write(
     { width, height, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) } as PNG,
-    { colorType, inputColorType: colorType, inputHasAlpha: false, bitDepth: 8 },
+    { colorType, inputColorType: colorType, inputHasAlpha: false, bitDepth: 8, deflateLevel: 6 },
   );
   const final = path.resolve(file);
   const partial = path.join(path.dirname(final), `.${path.basename(final)}.h5stitch-partial`);
