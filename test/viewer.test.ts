@@ -135,9 +135,14 @@ describe('inspect', () => {
     const pyr = JSON.parse(node([stitchJs, 'inspect', file('pyr.h5'), '--json']).stdout);
     expect(pyr.levels).toEqual({ layout: 'multiscale', paths: ['/multiscale/s0', '/multiscale/s1', '/multiscale/s2', '/multiscale/s3'] });
     expect(pyr.provenance).toBeNull();
+    // s0 is a hard link to /stitched: described once, the other path points to it.
+    expect(pyr.datasets.find((d: { path: string }) => d.path === '/multiscale/s0').sameAs).toBe('/stitched');
+    expect(pyr.datasets.find((d: { path: string }) => d.path === '/multiscale/s1').sameAs).toBeUndefined();
+    expect(node([stitchJs, 'inspect', file('pyr.h5')]).stdout).toMatch(/^ {2}\/multiscale\/s0 {2}= \/stitched \(a hard link: the same dataset\)$/m);
     const bdv = JSON.parse(node([stitchJs, 'inspect', file('bdv.h5'), '--json']).stdout);
     expect(bdv.levels.layout).toBe('bdv');
     expect(bdv.levels.paths).toHaveLength(4);
+    expect(bdv.datasets[0]).toMatchObject({ path: '/t00000/s00/0/cells', shape: [1, 2100, 900], dtype: 'int16', meantDtype: 'uint16' });
     const text = node([stitchJs, 'inspect', file('bdv.h5')]);
     expect(text.stdout).toMatch(/^pyramid levels: 4 \(BigDataViewer\): \/t00000\/s00\/0\/cells, /m);
   });

@@ -26,6 +26,10 @@ export interface DatasetSummary {
   rawBytes: number | null;
   /** Pyramid attributes when present (N5 viewer: downsamplingFactors [x, y]). */
   downsamplingFactors?: number[];
+  /** Another path to the same dataset (a hard link, e.g. /multiscale/s0 to /stitched): its summary is there. */
+  sameAs?: string;
+  /** The element type its values mean when it differs from the stored one (BigDataViewer's uint16 stored as int16). */
+  meantDtype?: Dtype;
 }
 
 export interface ProvenanceSummary {
@@ -168,14 +172,22 @@ export function inspectOutput(file: string, dataset = '/stitched'): OutputSummar
     const paths: string[] = [];
     walk(h5, '/', paths);
     const datasets: DatasetSummary[] = [];
+    const ids = new Map<string, string[]>();
     for (const p of paths) {
       if (p.startsWith(`${PROVENANCE.group}/`)) continue; // provenance tables: summarised below
       const ds = h5.openDataset(p);
       try {
         datasets.push(describeDataset(ds));
+        ids.set(ds.objectId, [...(ids.get(ds.objectId) ?? []), p]);
       } finally {
         ds.close();
       }
+    }
+    // Hard links: one path (the output dataset when it is one of them) is described, the others point to it.
+    for (const group of ids.values()) {
+      if (group.length < 2) continue;
+      const primary = group.includes(dataset) ? dataset : group[0];
+      for (const d of datasets) if (group.includes(d.path) && d.path !== primary) d.sameAs = primary;
     }
     let provenance: ProvenanceSummary | null = null;
     // A BigDataViewer output has no /stitched: its canvas is level 0's cells.
@@ -189,6 +201,10 @@ export function inspectOutput(file: string, dataset = '/stitched'): OutputSummar
       }
     }
     const { layout, levels } = outputLevels(h5, dataset);
+    for (const level of levels.filter((l) => l.unsignedShort)) {
+      const d = datasets.find((x) => x.path === level.path);
+      if (d) d.meantDtype = 'uint16';
+    }
     return { file, fileBytes: st.size, dataset, datasets, levels: { layout, paths: levels.map((l) => l.path) }, provenance };
   } finally {
     h5.close();

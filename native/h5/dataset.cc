@@ -56,6 +56,7 @@ void H5Dataset::Register(Napi::Env env, Napi::Object exports) {
                                        InstanceAccessor<&H5Dataset::GetFileOffset>("fileOffset"),
                                        InstanceAccessor<&H5Dataset::GetFilters>("filters"),
                                        InstanceAccessor<&H5Dataset::GetStorageSize>("storageSize"),
+                                       InstanceAccessor<&H5Dataset::GetObjectId>("objectId"),
                                    });
   StateOf(env).dataset_class = Napi::Persistent(cls);
   exports.Set("Dataset", cls);
@@ -294,6 +295,26 @@ Napi::Value H5Dataset::GetFilters(const Napi::CallbackInfo& info) {
 Napi::Value H5Dataset::GetStorageSize(const Napi::CallbackInfo& info) {
   RequireOpen(info.Env(), "read its storage size");
   return Napi::Number::New(info.Env(), static_cast<double>(H5Dget_storage_size(dataset_.get())));
+}
+
+// Which object in the file this is (file number and address, or token): two paths with the same
+// id are hard links to one dataset (a pyramid's /multiscale/s0 and /stitched).
+Napi::Value H5Dataset::GetObjectId(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "read its object id");
+#if H5_VERSION_GE(1, 12, 0)
+  H5O_info2_t object;
+  CheckHdf5(env, H5Oget_info3(dataset_.get(), &object, H5O_INFO_BASIC), "H5Oget_info3(" + name_ + ")");
+  char* token = nullptr;
+  CheckHdf5(env, H5Otoken_to_str(dataset_.get(), &object.token, &token), "H5Otoken_to_str(" + name_ + ")");
+  std::string id = std::to_string(object.fileno) + ":" + token;
+  H5free_memory(token);
+#else
+  H5O_info_t object;
+  CheckHdf5(env, H5Oget_info2(dataset_.get(), &object, H5O_INFO_BASIC), "H5Oget_info2(" + name_ + ")");
+  std::string id = std::to_string(object.fileno) + ":" + std::to_string(object.addr);
+#endif
+  return Napi::String::New(env, id);
 }
 
 }  // namespace h5stitch

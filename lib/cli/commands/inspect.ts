@@ -11,11 +11,13 @@ function size(bytes: number): string {
 }
 
 function datasetLine(d: DatasetSummary, width: number): string {
+  if (d.sameAs) return `  ${d.path.padEnd(width)}  = ${d.sameAs} (a hard link: the same dataset)`;
   const layout = d.chunk ? `chunks ${d.chunk.join('x')}` : 'contiguous';
   const filters = d.filters.length ? d.filters.map((f) => (f.level !== undefined ? `${f.name} ${f.level}` : f.name)).join(' + ') : 'no compression';
   const stored = d.rawBytes && d.filters.length ? `${size(d.storedBytes)} on disk (${((100 * d.storedBytes) / d.rawBytes).toFixed(0)}% of ${size(d.rawBytes)})` : `${size(d.storedBytes)} on disk`;
   const factors = d.downsamplingFactors ? `, downsampled ${d.downsamplingFactors.join('x')}` : '';
-  return `  ${d.path.padEnd(width)}  ${d.shape.join(' x ')}  ${d.dtype ?? 'unsupported type'}  ${layout}  ${filters}  ${stored}${factors}`;
+  const dtype = d.meantDtype ? `${d.dtype} (${d.meantDtype} as BigDataViewer stores it)` : d.dtype ?? 'unsupported type';
+  return `  ${d.path.padEnd(width)}  ${d.shape.join(' x ')}  ${dtype}  ${layout}  ${filters}  ${stored}${factors}`;
 }
 
 export function formatSummary(s: OutputSummary): string {
