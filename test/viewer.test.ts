@@ -64,6 +64,20 @@ describe('preview of an existing output', () => {
     expect(check).toMatchObject({ size: [450, 1050], maxDiff: 0 });
     expect(check.limits[1]).toBeGreaterThan(32767); // read as int16, the bright half would be negative
   });
+
+  it('a multi-channel [C, H, W] output: channel 0, or --channel C', () => {
+    python('channels', file('channels.h5'));
+    for (const channel of [0, 1]) {
+      const png = file(`channel${channel}.png`);
+      const job = node([stitchJs, 'preview', file('channels.h5'), '--out', png, '--json', ...(channel ? ['--channel', '1'] : [])]);
+      expect(job.code, job.stderr).toBe(0);
+      expect(JSON.parse(job.stdout)).toMatchObject({ source: '/stitched', channel, shape: [300, 500] });
+      expect(python('preview', png, file('channels.h5'), '/stitched', String(channel))).toMatchObject({ size: [500, 300], maxDiff: 0 });
+    }
+    const wrong = node([stitchJs, 'preview', file('channels.h5'), '--out', file('channel2.png'), '--channel', '2']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/^h5stitch: error: Expected a channel 0\.\.1 for --channel but received number 2$/m);
+  });
 });
 
 describe('verify --map', () => {
