@@ -40,7 +40,14 @@ export function addToBlockSums(sums: Float64Array, py0: number, factor: number, 
   for (let r = 0; r < rows; r++) {
     const base = (Math.floor((y0 + r) / factor) - py0) * previewWidth;
     const row = r * width;
-    for (let x = 0; x < width; x++) sums[base + Math.floor(x / factor)] += pixels[row + x];
+    // Each block's pixels added one by one, left to right, as a running sum (the order the tests
+    // recompute it in): a local accumulator, no division per pixel.
+    for (let px = 0, x = 0; px < previewWidth; px++) {
+      let sum = sums[base + px];
+      const end = Math.min(x + factor, width);
+      for (; x < end; x++) sum += pixels[row + x];
+      sums[base + px] = sum;
+    }
   }
 }
 
