@@ -186,6 +186,10 @@ describe('bad arguments: one line, exit 2, nothing written', () => {
     refused(node([stitchJs, 'preview', file('square-out.h5'), '--out', file('q.gif')]), /Expected a file name ending in \.png for --out/);
     refused(node([stitchJs, 'inspect', file('missing.h5')]), /output .*missing\.h5 does not exist$/m);
     refused(node([stitchJs, 'info', file('square-out.h5')]), /^h5stitch: error: info takes no file .*; to see what an output holds: inspect OUT\.h5$/m);
+    // An HDF5 file named .png is not replaced by its own preview.
+    fs.copyFileSync(file('square-out.h5'), file('data.png'));
+    refused(node([stitchJs, 'preview', file('data.png'), '--out', file('data.png')]), /--out .*data\.png is .*data\.png, the file it would be made from; choose another name$/m);
+    expect(fs.readFileSync(file('data.png')).equals(fs.readFileSync(file('square-out.h5')))).toBe(true);
     for (const f of ['map.txt', 'q.gif']) expect(fs.existsSync(file(f))).toBe(false);
   });
 });

@@ -174,7 +174,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   const pipelineWanted = choosePipeline(mpi, req);
   mpi.runOnRoot(() => {
     checkNewOutput(req.output, { force: req.force, input: req.input });
-    if (req.preview !== undefined) checkImagePath(req.preview, ['.png'], '--preview');
+    if (req.preview !== undefined) checkImagePath(req.preview, ['.png'], '--preview', [req.output, req.input]);
   });
   const nodes = nodeCount(mpi, native().mpi.processorName());
   const fileSystem = mpi.runOnAll(() => checkOutputFileSystem(req.output, { strategy, ranks: mpi.size, nodes, trust: req.trustFsCoherence }));

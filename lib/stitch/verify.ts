@@ -111,7 +111,7 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
   const map = o.map;
   if (map !== undefined) {
     if (typeof map !== 'string' || map === '') throw expected('a non-empty string', '--map', map);
-    mpi.runOnRoot(() => checkImagePath(map, MAP_EXTENSIONS, '--map'));
+    mpi.runOnRoot(() => checkImagePath(map, MAP_EXTENSIONS, '--map', [o.output, ...(o.input ? [o.input] : [])]));
   }
   const report = checkOutput(mpi, o);
   if (map !== undefined) {

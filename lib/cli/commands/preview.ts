@@ -27,7 +27,7 @@ export const previewCommand: Command = {
     const channel = optInt(args, 'channel', 0);
     mpi.runOnRoot(() => {
       if (!fs.existsSync(target.file)) throw new UsageError(`output ${target.file} does not exist`);
-      checkImagePath(png, ['.png'], '--out');
+      checkImagePath(png, ['.png'], '--out', [target.file]);
     });
     const report = writePreview(mpi, {
       output: target.file, dataset: target.dataset, png, channel, hints: defaultHints(false),

@@ -39,9 +39,10 @@ export function writeRgbPng(file: string, width: number, height: number, rgb: Ui
 /**
  * UsageError unless `file` names a new or replaceable image: its extension one of `extensions`
  * (lower case, with the dot), its directory existing and writable, and not a directory itself.
- * Images are derived views: an existing one is replaced.
+ * nor one of `notOver` (the output or input it is drawn from). Images are derived views: an
+ * existing one is replaced.
  */
-export function checkImagePath(file: string, extensions: readonly string[], option: string): void {
+export function checkImagePath(file: string, extensions: readonly string[], option: string, notOver: readonly string[] = []): void {
   const ext = path.extname(file).toLowerCase();
   if (!extensions.includes(ext)) {
     throw new UsageError(`Expected a file name ending in ${extensions.join(' or ')} for ${option} but received ${JSON.stringify(file)}`);
@@ -54,4 +55,10 @@ export function checkImagePath(file: string, extensions: readonly string[], opti
     throw new UsageError(`${option}: directory ${dir} is not writable`);
   }
   if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UsageError(`${option}: ${file} is a directory`);
+  // An HDF5 file named *.png is still the data: never replaced by a view of itself.
+  for (const other of notOver) {
+    if (path.resolve(other) === path.resolve(file) || (fs.existsSync(other) && fs.existsSync(file) && fs.realpathSync(other) === fs.realpathSync(file))) {
+      throw new UsageError(`${option} ${file} is ${other}, the file it would be made from; choose another name`);
+    }
+  }
 }
