@@ -11,11 +11,11 @@ import { planStitch, type StitchPlan } from '../core/plan';
 import type { BlendMode } from '../core/weights';
 import { RankFailedError, UsageError } from '../errors';
 import { readLayoutFile } from '../io/layout-file';
+import { checkImagePath } from '../io/sinks/png';
+import { writePreview, type PreviewReport } from '../io/sinks/preview';
 import { checkNewOutput } from '../io/output-path';
 import type { FileSystemInfo, FsClass } from '../runtime/file-system';
 import { createHdf5Sink, partialPaths, withDiskFullNote } from '../io/sinks/hdf5';
-import { checkImagePath } from '../io/sinks/png';
-import { writePreview, type PreviewReport } from '../io/sinks/preview';
 import type { OutputSink } from '../io/sinks/sink';
 import { openTileSource, type TileSource } from '../io/sources';
 import { channelCount, type ChannelSource } from '../io/sources/tiff';
@@ -63,6 +63,8 @@ export interface StitchReport {
   outputMBps: number;
   /** The output's file system as rank 0 sees it (see docs/reliability.md). */
   fileSystem: { type: string; class: FsClass };
+  /** With the preview option: the PNG written after the stitch (and after verify, when asked). */
+  preview?: PreviewReport;
   /**
    * Resident memory per rank (KiB, index = rank): at the start of the run, the process's peak at
    * its end, and the bound the peak should stay under: start + memPerRank (the band, or the two
@@ -72,8 +74,6 @@ export interface StitchReport {
   memory: { startKiB: number[]; peakKiB: number[]; boundKiB: number[] };
   /** With the verify option: the verdict of verify run at the end of the job. */
   verify?: { ok: boolean; complete: boolean; tiles: number; failed: VerifyReport['failed']; seconds: number };
-  /** With the preview option: the PNG written after the stitch (and after verify, when asked). */
-  preview?: PreviewReport;
 }
 
 /**
@@ -171,11 +171,9 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   const started = mpi.wtime();
   const startKiB = rssKiB('VmRSS');
   hooks.startRun();
+  if (req.preview !== undefined) mpi.runOnRoot(() => checkImagePath(req.preview!, ['.png'], '--preview', [req.output, req.input]));
   const pipelineWanted = choosePipeline(mpi, req);
-  mpi.runOnRoot(() => {
-    checkNewOutput(req.output, { force: req.force, input: req.input });
-    if (req.preview !== undefined) checkImagePath(req.preview, ['.png'], '--preview', [req.output, req.input]);
-  });
+  mpi.runOnRoot(() => checkNewOutput(req.output, { force: req.force, input: req.input }));
   const nodes = nodeCount(mpi, native().mpi.processorName());
   const fileSystem = mpi.runOnAll(() => checkOutputFileSystem(req.output, { strategy, ranks: mpi.size, nodes, trust: req.trustFsCoherence }));
   const meter = new Meter();

@@ -15,12 +15,12 @@ import { rawWeight } from '../core/weights';
 import { expected, UsageError } from '../errors';
 import { readLayoutFile } from '../io/layout-file';
 import { readProvenance } from '../io/provenance';
-import { checkImagePath } from '../io/sinks/png';
-import { MAP_EXTENSIONS, writeTileMap } from '../io/sinks/tile-map';
 import { openTileSource } from '../io/sources';
 import { openFile } from '../runtime/hdf5';
 import { accumulateRegion } from '../runtime/kernel';
 import { initMpi, type Mpi } from '../runtime/mpi';
+import { checkImagePath } from '../io/sinks/png';
+import { MAP_EXTENSIONS, writeTileMap } from '../io/sinks/tile-map';
 import { agreeing } from './engine';
 import { DEFAULT_MEM_PER_RANK, type StitchOptions } from './options';
 import { openWholeTiles, type WholeTiles } from './verify-tiles';
@@ -222,10 +222,11 @@ function checkOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
     const failed = verdicts.filter((t) => t.status !== 'ok');
     return {
       ok: failed.length === 0 && uncoveredMismatched === 0 && prov.complete,
-      tiles: verdicts, failed, complete: prov.complete, pixels: height * width, shape: [height, width],
+      tiles: verdicts, failed, complete: prov.complete, pixels: height * width,
       uncovered: { mismatched: uncoveredMismatched, firstAt },
       inputChanged: prov.inputs ? fingerprintChanges(prov.inputs, source.fingerprint) : [],
       fingerprinted: prov.inputs !== null,
+      shape: [height, width],
     };
   } finally {
     tiles?.close();
