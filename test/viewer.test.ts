@@ -71,7 +71,8 @@ describe('preview of an existing output', () => {
       const png = file(`channel${channel}.png`);
       const job = node([stitchJs, 'preview', file('channels.h5'), '--out', png, '--json', ...(channel ? ['--channel', '1'] : [])]);
       expect(job.code, job.stderr).toBe(0);
-      expect(JSON.parse(job.stdout)).toMatchObject({ source: '/stitched', channel, shape: [300, 500] });
+      expect(JSON.parse(job.stdout)).toMatchObject({ source: '/stitched', channel, planes: 2, shape: [300, 500] });
+      expect(node([stitchJs, 'preview', file('channels.h5'), '--out', png, '--channel', String(channel)]).stdout).toMatch(new RegExp(`\\(300x500, /stitched channel ${channel} of 2;`));
       expect(python('preview', png, file('channels.h5'), '/stitched', String(channel))).toMatchObject({ size: [500, 300], maxDiff: 0 });
     }
     const wrong = node([stitchJs, 'preview', file('channels.h5'), '--out', file('channel2.png'), '--channel', '2']);

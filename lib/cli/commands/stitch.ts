@@ -81,7 +81,7 @@ function verifyLine(v: NonNullable<StitchReport['verify']>): string {
 /** One line about a preview written: where, its size, what it was made from and its stretch. */
 export function previewLine(p: PreviewReport): string {
   const made = p.factor === 1 ? p.source : `${p.factor}x${p.factor} block means of ${p.source}`;
-  return `h5stitch preview: ${p.file} (${p.shape[0]}x${p.shape[1]}, ${made}${p.channel !== null ? ` plane ${p.channel}` : ''}; ` +
+  return `h5stitch preview: ${p.file} (${p.shape[0]}x${p.shape[1]}, ${made}${p.planes > 1 ? ` channel ${p.channel} of ${p.planes}` : ''}; ` +
     `0..255 = ${p.limits[0]?.toPrecision(6)}..${p.limits[1]?.toPrecision(6)}) in ${p.seconds.toFixed(2)} s`;
 }
 

@@ -38,6 +38,8 @@ export interface PreviewReport {
   sourceShape: [number, number];
   /** The plane of a 3-D source ([C, H, W] channel, or BDV's single [1, H, W] plane), else null. */
   channel: number | null;
+  /** Planes (channels) the source has: 1 for a 2-D dataset. */
+  planes: number;
   /** Block size of the mean (1: the level as it is). */
   factor: number;
   /** The PNG's size [H, W]. */
@@ -99,7 +101,7 @@ export function writePreview(mpi: Mpi, o: PreviewOptions): PreviewReport {
       return [lo, hi] as [number, number];
     });
     return {
-      file: o.png, source: level.path, layout, sourceShape: [height, width], channel: shape.length === 3 ? channel : null,
+      file: o.png, source: level.path, layout, sourceShape: [height, width], channel: shape.length === 3 ? channel : null, planes,
       factor, shape: [ph, pw], limits, seconds: mpi.allreduce(new Float64Array([mpi.wtime() - started]), 'max')[0],
     };
   } finally {
