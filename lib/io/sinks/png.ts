@@ -11,9 +11,11 @@ const GREY = 0 as const;
 const RGB = 2 as const;
 
 function writePng(file: string, width: number, height: number, data: Uint8Array, colorType: typeof GREY | typeof RGB): void {
+  // One filter (Paeth) instead of pngjs's try-all-five per row: 145 ms instead of 250 ms for a
+  // 1,870² preview here, the same bytes (Paeth was what it chose).
   const bytes = PNG.sync.write(
     { width, height, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) } as PNG,
-    { colorType, inputColorType: colorType, inputHasAlpha: false, bitDepth: 8, deflateLevel: 6 },
+    { colorType, inputColorType: colorType, inputHasAlpha: false, bitDepth: 8, deflateLevel: 6, filterType: 4 },
   );
   const final = path.resolve(file);
   const partial = path.join(path.dirname(final), `.${path.basename(final)}.h5stitch-partial`);
