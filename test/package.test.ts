@@ -56,6 +56,18 @@ describe('the packed package in a fresh project', () => {
     expect(job.stdout.trim()).toBe('consumer: 9 tiles on 2 ranks, verify ok');
   });
 
+  it('writes a preview PNG with its bundled runtime dependencies (pngjs, quickselect)', () => {
+    // In the tarball itself: an offline install from a warm npm cache would not show them missing.
+    const tarball = path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.tgz'))!);
+    const listing = sh('tar', ['tzf', tarball], dir).out.split('\n');
+    for (const dep of ['pngjs', 'quickselect']) expect(listing).toContain(`package/node_modules/${dep}/package.json`);
+    const bin = path.join(project, 'node_modules', 'h5stitch', 'dist', 'stitch.js');
+    const job = node([bin, 'preview', path.join(project, 'stitched.h5'), '--out', path.join(project, 'preview.png')], { cwd: project });
+    expect(job.code, job.stderr).toBe(0);
+    expect(job.stdout).toMatch(/^h5stitch preview: .*preview\.png \(88x88, \/stitched;/);
+    expect(fs.readFileSync(path.join(project, 'preview.png')).subarray(1, 4).toString()).toBe('PNG');
+  });
+
   it('exports the public surface only', () => {
     const script = "const h=require('h5stitch');console.log(Object.keys(h).sort().join(','));" +
       "try{require('h5stitch/dist/runtime/mpi.js')}catch(e){console.log(e.code)}";

@@ -14,12 +14,15 @@ import { benchCommand } from './commands/bench';
 import type { Command } from './commands/command';
 import { generateCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
+import { inspectCommand } from './commands/inspect';
+import { previewCommand } from './commands/preview';
 import { registerCommand } from './commands/register';
 import { stitchCommand } from './commands/stitch';
 import { verifyCommand } from './commands/verify';
 
 const COMMANDS: Record<string, Command> = {
   stitch: stitchCommand, verify: verifyCommand, generate: generateCommand, info: infoCommand, bench: benchCommand, register: registerCommand,
+  preview: previewCommand, inspect: inspectCommand,
 };
 const LAUNCHER = 'mpirun -n N node dist/stitch.js';
 

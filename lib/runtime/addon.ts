@@ -47,6 +47,12 @@ export interface NativeDataset {
   readonly name: string;
   /** Byte offset of a contiguous dataset's data in its file; null when chunked or unallocated. */
   readonly fileOffset: number | null;
+  /** The filter pipeline in order (gzip's values[0] is its level); [] when unfiltered. */
+  readonly filters: Array<{ id: number; name: string; values: number[] }>;
+  /** Bytes its data takes in the file (less than its size when compressed; 0 if unallocated). */
+  readonly storageSize: number;
+  /** The object's identity in its file: equal for two paths that are hard links to one dataset. */
+  readonly objectId: string;
   read<T extends NumericArray>(start: number[], count: number[], out: T, options?: IoOptions): T;
   write(start: number[], count: number[], data: NumericArray, options?: IoOptions): ActualIoMode;
   setAttr(name: string, value: AttrValue): void;

@@ -80,6 +80,12 @@ export interface StitchOptions {
   channelsAs?: 'planes' | 'datasets';
   /** Replace an existing output. */
   force?: boolean;
+  /**
+   * Write an 8-bit greyscale PNG preview of the output here after the stitch (at most 2048 px a
+   * side, stretched between the 0.1 and 99.9 percentiles; channel 0 of a multi-channel output;
+   * docs/preview.md). The report's `preview` describes it.
+   */
+  preview?: string;
   /** Show progress on rank 0 when stderr is a terminal. Default true. */
   progress?: boolean;
 }
@@ -112,6 +118,7 @@ export interface StitchRequest {
   verify: boolean;
   channelsAs: 'planes' | 'datasets';
   force: boolean;
+  preview?: string;
   progress: boolean;
 }
 
@@ -202,6 +209,7 @@ export function resolveStitchOptions(options: StitchOptions): StitchRequest {
     verify: flag(o.verify, '--verify'),
     channelsAs: choice(o.channelsAs, ['planes', 'datasets'] as const, '--channels-as', 'planes'),
     force: flag(o.force, '--force'),
+    preview: text(o.preview, '--preview'),
     progress: o.progress === undefined ? true : flag(o.progress, 'progress'),
   };
   refuseUnsafe(request, writeSievingOn(hints, keepDataSieving));
@@ -212,6 +220,7 @@ export function resolveStitchOptions(options: StitchOptions): StitchRequest {
 function refuseUnsafe(r: StitchRequest, sieving: boolean): void {
   if (r.positions && r.positionsPath) throw new UsageError('give positions or a positions dataset (--positions), not both');
   if (r.layout && r.layoutFile) throw new UsageError('give a layout or a layout file (--layout), not both');
+  if (r.preview !== undefined && !/\.png$/i.test(r.preview)) throw expected('a file name ending in .png', '--preview', r.preview);
   if (r.gzip !== undefined && !r.chunk) throw new UsageError('--compress needs --chunk HxW (compression works on chunks)');
   if (r.pipeline === 'on' && r.strategy !== 'slab') throw new UsageError(`--pipeline on applies to --strategy slab only, not ${r.strategy}`);
   // Parallel HDF5 writes filtered (compressed) chunks only collectively.

@@ -11,6 +11,8 @@ import { planStitch, type StitchPlan } from '../core/plan';
 import type { BlendMode } from '../core/weights';
 import { RankFailedError, UsageError } from '../errors';
 import { readLayoutFile } from '../io/layout-file';
+import { checkImagePath } from '../io/sinks/png';
+import { writePreview, type PreviewReport } from '../io/sinks/preview';
 import { checkNewOutput } from '../io/output-path';
 import type { FileSystemInfo, FsClass } from '../runtime/file-system';
 import { createHdf5Sink, partialPaths, withDiskFullNote } from '../io/sinks/hdf5';
@@ -61,6 +63,8 @@ export interface StitchReport {
   outputMBps: number;
   /** The output's file system as rank 0 sees it (see docs/reliability.md). */
   fileSystem: { type: string; class: FsClass };
+  /** With the preview option: the PNG written after the stitch (and after verify, when asked). */
+  preview?: PreviewReport;
   /**
    * Resident memory per rank (KiB, index = rank): at the start of the run, the process's peak at
    * its end, and the bound the peak should stay under: start + memPerRank (the band, or the two
@@ -167,6 +171,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   const started = mpi.wtime();
   const startKiB = rssKiB('VmRSS');
   hooks.startRun();
+  if (req.preview !== undefined) mpi.runOnRoot(() => checkImagePath(req.preview!, ['.png'], '--preview', [req.output, req.input]));
   const pipelineWanted = choosePipeline(mpi, req);
   mpi.runOnRoot(() => checkNewOutput(req.output, { force: req.force, input: req.input }));
   const nodes = nodeCount(mpi, native().mpi.processorName());
@@ -227,6 +232,9 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   }
   const result = report(mpi, req, { io, pipeline, plan, meter, started, fileSystem, channels, startKiB, tileBytes: source.height * source.width * bytesOf(req.dtype) });
   if (req.verify) result.verify = verifyAtEnd(mpi, req, hooks);
+  if (req.preview !== undefined) {
+    result.preview = writePreview(mpi, { output: req.output, dataset: req.dataset, png: req.preview, memPerRank: req.memPerRank, hints: req.hints });
+  }
   return result;
 }
 

@@ -12,13 +12,15 @@ import { planStitch } from '../core/plan';
 import { fingerprintChanges, PROVENANCE, type Provenance } from '../core/provenance';
 import { planRounds } from '../core/rounds';
 import { rawWeight } from '../core/weights';
-import { UsageError } from '../errors';
+import { expected, UsageError } from '../errors';
 import { readLayoutFile } from '../io/layout-file';
 import { readProvenance } from '../io/provenance';
 import { openTileSource } from '../io/sources';
 import { openFile, type Dataset, type H5File } from '../runtime/hdf5';
 import { accumulateRegion } from '../runtime/kernel';
 import { initMpi, type Mpi } from '../runtime/mpi';
+import { checkImagePath } from '../io/sinks/png';
+import { MAP_EXTENSIONS, writeTileMap } from '../io/sinks/tile-map';
 import { agreeing } from './engine';
 import { DEFAULT_MEM_PER_RANK, type StitchOptions } from './options';
 import { openWholeTiles, type WholeTiles } from './verify-tiles';
@@ -32,6 +34,8 @@ export interface TileVerdict {
   mismatched: number;
   worst: number;
   worstAt: [number, number] | null;
+  /** Where the tile lies on the canvas (its top-left pixel and size), as verify placed it. */
+  y: number; x: number; height: number; width: number;
 }
 export interface VerifyReport {
   ok: boolean;
@@ -42,6 +46,8 @@ export interface VerifyReport {
   pixels: number;
   /** Multi-channel input: the channels checked (every plane of [C, H, W], or the channel datasets). */
   channels?: number[];
+  /** The output's canvas [H, W]. */
+  shape: [number, number];
   /** Pixels no tile covers that are not 0 (the first one found, row-major; in `channel` when multi-channel). */
   uncovered: { mismatched: number; firstAt: [number, number] | null; channel?: number };
   /**
@@ -73,6 +79,11 @@ export interface VerifyOptions {
    * output counts as complete.
    */
   placement?: Pick<StitchOptions, 'layout' | 'layoutFile' | 'layoutPath' | 'overlap' | 'positions' | 'positionsPath' | 'blend'>;
+  /**
+   * Draw the tile layout, each tile coloured ok / missing / wrong, into this .svg or .png
+   * (written by rank 0 after the check; docs/verify.md).
+   */
+  map?: string;
 }
 
 /**
@@ -140,6 +151,20 @@ function outputPlanes(file: H5File, name: string): OutputPlane[] {
 }
 
 export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
+  const map = o.map;
+  if (map !== undefined) {
+    if (typeof map !== 'string' || map === '') throw expected('a non-empty string', '--map', map);
+    mpi.runOnRoot(() => checkImagePath(map, MAP_EXTENSIONS, '--map', [o.output, ...(o.input ? [o.input] : [])]));
+  }
+  const report = checkOutput(mpi, o);
+  if (map !== undefined) {
+    const title = `h5stitch verify of ${o.output}: ${report.ok ? 'OK' : 'FAILED'}: ${report.tiles.length - report.failed.length}/${report.tiles.length} tiles ok`;
+    mpi.runOnRoot(() => writeTileMap(map, report.tiles, report.shape, title));
+  }
+  return report;
+}
+
+function checkOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
   const file = openFile(o.output, { mode: 'r', parallel: true });
   let tiles: WholeTiles | undefined;
   try {
@@ -240,7 +265,7 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
         }
         // Missing: at least half the pixels the tile owns came out 0 (a lost write), else wrong.
         const status: TileStatus = mismatched === 0 ? 'ok' : zeros >= geometry.ownedPixels(t) / 2 ? 'missing' : 'wrong';
-        return { index: t.index, ...(source.channels > 1 ? { channel } : {}), status, mismatched, worst, worstAt: at };
+        return { index: t.index, ...(source.channels > 1 ? { channel } : {}), status, mismatched, worst, worstAt: at, y: t.y, x: t.x, height: t.height, width: t.width };
       }).sort((a, b) => a.index - b.index);
       let mismatched = 0, firstAt: [number, number] | null = null;
       for (let r = 0; r < mpi.size; r++) {
@@ -264,6 +289,7 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
       uncovered,
       inputChanged: prov.inputs ? fingerprintChanges(prov.inputs, source.fingerprint) : [],
       fingerprinted: prov.inputs !== null,
+      shape: [height, width],
     };
   } finally {
     tiles?.close();

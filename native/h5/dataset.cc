@@ -2,6 +2,8 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
+
 #include "common/addon_state.h"
 #include "common/args.h"
 #include "common/errors.h"
@@ -52,6 +54,9 @@ void H5Dataset::Register(Napi::Env env, Napi::Object exports) {
                                        InstanceAccessor<&H5Dataset::GetChunk>("chunk"),
                                        InstanceAccessor<&H5Dataset::GetName>("name"),
                                        InstanceAccessor<&H5Dataset::GetFileOffset>("fileOffset"),
+                                       InstanceAccessor<&H5Dataset::GetFilters>("filters"),
+                                       InstanceAccessor<&H5Dataset::GetStorageSize>("storageSize"),
+                                       InstanceAccessor<&H5Dataset::GetObjectId>("objectId"),
                                    });
   StateOf(env).dataset_class = Napi::Persistent(cls);
   exports.Set("Dataset", cls);
@@ -255,6 +260,61 @@ Napi::Value H5Dataset::GetFileOffset(const Napi::CallbackInfo& info) {
   H5Eclear2(H5E_DEFAULT);  // a chunked dataset's HADDR_UNDEF comes with an error stack
   if (offset == HADDR_UNDEF) return info.Env().Null();
   return Napi::Number::New(info.Env(), static_cast<double>(offset));
+}
+
+// The filter pipeline, in order: [{ id, name, values }] (values: the filter's client data, e.g.
+// gzip's level); [] for none. What `inspect` shows as an output's compression.
+Napi::Value H5Dataset::GetFilters(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "read its filters");
+  Hid dcpl = PropertyList(H5Dget_create_plist(dataset_.get()));
+  CheckHdf5(env, dcpl.get(), "H5Dget_create_plist(" + name_ + ")");
+  const int count = H5Pget_nfilters(dcpl.get());
+  CheckHdf5(env, count, "H5Pget_nfilters(" + name_ + ")");
+  Napi::Array result = Napi::Array::New(env, count);
+  for (int i = 0; i < count; i++) {
+    unsigned int flags = 0, config = 0;
+    size_t values_count = 8;
+    unsigned int values[8] = {0};
+    char name[256] = {0};
+    const H5Z_filter_t id = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &flags, &values_count, values, sizeof name, name, &config);
+    CheckHdf5(env, id, "H5Pget_filter2(" + name_ + ")");
+    Napi::Object filter = Napi::Object::New(env);
+    filter.Set("id", static_cast<double>(id));
+    filter.Set("name", id == H5Z_FILTER_DEFLATE ? "gzip" : id == H5Z_FILTER_SHUFFLE ? "shuffle" : id == H5Z_FILTER_FLETCHER32 ? "fletcher32" : std::string(name));
+    Napi::Array list = Napi::Array::New(env, std::min<size_t>(values_count, 8));
+    for (size_t k = 0; k < std::min<size_t>(values_count, 8); k++) list.Set(static_cast<uint32_t>(k), static_cast<double>(values[k]));
+    filter.Set("values", list);
+    result.Set(static_cast<uint32_t>(i), filter);
+  }
+  return result;
+}
+
+// Bytes the dataset's data takes in the file (H5Dget_storage_size): less than its size when
+// compressed, 0 when not yet allocated.
+Napi::Value H5Dataset::GetStorageSize(const Napi::CallbackInfo& info) {
+  RequireOpen(info.Env(), "read its storage size");
+  return Napi::Number::New(info.Env(), static_cast<double>(H5Dget_storage_size(dataset_.get())));
+}
+
+// Which object in the file this is (file number and address, or token): two paths with the same
+// id are hard links to one dataset (a pyramid's /multiscale/s0 and /stitched).
+Napi::Value H5Dataset::GetObjectId(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "read its object id");
+#if H5_VERSION_GE(1, 12, 0)
+  H5O_info2_t object;
+  CheckHdf5(env, H5Oget_info3(dataset_.get(), &object, H5O_INFO_BASIC), "H5Oget_info3(" + name_ + ")");
+  char* token = nullptr;
+  CheckHdf5(env, H5Otoken_to_str(dataset_.get(), &object.token, &token), "H5Otoken_to_str(" + name_ + ")");
+  std::string id = std::to_string(object.fileno) + ":" + token;
+  H5free_memory(token);
+#else
+  H5O_info_t object;
+  CheckHdf5(env, H5Oget_info2(dataset_.get(), &object, H5O_INFO_BASIC), "H5Oget_info2(" + name_ + ")");
+  std::string id = std::to_string(object.fileno) + ":" + std::to_string(object.addr);
+#endif
+  return Napi::String::New(env, id);
 }
 
 }  // namespace h5stitch

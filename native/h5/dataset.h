@@ -38,6 +38,9 @@ class H5Dataset : public Napi::ObjectWrap<H5Dataset> {
   Napi::Value GetChunk(const Napi::CallbackInfo& info);
   Napi::Value GetName(const Napi::CallbackInfo& info);
   Napi::Value GetFileOffset(const Napi::CallbackInfo& info);
+  Napi::Value GetFilters(const Napi::CallbackInfo& info);
+  Napi::Value GetStorageSize(const Napi::CallbackInfo& info);
+  Napi::Value GetObjectId(const Napi::CallbackInfo& info);
 
   // One read() or write() call, checked: the buffer, where its elements go, and how.
   struct Io {

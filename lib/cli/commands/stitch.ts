@@ -1,5 +1,6 @@
 /** `stitch INPUT --out OUT.h5[:/dataset]`: maps flags to StitchOptions; the library validates. */
 import { UsageError } from '../../errors';
+import type { PreviewReport } from '../../io/sinks/preview';
 import type { StitchOptions } from '../../stitch/options';
 import { runStitch, type StitchReport } from '../../stitch/run';
 import { resolveStitchOptions } from '../../stitch/options';
@@ -62,6 +63,7 @@ export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
     verify: optFlag(args, 'verify'),
     channelsAs: optString(args, 'channels-as') as StitchOptions['channelsAs'],
     force: optFlag(args, 'force'),
+    preview: optString(args, 'preview'),
     progress: !optFlag(args, 'json'),
   };
 }
@@ -75,6 +77,13 @@ function verifyLine(v: NonNullable<StitchReport['verify']>): string {
   const failed = v.failed.map((t) => `${t.channel === undefined ? '' : `channel ${t.channel} `}tile ${t.index} ${t.status}`).join(', ');
   return `h5stitch verify: ${v.ok ? 'OK' : 'FAILED'}: ${v.tiles - v.failed.length}/${v.tiles} tiles ok` +
     `${failed ? ` (${failed})` : ''}${v.complete ? '' : ', output not marked complete'} in ${v.seconds.toFixed(2)} s`;
+}
+
+/** One line about a preview written: where, its size, what it was made from and its stretch. */
+export function previewLine(p: PreviewReport): string {
+  const made = p.factor === 1 ? p.source : `${p.factor}x${p.factor} block means of ${p.source}`;
+  return `h5stitch preview: ${p.file} (${p.shape[0]}x${p.shape[1]}, ${made}${p.planes > 1 ? ` channel ${p.channel} of ${p.planes}` : ''}; ` +
+    `0..255 = ${p.limits[0]?.toPrecision(6)}..${p.limits[1]?.toPrecision(6)}) in ${p.seconds.toFixed(2)} s`;
 }
 
 export const stitchCommand: Command = {
@@ -104,6 +113,7 @@ export const stitchCommand: Command = {
       verify: { flag: true, help: 'verify the output at the end of the job (exit 1 when it fails)' },
       'channels-as': { value: 'C', help: 'multi-channel input: planes (default: one [C, H, W] dataset) | datasets (one 2-D dataset per channel, DATASET/c0, DATASET/c1, ...)' },
       force: { flag: true, help: 'replace an existing output' },
+      preview: { value: 'FILE.png', help: 'write an 8-bit greyscale preview (<= 2048 px a side, 0.1-99.9 percentile stretch; channel 0) after the stitch' },
     },
   },
   run(mpi, args) {
@@ -113,6 +123,7 @@ export const stitchCommand: Command = {
       else {
         console.log(summaryLine(report));
         if (report.verify) console.log(verifyLine(report.verify));
+        if (report.preview) console.log(previewLine(report.preview));
       }
     }
     return report.verify && !report.verify.ok ? 1 : 0;

@@ -49,6 +49,7 @@ export const verifyCommand: Command = {
       ...PLACEMENT_OPTIONS,
       blend: { value: 'B', help: 'linear (default) | none | max: with the placement options, for an output h5stitch did not write' },
       'mem-per-rank': { value: 'SIZE', help: 'band memory per rank (default 16M)' },
+      map: { value: 'FILE.svg|FILE.png', help: 'draw the tile layout, each tile coloured ok / missing / wrong, with a legend' },
     },
   },
   run(mpi, args) {
@@ -59,7 +60,7 @@ export const verifyCommand: Command = {
     const placement = placementFrom(args);
     const report = verifyOutput(mpi, {
       output: target.file, dataset: target.dataset, input: optString(args, 'input'), tilesPath: optString(args, 'tiles-path'),
-      memPerRank: optBytes(args, 'mem-per-rank'), placement,
+      memPerRank: optBytes(args, 'mem-per-rank'), placement, map: optString(args, 'map'),
     });
     if (mpi.rank === 0) {
       // On stderr whatever the output format: a verdict about other tiles than were stitched is easy to misread.
@@ -70,7 +71,11 @@ export const verifyCommand: Command = {
         process.stderr.write('h5stitch: warning: the output records no input fingerprint (written before h5stitch 0.2): cannot tell whether the input changed since\n');
       }
       if (optFlag(args, 'json')) process.stdout.write(`${JSON.stringify({ command: 'verify', ...report })}\n`);
-      else printVerdict(report);
+      else {
+        printVerdict(report);
+        const map = optString(args, 'map');
+        if (map) console.log(`h5stitch verify: tile map in ${map}`);
+      }
     }
     return report.ok ? 0 : 1;
   },
