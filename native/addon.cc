@@ -11,6 +11,7 @@
 #include "kernels/bindings.h"
 #include "os/page_cache.h"
 #include "register/register_binding.h"
+#include "generate/texture_binding.h"
 #include "runtime/mpi_runtime.h"
 
 namespace {
@@ -30,6 +31,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TiffFile::Register(env, exports);
   bench::Register(env, exports);
   reg::Register(env, exports);
+  gen::Register(env, exports);
   return exports;
 }
 

@@ -42,7 +42,7 @@ export interface PairRecord {
   a: number; b: number; dy: number; dx: number; ncc: number; residual: number; status: LinkStatus;
 }
 
-export interface TileRecord { index: number; y: number; x: number; status: TileStatus; reason?: string }
+export interface TileRecord { index: number; y: number; x: number; status: TileStatus; reason?: string; uncertainty?: number }
 
 export interface RegisterReport {
   command: 'register';

@@ -3,8 +3,10 @@
  * position to the kept links (the normal equations are a graph Laplacian, solved by conjugate
  * gradients with one tile per connected group held fixed), with links whose residual is an outlier
  * removed one at a time (worst first, like BigStitcher). Tiles outside the main group are placed by
- * a linear model fitted from the registered tiles' nominal → registered positions. Pure and
- * deterministic: the same table gives the same bits.
+ * a stage model: an affine map fitted from the registered tiles' nominal → registered positions,
+ * corrected locally by how far the tile's registered neighbours sit from it (a smooth systematic
+ * error, such as thermal drift, is shared by neighbours; their random errors are not, and neither
+ * is the tile's own). Pure and deterministic: the same table gives the same bits.
  */
 
 export interface Link {
@@ -29,6 +31,8 @@ export interface TilePlacement {
   status: TileStatus;
   /** Why a tile is not in the main registered group. */
   reason?: string;
+  /** Tiles placed by the model: its expected error in pixels (see Model.predictionRms). */
+  uncertainty?: number;
 }
 
 export interface SolveOptions {
@@ -41,10 +45,22 @@ export interface SolveOptions {
 export const DEFAULT_SOLVE: SolveOptions = { outlierFactor: 3.5, outlierPixels: 2 };
 
 export interface Model {
-  /** registered = scale * nominal + offset, per axis */
-  scaleY: number; offsetY: number; scaleX: number; offsetX: number;
+  /** The affine stage model: registered y = y[0] + y[1]·nominal y + y[2]·nominal x; likewise x. */
+  y: [number, number, number];
+  x: [number, number, number];
+  /** Its step scales, y[1] and x[2] (≠ 1: a systematic stage step error). */
+  scaleY: number;
+  scaleX: number;
   /** Tiles it was fitted from (0: identity, nothing registered). */
   fittedFrom: number;
+  /** RMS distance of the registered tiles from the affine model, in pixels. */
+  residualRms: number;
+  /**
+   * RMS error of predicting each registered tile from the model and its registered neighbours
+   * alone, as if it were blank: the uncertainty of a modelled tile. Small when the stage error is
+   * systematic; about the stage's random error when it is not (no method can do better then).
+   */
+  predictionRms: number;
 }
 
 export interface Solution {
@@ -124,14 +140,34 @@ function solveAxis(group: number[], links: readonly Link[], rel: (l: Link) => nu
   }
 }
 
-/** Least-squares registered = scale·nominal + offset on one axis; scale 1 when the nominal does not vary. */
-function fitAxis(nominal: number[], registered: number[]): [number, number] {
-  const n = nominal.length;
-  const mn = nominal.reduce((s, v) => s + v, 0) / n, mr = registered.reduce((s, v) => s + v, 0) / n;
-  let sxx = 0, sxy = 0;
-  for (let i = 0; i < n; i++) { sxx += (nominal[i] - mn) ** 2; sxy += (nominal[i] - mn) * (registered[i] - mr); }
-  const scale = sxx > 1e-9 * n ? sxy / sxx : 1;
-  return [scale, mr - scale * mn];
+/**
+ * Least-squares registered = c[0] + c[1]·ny + c[2]·nx; a term whose nominal coordinate does not
+ * vary (one grid row or column) keeps its default (`own`: 1 for the axis's own coordinate, else 0;
+ * own 0: both 0).
+ */
+function fitAffine(ny: number[], nx: number[], registered: number[], own: 0 | 1 | 2): [number, number, number] {
+  const n = registered.length;
+  const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / n;
+  const my = mean(ny), mx = mean(nx), mr = mean(registered);
+  const cols = [ny.map((v) => v - my), nx.map((v) => v - mx)];
+  const r = registered.map((v) => v - mr);
+  const dot = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i], 0);
+  const coef = [own === 1 ? 1 : 0, own === 2 ? 1 : 0];
+  const free = [0, 1].filter((k) => dot(cols[k], cols[k]) > 1e-9 * n);
+  if (free.length === 2) {
+    const [a, b, c] = [dot(cols[0], cols[0]), dot(cols[0], cols[1]), dot(cols[1], cols[1])];
+    const [u, v] = [dot(cols[0], r), dot(cols[1], r)], det = a * c - b * b;
+    if (Math.abs(det) > 1e-12 * a * c) {
+      coef[0] = (c * u - b * v) / det;
+      coef[1] = (a * v - b * u) / det;
+    } else coef[0] = u / a;
+  } else if (free.length === 1) {
+    const k = free[0], other = 1 - k;
+    // The fixed term's part comes off first.
+    const rest = r.map((v, i) => v - coef[other] * cols[other][i]);
+    coef[k] = dot(cols[k], rest) / dot(cols[k], cols[k]);
+  }
+  return [mr - coef[0] * my - coef[1] * mx, coef[0], coef[1]];
 }
 
 /**
@@ -173,9 +209,49 @@ export function solvePositions(nominal: ReadonlyArray<readonly [number, number]>
   // The main group: the largest (the first of equals).
   const main = groups.reduce((best, g) => (g.length > best.length ? g : best), groups[0]);
   const registered = main.length > 1 ? main : [];
-  const [scaleY, offsetY] = registered.length ? fitAxis(registered.map((i) => nominal[i][0]), registered.map((i) => py[i])) : [1, 0];
-  const [scaleX, offsetX] = registered.length ? fitAxis(registered.map((i) => nominal[i][1]), registered.map((i) => px[i])) : [1, 0];
-  const model: Model = { scaleY, offsetY, scaleX, offsetX, fittedFrom: registered.length };
+  const inMain = new Uint8Array(n);
+  for (const i of registered) inMain[i] = 1;
+  const ny = registered.map((i) => nominal[i][0]), nx = registered.map((i) => nominal[i][1]);
+  const cy = registered.length ? fitAffine(ny, nx, registered.map((i) => py[i]), 1) : [0, 1, 0] as [number, number, number];
+  const cx = registered.length ? fitAffine(ny, nx, registered.map((i) => px[i]), 2) : [0, 0, 1] as [number, number, number];
+  const affine = (i: number): [number, number] => [cy[0] + cy[1] * nominal[i][0] + cy[2] * nominal[i][1], cx[0] + cx[1] * nominal[i][0] + cx[2] * nominal[i][1]];
+  // Candidate-pair neighbours (every link, whatever its status), in link order: deterministic.
+  const neighbours: number[][] = Array.from({ length: n }, () => []);
+  for (const l of links) { neighbours[l.a].push(l.b); neighbours[l.b].push(l.a); }
+  const deviation = (k: number): [number, number] => { const [ay, ax] = affine(k); return [py[k] - ay, px[k] - ax]; };
+  /**
+   * The model's position for tile i: affine, plus the deviation from it of the registered tiles
+   * around i (within two links), as a plane fitted to them and read at i (the mean when fewer than
+   * four): a smooth systematic error is interpolated, a tile's own random error is not known.
+   */
+  const predict = (i: number): { y: number; x: number; from: number } => {
+    const seen = new Set([i]);
+    let ring = [i];
+    const around: number[] = [];
+    for (let depth = 0; depth < 2; depth++) {
+      const next: number[] = [];
+      for (const j of ring) for (const k of neighbours[j]) if (!seen.has(k)) { seen.add(k); next.push(k); if (inMain[k]) around.push(k); }
+      ring = next;
+    }
+    const [ay, ax] = affine(i);
+    if (around.length === 0) return { y: ay, x: ax, from: 0 };
+    const dev = around.map(deviation);
+    if (around.length < 4) {
+      const mean = (axis: number) => dev.reduce((s, d) => s + d[axis], 0) / dev.length;
+      return { y: ay + mean(0), x: ax + mean(1), from: around.length };
+    }
+    const ry = around.map((k) => nominal[k][0] - nominal[i][0]), rx = around.map((k) => nominal[k][1] - nominal[i][1]);
+    return { y: ay + fitAffine(ry, rx, dev.map((d) => d[0]), 0)[0], x: ax + fitAffine(ry, rx, dev.map((d) => d[1]), 0)[0], from: around.length };
+  };
+  const rms = (values: number[], fallback: number) => (values.length ? Math.sqrt(values.reduce((s, v) => s + v * v, 0) / values.length) : fallback);
+  const residualRms = rms(registered.map((i) => { const [ay, ax] = affine(i); return Math.hypot(py[i] - ay, px[i] - ax); }), 0);
+  const predictionErrors: number[] = [];
+  for (const i of registered) {
+    const p = predict(i);
+    if (p.from) predictionErrors.push(Math.hypot(py[i] - p.y, px[i] - p.x));
+  }
+  const predictionRms = rms(predictionErrors, residualRms);
+  const model: Model = { y: cy, x: cx, scaleY: cy[1], scaleX: cx[2], fittedFrom: registered.length, residualRms, predictionRms };
   const tiles: TilePlacement[] = new Array(n);
   for (const g of groups) {
     if (g === main && registered.length) {
@@ -183,14 +259,18 @@ export function solvePositions(nominal: ReadonlyArray<readonly [number, number]>
     } else if (g.length > 1) {
       // A group linked only among itself: keep its inner layout, place it where the model says on average.
       let sy = 0, sx = 0;
-      for (const i of g) { sy += scaleY * nominal[i][0] + offsetY - py[i]; sx += scaleX * nominal[i][1] + offsetX - px[i]; }
-      for (const i of g) tiles[i] = { y: py[i] + sy / g.length, x: px[i] + sx / g.length, status: 'registered-group', reason: `linked only to ${g.length - 1} other tile(s) outside the main group; the group placed by the model` };
+      for (const i of g) { const p = predict(i); sy += p.y - py[i]; sx += p.x - px[i]; }
+      for (const i of g) {
+        tiles[i] = { y: py[i] + sy / g.length, x: px[i] + sx / g.length, status: 'registered-group', uncertainty: predictionRms,
+          reason: `linked only to ${g.length - 1} other tile(s) outside the main group; the group placed by the model` };
+      }
     } else {
       const i = g[0];
       const mine = links.filter((l) => l.a === i || l.b === i);
       const why = mine.length === 0 ? 'no overlapping neighbour' :
         `no kept link (${mine.map((l) => `${l.a}-${l.b} ${l.status}`).join(', ')})`;
-      tiles[i] = { y: scaleY * nominal[i][0] + offsetY, x: scaleX * nominal[i][1] + offsetX, status: 'modelled', reason: why };
+      const p = predict(i);
+      tiles[i] = { y: p.y, x: p.x, status: 'modelled', reason: why, uncertainty: p.from ? predictionRms : residualRms };
     }
   }
   for (const l of links) l.residual = Math.hypot(tiles[l.b].y - tiles[l.a].y - relY(l), tiles[l.b].x - tiles[l.a].x - relX(l));
