@@ -96,7 +96,8 @@ describe('register', () => {
 
   it('places blank tiles within 2 px when the stage error is systematic (±30 px) plus ±1 px random, and says why', () => {
     const out = path.join(dir, 'drift-positions.h5'), reportFile = path.join(dir, 'drift-report.json');
-    const job = mpirunFree(2, [stitchJs, 'register', drifting, '--out', out, '--max-shift', '24', '--report', reportFile]);
+    const picture = path.join(dir, 'drift.svg');
+    const job = mpirunFree(2, [stitchJs, 'register', drifting, '--out', out, '--max-shift', '24', '--report', reportFile, '--picture', picture]);
     expect(job.code, job.stderr).toBe(0);
     const blank = Array.from(read(drifting, '/blank_tiles'));
     expect(blank).toHaveLength(4);
@@ -122,6 +123,35 @@ describe('register', () => {
     // The pair table and tile status are in the file too.
     expect(read(out, '/pairs').length).toBe(report.pairTable.length * 7);
     expect(Array.from(read(out, '/tile_status')).filter((s) => s === 2)).toHaveLength(4);
+
+    // The picture, read by an XML parser no one here wrote: one line per pair, in table order;
+    // kept links coloured by residual, rejected ones dashed with the reason; modelled tiles marked.
+    const parse = 'import sys, json, xml.etree.ElementTree as ET\nns = "{http://www.w3.org/2000/svg}"\nroot = ET.parse(sys.argv[1]).getroot()\n' +
+      'links = [dict(e.attrib, title=e.find(ns + "title").text) for e in root.iter(ns + "line") if e.get("class") == "link"]\n' +
+      'tiles = [dict(e.attrib) for e in root.iter(ns + "rect") if e.get("class") == "tile"]\n' +
+      'legend = [e.get("fill") for e in root.iter(ns + "rect") if e.get("class") == "legend-residual"]\n' +
+      'print(json.dumps({"links": links, "tiles": tiles, "legend": legend}))\n';
+    const py = spawnSync('/usr/bin/python3', ['-c', parse, picture], { encoding: 'utf8' });
+    expect(py.status, py.stderr).toBe(0);
+    const svg = JSON.parse(py.stdout) as { links: Array<Record<string, string>>; tiles: Array<Record<string, string>>; legend: string[] };
+    const scale = [[0.1, '#1a9850'], [0.25, '#91cf60'], [0.5, '#fee08b'], [1, '#fc8d59'], [Infinity, '#d73027']] as const;
+    expect(svg.legend).toEqual(scale.map(([, colour]) => colour));
+    expect(svg.links).toHaveLength(report.pairTable.length);
+    report.pairTable.forEach((p: { a: number; b: number; status: string; residual: number }, k: number) => {
+      const line = svg.links[k];
+      expect([Number(line['data-a']), Number(line['data-b']), line['data-status']]).toEqual([p.a, p.b, p.status]);
+      if (p.status === 'kept') {
+        expect(line.stroke).toBe(scale.find(([below]) => p.residual < below)![1]);
+        expect(line['stroke-dasharray']).toBeUndefined();
+      } else {
+        expect(line.stroke).toBe('#9e9e9e');
+        expect(line['stroke-dasharray']).toBeDefined();
+        expect(line.title).toContain(`${p.a}-${p.b}: ${p.status}`);
+      }
+    });
+    expect(svg.links.filter((l) => l['data-status'] === 'kept').map((l) => l.stroke)).toContain('#1a9850');
+    expect(svg.tiles).toHaveLength(64);
+    expect(svg.tiles.filter((t) => t['data-status'] === 'modelled').map((t) => Number(t['data-index']))).toEqual(blank);
   });
 
   it('stitches at the registered positions (stitch --positions FILE:/positions) and verifies', () => {
@@ -205,6 +235,8 @@ describe('register', () => {
       [[path.join(dir, 'none.h5'), '--out', out], /^h5stitch: error: .*input .*none\.h5 does not exist$/],
       [[jittered, '--out', path.join(dir, 'exists.h5')], /^h5stitch: error: .*exists; pass --force to replace it$/],
       [[jittered, '--out', out, '--min-ncc', '2'], /^h5stitch: error: Expected a number in \[-1, 1\] for --min-ncc but received "2"$/],
+      [[jittered, '--out', out, '--picture', path.join(dir, 'p.png')], /^h5stitch: error: Expected a file name ending in \.svg for --picture but received ".*p\.png"$/],
+      [[jittered, '--out', out, '--picture', path.join(dir, 'none', 'p.svg')], /^h5stitch: error: picture directory .*none does not exist$/],
       [[jittered, '--out', out, '--positions', `${path.join(dir, 'none.h5')}:/positions`], /^h5stitch: error: positions file .*none\.h5 does not exist$/],
     ] as const) {
       // Two ranks for the first two (rank 0 alone reports), a singleton for the rest (faster).

@@ -57,8 +57,12 @@ export interface RegisterReport {
   status: Record<TileStatus, number>;
   model: Model;
   canvas: [number, number];
-  /** pairs: the pair phase (wall); read and register: the busiest rank's strip reads and native registration. */
-  seconds: { total: number; pairs: number; read: number; register: number; solve: number };
+  /**
+   * pairs: the pair phase (wall); read, register: the busiest rank's strip reads and native
+   * registration, which splits into fft (windowing, transforms, cross-power spectrum, peak search)
+   * and ncc (scoring candidates, hill-climb, sub-pixel); solve: rank 0's global solve.
+   */
+  seconds: { total: number; pairs: number; read: number; register: number; fft: number; ncc: number; solve: number };
   /** Pairs registered: real ones, and null ones (for the NCC threshold). */
   jobs: { real: number; null: number };
   /** Pairs (real and null) registered per second on the busiest rank. */
@@ -79,10 +83,10 @@ function quantile(sorted: number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
 }
 
-/** Registers every job this rank owns into `table` (FIELDS per job); returns [read, register] seconds. */
-function registerJobs(source: TileSource, jobs: readonly PairJob[], mine: number[], table: Float64Array, maxShift: number, peaks: number): [number, number] {
+/** Registers every job this rank owns into `table` (FIELDS per job); returns [read, register, fft, ncc] seconds. */
+function registerJobs(source: TileSource, jobs: readonly PairJob[], mine: number[], table: Float64Array, maxShift: number, peaks: number): [number, number, number, number] {
   const addon = native();
-  let readSeconds = 0, registerSeconds = 0;
+  let readSeconds = 0, registerSeconds = 0, fftSeconds = 0, nccSeconds = 0;
   for (const i of mine) {
     const t0 = performance.now();
     const j = jobs[i];
@@ -95,8 +99,10 @@ function registerJobs(source: TileSource, jobs: readonly PairJob[], mine: number
     table.set([r.dy, r.dx, r.ncc, r.overlap, r.candidates], i * FIELDS);
     readSeconds += (t1 - t0) / 1000;
     registerSeconds += (performance.now() - t1) / 1000;
+    fftSeconds += r.fftSeconds;
+    nccSeconds += r.nccSeconds;
   }
-  return [readSeconds, registerSeconds];
+  return [readSeconds, registerSeconds, fftSeconds, nccSeconds];
 }
 
 /**
@@ -147,11 +153,12 @@ export function runRegister(mpi: Mpi, o: RegisterOptions): RegisterReport {
     const mine = owned[mpi.rank];
     const local = new Float64Array(jobs.length * FIELDS);
     const pairsStarted = mpi.wtime();
-    const [readSeconds, nativeSeconds] = mpi.runOnAll(() => registerJobs(source, jobs, mine, local, maxShift, o.peaks ?? 5));
+    const [readSeconds, nativeSeconds, fftSeconds, nccSeconds] = mpi.runOnAll(() => registerJobs(source, jobs, mine, local, maxShift, o.peaks ?? 5));
     const myPairSeconds = mpi.wtime() - pairsStarted;
     // Each entry is written by one rank and zero elsewhere: the sum is that rank's bits.
     const table = mpi.allreduce(local, 'sum');
-    const busiest = mpi.allreduce(new Float64Array([myPairSeconds, readSeconds, nativeSeconds]), 'max');
+    // Each figure's maximum over the ranks (the busiest rank's, per figure).
+    const busiest = mpi.allreduce(new Float64Array([myPairSeconds, readSeconds, nativeSeconds, fftSeconds, nccSeconds]), 'max');
     const pairSeconds = mpi.wtime() - pairsStarted;
 
     const solveStarted = mpi.wtime();
@@ -160,7 +167,7 @@ export function runRegister(mpi: Mpi, o: RegisterOptions): RegisterReport {
     const report: RegisterReport = {
       command: 'register', input: o.input, output: o.output, ranks: mpi.size, tiles: source.count, tileSize: [source.height, source.width], maxShift,
       ...solved,
-      seconds: { total: 0, pairs: pairSeconds, read: busiest[1], register: busiest[2], solve: solveSeconds },
+      seconds: { total: 0, pairs: pairSeconds, read: busiest[1], register: busiest[2], fft: busiest[3], ncc: busiest[4], solve: solveSeconds },
       jobs: { real: real.length, null: nulls.length },
       pairsPerSecondPerRank: busiest[0] > 0 ? Math.max(...owned.map((m) => m.length)) / busiest[0] : 0,
     };
@@ -192,8 +199,10 @@ function solveOnRoot(plan: StitchPlan, real: PairJob[], nulls: PairJob[], table:
   const nominal = byIndex.map((t) => [t.y, t.x] as [number, number]);
   const solution = solvePositions(nominal, links);
   // Canvas origin at 0: the smallest y and x become 0.
-  const minY = Math.min(...solution.tiles.map((t) => t.y)), minX = Math.min(...solution.tiles.map((t) => t.x));
+  let minY = Infinity, minX = Infinity, maxY = -Infinity, maxX = -Infinity;
+  for (const t of solution.tiles) { minY = Math.min(minY, t.y); minX = Math.min(minX, t.x); }
   const tileTable = solution.tiles.map((t, index) => ({ index, ...t, y: t.y - minY, x: t.x - minX }));
+  for (const t of tileTable) { maxY = Math.max(maxY, Math.round(t.y)); maxX = Math.max(maxX, Math.round(t.x)); }
   const height = byIndex[0].height, width = byIndex[0].width;
   const count = (s: LinkStatus) => links.filter((l) => l.status === s).length;
   const status = { registered: 0, 'registered-group': 0, modelled: 0 } as Record<TileStatus, number>;
@@ -203,7 +212,7 @@ function solveOnRoot(plan: StitchPlan, real: PairJob[], nulls: PairJob[], table:
     pairs: { total: links.length, kept: count('kept'), lowNcc: count('low-ncc'), noCandidate: count('no-candidate'), outlier: count('outlier') },
     status,
     model: solution.model,
-    canvas: [Math.round(Math.max(...tileTable.map((t) => Math.round(t.y)))) + height, Math.round(Math.max(...tileTable.map((t) => Math.round(t.x)))) + width],
+    canvas: [maxY + height, maxX + width],
     tileTable,
     pairTable: links.map((l) => ({ a: l.a, b: l.b, dy: l.dy, dx: l.dx, ncc: l.ncc, residual: l.residual, status: l.status })),
   };

@@ -178,7 +178,7 @@ export interface NativeAddon {
    */
   registerPair(a: NumericArray, aShape: [number, number], b: NumericArray, bShape: [number, number],
     options: { offset: [number, number]; maxShift: number; peaks?: number; minOverlap?: number }):
-    { dy: number; dx: number; ncc: number; overlap: number; candidates: number };
+    { dy: number; dx: number; ncc: number; overlap: number; candidates: number; fftSeconds: number; nccSeconds: number };
   /**
    * Renders one tile of the registration test set's specimen (generate/texture.h) at canvas
    * position (y, x): texture, illumination, sensor noise; integer arrays get

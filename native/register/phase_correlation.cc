@@ -6,6 +6,7 @@
 #include <fftw3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <complex>
 #include <map>
@@ -158,6 +159,8 @@ static std::vector<double> Centred(const Strip& s) {
 }
 
 PairResult RegisterPair(const Strip& rawA, const Strip& rawB, const PairOptions& o) {
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
   const std::vector<double> centredA = Centred(rawA), centredB = Centred(rawB);
   const Strip a{centredA.data(), rawA.height, rawA.width}, b{centredB.data(), rawB.height, rawB.width};
   const int h = GoodSize(std::max(a.height, b.height)), w = GoodSize(std::max(a.width, b.width));
@@ -209,6 +212,9 @@ PairResult RegisterPair(const Strip& rawA, const Strip& rawB, const PairOptions&
   }
 
   PairResult result;
+  const auto scoring = Clock::now();
+  result.fftSeconds = std::chrono::duration<double>(scoring - started).count();
+  auto nccDone = [&] { result.nccSeconds = std::chrono::duration<double>(Clock::now() - scoring).count(); };
   int bestY = 0, bestX = 0;
   for (auto [ty, tx] : peaks) {
     const int ny = Readings(ty, h, o.offsetY, o.maxShift, ry), nx = Readings(tx, w, o.offsetX, o.maxShift, rx);
@@ -227,7 +233,10 @@ PairResult RegisterPair(const Strip& rawA, const Strip& rawB, const PairOptions&
         }
       }
   }
-  if (result.candidates == 0) return result;
+  if (result.candidates == 0) {
+    nccDone();
+    return result;
+  }
   // Climb to the NCC's local maximum: a correlation peak can sit one pixel off it, and the
   // suppressed neighbourhood of a chosen peak is never scored.
   for (int step = 0; step < 4 * o.maxShift + 4; step++) {
@@ -264,6 +273,7 @@ PairResult RegisterPair(const Strip& rawA, const Strip& rawB, const PairOptions&
   const double fx = std::isnan(left) || std::isnan(right) ? 0 : Vertex(left, result.ncc, right);
   result.dy = bestY + fy - o.offsetY;
   result.dx = bestX + fx - o.offsetX;
+  nccDone();
   return result;
 }
 
