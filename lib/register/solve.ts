@@ -71,72 +71,93 @@ export interface Solution {
 
 /** Groups of tiles joined by kept links (union-find), each sorted, the groups by first tile. */
 export function components(n: number, links: readonly Link[]): number[][] {
-  const parent = Array.from({ length: n }, (_, i) => i);
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
+  const parent = Int32Array.from({ length: n }, (_, i) => i);
+  const find = (i: number): number => {
+    let root = i;
+    while (parent[root] !== root) root = parent[root];
+    while (parent[i] !== root) { const next = parent[i]; parent[i] = root; i = next; }
+    return root;
+  };
   for (const l of links) if (l.status === 'kept') {
-    const [ra, rb] = [find(l.a), find(l.b)];
+    const ra = find(l.a), rb = find(l.b);
     if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
   }
   const groups = new Map<number, number[]>();
   for (let i = 0; i < n; i++) {
     const root = find(i);
-    if (!groups.has(root)) groups.set(root, []);
-    groups.get(root)!.push(i);
+    let g = groups.get(root);
+    if (!g) groups.set(root, (g = []));
+    g.push(i);
   }
   return [...groups.values()];
 }
 
 /**
- * Solves one axis for one group: minimise Σ w (p_b - p_a - rel)² with p[anchor] fixed, by
- * Jacobi-preconditioned conjugate gradients on the Laplacian's normal equations (in place in p).
+ * Solves one group: minimise Σ w (p_b - p_a - rel)² per axis with the group's first tile fixed.
+ * The start: the measurements integrated along a breadth-first tree from that tile (already
+ * within the measurements' noise of the answer). Then Jacobi-preconditioned conjugate gradients
+ * on the Laplacian's normal equations, on typed arrays (local indices), until the residual is
+ * 1e-10 of the right-hand side. Writes the group's positions into py and px.
  */
-function solveAxis(group: number[], links: readonly Link[], rel: (l: Link) => number, p: Float64Array): void {
-  const anchor = group[0];
-  const inGroup = new Set(group);
-  const groupLinks = links.filter((l) => l.status === 'kept' && inGroup.has(l.a));
-  const weight = (l: Link) => Math.max(l.ncc, 1e-3);
-  const b = new Float64Array(p.length), diag = new Float64Array(p.length);
-  for (const l of groupLinks) {
-    const w = weight(l);
-    b[l.b] += w * rel(l);
-    b[l.a] -= w * rel(l);
-    diag[l.a] += w;
-    diag[l.b] += w;
-  }
-  const apply = (v: Float64Array, out: Float64Array) => {
-    for (const i of group) out[i] = 0;
-    for (const l of groupLinks) {
-      const f = weight(l) * (v[l.b] - v[l.a]);
-      out[l.b] += f;
-      out[l.a] -= f;
+function solveGroup(group: readonly number[], links: readonly Link[], relY: (l: Link) => number, relX: (l: Link) => number, py: Float64Array, px: Float64Array, local: Int32Array): void {
+  const m = group.length, e = links.length;
+  group.forEach((t, k) => (local[t] = k));
+  const la = new Int32Array(e), lb = new Int32Array(e), w = new Float64Array(e), ry = new Float64Array(e), rx = new Float64Array(e);
+  const diag = new Float64Array(m), degree = new Int32Array(m + 1);
+  links.forEach((l, k) => {
+    la[k] = local[l.a]; lb[k] = local[l.b]; w[k] = Math.max(l.ncc, 1e-3); ry[k] = relY(l); rx[k] = relX(l);
+    diag[la[k]] += w[k]; diag[lb[k]] += w[k];
+    degree[la[k] + 1]++; degree[lb[k] + 1]++;
+  });
+  // Adjacency (CSR of link indices) for the tree start.
+  for (let i = 0; i < m; i++) degree[i + 1] += degree[i];
+  const adjacency = new Int32Array(2 * e), fill = degree.slice(0, m);
+  for (let k = 0; k < e; k++) { adjacency[fill[la[k]]++] = k; adjacency[fill[lb[k]]++] = k; }
+  const y = new Float64Array(m), x = new Float64Array(m), reached = new Uint8Array(m), queue = new Int32Array(m);
+  y[0] = py[group[0]]; x[0] = px[group[0]]; reached[0] = 1;
+  for (let head = 0, tail = 1; head < tail; head++) {
+    const i = queue[head];
+    for (let q = degree[i]; q < degree[i + 1]; q++) {
+      const k = adjacency[q], j = la[k] === i ? lb[k] : la[k], sign = la[k] === i ? 1 : -1;
+      if (reached[j]) continue;
+      reached[j] = 1;
+      y[j] = y[i] + sign * ry[k];
+      x[j] = x[i] + sign * rx[k];
+      queue[tail++] = j;
     }
-    out[anchor] = 0;
+  }
+  for (const [p, rel] of [[y, ry], [x, rx]] as const) conjugateGradients(p, rel, la, lb, w, diag);
+  group.forEach((t, k) => { py[t] = y[k]; px[t] = x[k]; });
+}
+
+function conjugateGradients(p: Float64Array, rel: Float64Array, la: Int32Array, lb: Int32Array, w: Float64Array, diag: Float64Array): void {
+  const m = p.length, e = la.length;
+  const b = new Float64Array(m), r = new Float64Array(m), z = new Float64Array(m), d = new Float64Array(m), q = new Float64Array(m);
+  for (let k = 0; k < e; k++) { const f = w[k] * rel[k]; b[lb[k]] += f; b[la[k]] -= f; }
+  // q = L v, with row and column 0 (the fixed tile) left out.
+  const apply = (v: Float64Array, out: Float64Array) => {
+    out.fill(0);
+    for (let k = 0; k < e; k++) { const f = w[k] * (v[lb[k]] - v[la[k]]); out[lb[k]] += f; out[la[k]] -= f; }
+    out[0] = 0;
   };
-  const r = new Float64Array(p.length), z = new Float64Array(p.length), d = new Float64Array(p.length), q = new Float64Array(p.length);
   apply(p, q);
-  for (const i of group) r[i] = i === anchor ? 0 : b[i] - q[i];
-  const precondition = () => { for (const i of group) z[i] = i === anchor ? 0 : r[i] / diag[i]; };
-  precondition();
-  for (const i of group) d[i] = z[i];
-  let rz = 0, bb = 0;
-  for (const i of group) { rz += r[i] * z[i]; bb += b[i] * b[i]; }
-  const tolerance = 1e-24 * Math.max(bb, 1);
-  for (let iteration = 0; iteration < 20 * group.length + 100; iteration++) {
+  let bb = 0, rz = 0;
+  for (let i = 1; i < m; i++) { r[i] = b[i] - q[i]; z[i] = r[i] / diag[i]; d[i] = z[i]; rz += r[i] * z[i]; bb += b[i] * b[i]; }
+  const tolerance = 1e-20 * Math.max(bb, 1);
+  for (let iteration = 0; iteration < 20 * m + 100; iteration++) {
     let rr = 0;
-    for (const i of group) rr += r[i] * r[i];
+    for (let i = 1; i < m; i++) rr += r[i] * r[i];
     if (rr <= tolerance) break;
     apply(d, q);
     let dq = 0;
-    for (const i of group) dq += d[i] * q[i];
+    for (let i = 1; i < m; i++) dq += d[i] * q[i];
     if (!(dq > 0)) break;
     const alpha = rz / dq;
-    for (const i of group) { p[i] += alpha * d[i]; r[i] -= alpha * q[i]; }
-    precondition();
     let rzNext = 0;
-    for (const i of group) rzNext += r[i] * z[i];
+    for (let i = 1; i < m; i++) { p[i] += alpha * d[i]; r[i] -= alpha * q[i]; z[i] = r[i] / diag[i]; rzNext += r[i] * z[i]; }
     const beta = rzNext / rz;
     rz = rzNext;
-    for (const i of group) d[i] = z[i] + beta * d[i];
+    for (let i = 1; i < m; i++) d[i] = z[i] + beta * d[i];
   }
 }
 
@@ -182,29 +203,34 @@ export function solvePositions(nominal: ReadonlyArray<readonly [number, number]>
   const relY = (l: Link) => nominal[l.b][0] - nominal[l.a][0] + l.dy;
   const relX = (l: Link) => nominal[l.b][1] - nominal[l.a][1] + l.dx;
   const residual = (l: Link) => Math.hypot(py[l.b] - py[l.a] - relY(l), px[l.b] - px[l.a] - relX(l));
+  const local = new Int32Array(n);
   for (;;) {
     groups = components(n, links);
     for (let i = 0; i < n; i++) { py[i] = nominal[i][0]; px[i] = nominal[i][1]; }
-    for (const g of groups) if (g.length > 1) {
-      // Start every tile of the group at its nominal position, shifted with the anchor.
-      solveAxis(g, links, relY, py);
-      solveAxis(g, links, relX, px);
-    }
+    const groupOf = new Int32Array(n);
+    groups.forEach((g, k) => { for (const i of g) groupOf[i] = k; });
+    const byGroup: Link[][] = groups.map(() => []);
+    for (const l of links) if (l.status === 'kept') byGroup[groupOf[l.a]].push(l);
+    groups.forEach((g, k) => { if (g.length > 1) solveGroup(g, byGroup[k], relY, relX, py, px, local); });
     const kept = links.filter((l) => l.status === 'kept');
     if (kept.length === 0) break;
-    let worst: Link | undefined, sum = 0;
+    let sum = 0;
     for (const l of kept) {
       l.residual = residual(l);
       sum += l.residual;
-      if (!worst || l.residual > worst.residual) worst = l;
     }
     const mean = sum / kept.length;
-    if (worst!.residual > options.outlierFactor * mean && worst!.residual > options.outlierPixels) {
-      worst!.status = 'outlier';
-      outliersRemoved++;
-      continue;
-    }
-    break;
+    // Outliers: links whose residual is over outlierFactor x the mean and outlierPixels, and the
+    // worst among the kept links of both their tiles (a wrong link also pulls its neighbours'
+    // residuals up; the worst one around is the culprit). All such links go at once, then solve
+    // again: BigStitcher's one-at-a-time rule, for every part of a large grid in the same round.
+    const worstAt = new Float64Array(n);
+    for (const l of kept) { worstAt[l.a] = Math.max(worstAt[l.a], l.residual); worstAt[l.b] = Math.max(worstAt[l.b], l.residual); }
+    const out = kept.filter((l) => l.residual > options.outlierFactor * mean && l.residual > options.outlierPixels &&
+      l.residual >= worstAt[l.a] && l.residual >= worstAt[l.b]);
+    if (out.length === 0) break;
+    for (const l of out) l.status = 'outlier';
+    outliersRemoved += out.length;
   }
   // The main group: the largest (the first of equals).
   const main = groups.reduce((best, g) => (g.length > best.length ? g : best), groups[0]);
@@ -224,13 +250,14 @@ export function solvePositions(nominal: ReadonlyArray<readonly [number, number]>
    * around i (within two links), as a plane fitted to them and read at i (the mean when fewer than
    * four): a smooth systematic error is interpolated, a tile's own random error is not known.
    */
+  const stamp = new Int32Array(n).fill(-1);
   const predict = (i: number): { y: number; x: number; from: number } => {
-    const seen = new Set([i]);
+    stamp[i] = i;
     let ring = [i];
     const around: number[] = [];
     for (let depth = 0; depth < 2; depth++) {
       const next: number[] = [];
-      for (const j of ring) for (const k of neighbours[j]) if (!seen.has(k)) { seen.add(k); next.push(k); if (inMain[k]) around.push(k); }
+      for (const j of ring) for (const k of neighbours[j]) if (stamp[k] !== i) { stamp[k] = i; next.push(k); if (inMain[k]) around.push(k); }
       ring = next;
     }
     const [ay, ax] = affine(i);

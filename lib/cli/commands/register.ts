@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expected, UsageError } from '../../errors';
-import { resolvePositions } from '../../register/positions-file';
+import { resolvePositions } from '../../io/positions-file';
 import { registrationPicture } from '../../register/picture';
 import { runRegister, type RegisterReport } from '../../register/run';
 import { onePositional, optFlag, optInt, optOverlap, optString, type ParsedArgs } from '../args';

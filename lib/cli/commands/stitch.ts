@@ -4,7 +4,7 @@ import type { StitchOptions } from '../../stitch/options';
 import { runStitch, type StitchReport } from '../../stitch/run';
 import { resolveStitchOptions } from '../../stitch/options';
 import { testHooks } from '../../testing/hooks';
-import { resolvePositions } from '../../register/positions-file';
+import { resolvePositions } from '../../io/positions-file';
 import { onePositional, optBytes, optFlag, optHints, optOverlap, optPair, optString, splitTarget, type OptionSpec, type ParsedArgs } from '../args';
 import type { Command } from './command';
 
