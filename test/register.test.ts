@@ -171,6 +171,30 @@ describe('register', () => {
     expect(node([stitchJs, jittered, '--out', path.join(dir, 'in-input.h5'), '--positions', '/true_positions']).code).toBe(0);
   });
 
+  it('registers and stitches in one job (stitch --register), the registration stored with the output', () => {
+    const out = path.join(dir, 'one-job.h5');
+    const job = mpirunFree(2, [stitchJs, jittered, '--out', out, '--register', '--max-shift', '64', '--verify']);
+    expect(job.code, job.stderr).toBe(0);
+    expect(job.stdout).toMatch(/^h5stitch: registered 25 tiles of .*jittered\.h5: 23 registered, 0 in separate groups, 2 modelled;/m);
+    expect(job.stdout).toMatch(/^h5stitch verify: OK: 25\/25 tiles ok/m);
+    // The same positions as `register` writes (same algorithm, same bits), beside the provenance.
+    const registered = read(path.join(dir, 'positions-1.h5'), '/positions');
+    expect(Buffer.from(read(out, '/h5stitch/registration/positions').buffer).equals(Buffer.from(registered.buffer))).toBe(true);
+    expect(read(out, '/h5stitch/registration/pairs').length).toBe(40 * 7);
+    // The placement recorded in the provenance is the registered one, rounded.
+    const placed = read(out, '/h5stitch/tiles');
+    for (let row = 0; row < 25; row++) {
+      const i = placed[5 * row];
+      expect([placed[5 * row + 1], placed[5 * row + 2]]).toEqual([Math.round(registered[2 * i]), Math.round(registered[2 * i + 1])]);
+    }
+    // A standalone verify of the finished file still passes.
+    expect(node([stitchJs, 'verify', out, '--input', jittered]).code).toBe(0);
+    // Registration options without --register are refused.
+    const bad = node([stitchJs, jittered, '--out', path.join(dir, 'x.h5'), '--max-shift', '5']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('h5stitch: error: --max-shift, --min-ncc and --peaks need --register');
+  });
+
   it('agrees with skimage.registration.phase_cross_correlation within 0.5 px on sampled pairs', () => {
     // Every third edge-neighbour pair of textured tiles in the 5x5 set.
     const step = 150, cols = 5;

@@ -10,7 +10,7 @@ import { expected, UsageError } from '../errors';
 import { openTileSource, type TileSource } from '../io/sources';
 import { readLayoutFile } from '../io/layout-file';
 import { native } from '../runtime/addon';
-import { openFile } from '../runtime/hdf5';
+import { openFile, type H5File } from '../runtime/hdf5';
 import { initMpi, type Mpi } from '../runtime/mpi';
 import { balance, candidatePairs, nullPairs, type PairJob } from './pairs';
 import { solvePositions, type Link, type LinkStatus, type Model, type TileStatus } from './solve';
@@ -18,8 +18,8 @@ import { checkNewOutput } from '../io/output-path';
 
 export interface RegisterOptions {
   input: string;
-  /** POSITIONS.h5 to write. */
-  output: string;
+  /** POSITIONS.h5 to write; undefined: none (`stitch --register` stores the result with its output). */
+  output?: string;
   force?: boolean;
   tilesPath?: string;
   layoutPath?: string;
@@ -47,7 +47,8 @@ export interface TileRecord { index: number; y: number; x: number; status: TileS
 export interface RegisterReport {
   command: 'register';
   input: string;
-  output: string;
+  /** The positions file, or null (stitch --register: stored with the stitched output). */
+  output: string | null;
   ranks: number;
   tiles: number;
   tileSize: [number, number];
@@ -117,7 +118,7 @@ export function register(options: RegisterOptions): RegisterReport {
 function checkOptions(o: RegisterOptions): void {
   if (typeof o !== 'object' || o === null) throw expected('an options object', 'register()', o);
   if (typeof o.input !== 'string' || o.input === '') throw expected('a file or directory name', 'INPUT', o.input);
-  if (typeof o.output !== 'string' || o.output === '') throw expected('a file name', '--out', o.output);
+  if (o.output !== undefined && (typeof o.output !== 'string' || o.output === '')) throw expected('a file name', '--out', o.output);
   const integer = (v: unknown, name: string, min: number) => {
     if (v !== undefined && !(Number.isInteger(v) && (v as number) >= min)) throw expected(`an integer >= ${min}`, name, v);
   };
@@ -132,7 +133,8 @@ function checkOptions(o: RegisterOptions): void {
 export function runRegister(mpi: Mpi, o: RegisterOptions): RegisterReport {
   checkOptions(o);
   const started = mpi.wtime();
-  mpi.runOnRoot(() => checkNewOutput(o.output, { force: o.force ?? false, input: o.input }));
+  const output = o.output;
+  if (output !== undefined) mpi.runOnRoot(() => checkNewOutput(output, { force: o.force ?? false, input: o.input }));
   const { source, plan } = mpi.runOnAll(() => {
     const src = openTileSource(o.input, { tilesPath: o.tilesPath, layoutPath: o.layoutPath, positionsPath: o.positionsPath });
     try {
@@ -165,13 +167,22 @@ export function runRegister(mpi: Mpi, o: RegisterOptions): RegisterReport {
     const solved = mpi.runOnRoot(() => solveOnRoot(plan, real, nulls, table, o));
     const solveSeconds = mpi.wtime() - solveStarted;
     const report: RegisterReport = {
-      command: 'register', input: o.input, output: o.output, ranks: mpi.size, tiles: source.count, tileSize: [source.height, source.width], maxShift,
+      command: 'register', input: o.input, output: output ?? null, ranks: mpi.size, tiles: source.count, tileSize: [source.height, source.width], maxShift,
       ...solved,
       seconds: { total: 0, pairs: pairSeconds, read: busiest[1], register: busiest[2], fft: busiest[3], ncc: busiest[4], solve: solveSeconds },
       jobs: { real: real.length, null: nulls.length },
       pairsPerSecondPerRank: busiest[0] > 0 ? Math.max(...owned.map((m) => m.length)) / busiest[0] : 0,
     };
-    mpi.runOnRoot(() => writePositions(o.output, report));
+    if (output !== undefined) {
+      mpi.runOnRoot(() => {
+        const file = openFile(output, { mode: 'create', overwrite: true });
+        try {
+          writeRegistration(file, '', report);
+        } finally {
+          file.close();
+        }
+      });
+    }
     report.seconds.total = mpi.wtime() - started;
     return report;
   } finally {
@@ -218,20 +229,24 @@ function solveOnRoot(plan: StitchPlan, real: PairJob[], nulls: PairJob[], table:
   };
 }
 
-function writePositions(output: string, r: RegisterReport): void {
-  const file = openFile(output, { mode: 'create', overwrite: true });
-  try {
+/**
+ * Writes `prefix`/positions, /tile_status, /pairs and the summary attributes (on `prefix`, or the
+ * root) into an open file: the positions file of `register`, or the stitched output's
+ * /h5stitch/registration group (stitch --register).
+ */
+export function writeRegistration(file: H5File, prefix: string, r: RegisterReport): void {
+  {
     const n = r.tileTable.length;
-    const positions = file.createDataset('/positions', { shape: [n, 2], dtype: 'float64' });
+    const positions = file.createDataset(`${prefix}/positions`, { shape: [n, 2], dtype: 'float64' });
     positions.write([0, 0], [n, 2], Float64Array.from(r.tileTable.flatMap((t) => [t.y, t.x])));
     positions.setAttr('description', "registered (y, x) of each tile index, canvas origin at 0; `stitch --positions FILE:/positions` rounds them to whole pixels");
     positions.close();
-    const status = file.createDataset('/tile_status', { shape: [n], dtype: 'int32' });
+    const status = file.createDataset(`${prefix}/tile_status`, { shape: [n], dtype: 'int32' });
     status.write([0], [n], Int32Array.from(r.tileTable.map((t) => TILE_CODES.indexOf(t.status))));
     status.setAttr('codes', TILE_CODES.map((s, i) => `${i}=${s}`).join(' '));
     status.close();
     const p = r.pairTable.length;
-    const pairs = file.createDataset('/pairs', { shape: [p, 7], dtype: 'float64' });
+    const pairs = file.createDataset(`${prefix}/pairs`, { shape: [p, 7], dtype: 'float64' });
     pairs.write([0, 0], [p, 7], Float64Array.from(r.pairTable.flatMap((q) => [q.a, q.b, q.dy, q.dx, q.ncc, q.residual, STATUS_CODES.indexOf(q.status)])));
     pairs.setAttr('columns', 'tile_a tile_b dy dx ncc residual status');
     pairs.setAttr('description', '(dy, dx): measured minus nominal position of tile_b relative to tile_a; residual: distance from the solved positions; status codes: ' +
@@ -240,10 +255,9 @@ function writePositions(output: string, r: RegisterReport): void {
     const { tileTable, pairTable, ...summary } = r;
     void tileTable;
     void pairTable;
-    file.setAttr('/', 'register_summary', JSON.stringify(summary));
-    file.setAttr('/', 'ncc_threshold', r.nccThreshold.value);
-    file.setAttr('/', 'max_shift', r.maxShift);
-  } finally {
-    file.close();
+    const at = prefix || '/';
+    file.setAttr(at, 'register_summary', JSON.stringify(summary));
+    file.setAttr(at, 'ncc_threshold', r.nccThreshold.value);
+    file.setAttr(at, 'max_shift', r.maxShift);
   }
 }

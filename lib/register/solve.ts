@@ -8,6 +8,7 @@
  * error, such as thermal drift, is shared by neighbours; their random errors are not, and neither
  * is the tile's own). Pure and deterministic: the same table gives the same bits.
  */
+import { solveLaplacian } from './multigrid';
 
 export interface Link {
   a: number;
@@ -95,18 +96,17 @@ export function components(n: number, links: readonly Link[]): number[][] {
 /**
  * Solves one group: minimise Σ w (p_b - p_a - rel)² per axis with the group's first tile fixed.
  * The start: the measurements integrated along a breadth-first tree from that tile (already
- * within the measurements' noise of the answer). Then Jacobi-preconditioned conjugate gradients
- * on the Laplacian's normal equations, on typed arrays (local indices), until the residual is
- * 1e-10 of the right-hand side. Writes the group's positions into py and px.
+ * within the measurements' noise of the answer). Then conjugate gradients with a multigrid
+ * preconditioner on the Laplacian's normal equations (multigrid.ts), until the residual is 1e-10
+ * of the right-hand side. Writes the group's positions into py and px.
  */
 function solveGroup(group: readonly number[], links: readonly Link[], relY: (l: Link) => number, relX: (l: Link) => number, py: Float64Array, px: Float64Array, local: Int32Array): void {
   const m = group.length, e = links.length;
   group.forEach((t, k) => (local[t] = k));
   const la = new Int32Array(e), lb = new Int32Array(e), w = new Float64Array(e), ry = new Float64Array(e), rx = new Float64Array(e);
-  const diag = new Float64Array(m), degree = new Int32Array(m + 1);
+  const degree = new Int32Array(m + 1);
   links.forEach((l, k) => {
     la[k] = local[l.a]; lb[k] = local[l.b]; w[k] = Math.max(l.ncc, 1e-3); ry[k] = relY(l); rx[k] = relX(l);
-    diag[la[k]] += w[k]; diag[lb[k]] += w[k];
     degree[la[k] + 1]++; degree[lb[k] + 1]++;
   });
   // Adjacency (CSR of link indices) for the tree start.
@@ -126,39 +126,8 @@ function solveGroup(group: readonly number[], links: readonly Link[], relY: (l: 
       queue[tail++] = j;
     }
   }
-  for (const [p, rel] of [[y, ry], [x, rx]] as const) conjugateGradients(p, rel, la, lb, w, diag);
+  solveLaplacian(m, la, lb, w, 0, [ry, rx], [y, x]);
   group.forEach((t, k) => { py[t] = y[k]; px[t] = x[k]; });
-}
-
-function conjugateGradients(p: Float64Array, rel: Float64Array, la: Int32Array, lb: Int32Array, w: Float64Array, diag: Float64Array): void {
-  const m = p.length, e = la.length;
-  const b = new Float64Array(m), r = new Float64Array(m), z = new Float64Array(m), d = new Float64Array(m), q = new Float64Array(m);
-  for (let k = 0; k < e; k++) { const f = w[k] * rel[k]; b[lb[k]] += f; b[la[k]] -= f; }
-  // q = L v, with row and column 0 (the fixed tile) left out.
-  const apply = (v: Float64Array, out: Float64Array) => {
-    out.fill(0);
-    for (let k = 0; k < e; k++) { const f = w[k] * (v[lb[k]] - v[la[k]]); out[lb[k]] += f; out[la[k]] -= f; }
-    out[0] = 0;
-  };
-  apply(p, q);
-  let bb = 0, rz = 0;
-  for (let i = 1; i < m; i++) { r[i] = b[i] - q[i]; z[i] = r[i] / diag[i]; d[i] = z[i]; rz += r[i] * z[i]; bb += b[i] * b[i]; }
-  const tolerance = 1e-20 * Math.max(bb, 1);
-  for (let iteration = 0; iteration < 20 * m + 100; iteration++) {
-    let rr = 0;
-    for (let i = 1; i < m; i++) rr += r[i] * r[i];
-    if (rr <= tolerance) break;
-    apply(d, q);
-    let dq = 0;
-    for (let i = 1; i < m; i++) dq += d[i] * q[i];
-    if (!(dq > 0)) break;
-    const alpha = rz / dq;
-    let rzNext = 0;
-    for (let i = 1; i < m; i++) { p[i] += alpha * d[i]; r[i] -= alpha * q[i]; z[i] = r[i] / diag[i]; rzNext += r[i] * z[i]; }
-    const beta = rzNext / rz;
-    rz = rzNext;
-    for (let i = 1; i < m; i++) d[i] = z[i] + beta * d[i];
-  }
 }
 
 /**

@@ -4,25 +4,11 @@ import * as path from 'node:path';
 import { expected, UsageError } from '../../errors';
 import { resolvePositions } from '../../io/positions-file';
 import { registrationPicture } from '../../register/picture';
-import { runRegister, type RegisterReport } from '../../register/run';
+import { runRegister } from '../../register/run';
 import { onePositional, optFlag, optInt, optOverlap, optString, type ParsedArgs } from '../args';
 import type { Command } from './command';
 import { PLACEMENT_OPTIONS } from './stitch';
-
-function minNcc(args: ParsedArgs): number | undefined {
-  const raw = optString(args, 'min-ncc');
-  if (raw === undefined) return undefined;
-  const v = Number(raw);
-  if (raw.trim() === '' || !(v >= -1 && v <= 1)) throw expected('a number in [-1, 1]', '--min-ncc', raw);
-  return v;
-}
-
-function summaryLine(r: RegisterReport): string {
-  const p = r.pairs, s = r.status;
-  return `h5stitch: registered ${r.tiles} tiles of ${r.input} into ${r.output}: ${s.registered} registered, ${s['registered-group']} in separate groups, ` +
-    `${s.modelled} modelled; ${p.kept}/${p.total} pairs kept (${p.lowNcc} below NCC ${r.nccThreshold.value.toFixed(3)}, ${p.noCandidate} without a candidate, ` +
-    `${p.outlier} outliers); ${r.ranks} ranks, ${r.seconds.total.toFixed(2)} s (${r.pairsPerSecondPerRank.toFixed(1)} pairs/s per rank)`;
-}
+import { REGISTER_OPTIONS, registerOptionsFrom, reportLines } from './register-options';
 
 export const registerCommand: Command = {
   spec: {
@@ -31,9 +17,7 @@ export const registerCommand: Command = {
     usage: ['register INPUT --out POSITIONS.h5 [--overlap P | --layout FILE.json | --positions ...] [--max-shift PX] [--json] [--report REPORT.json] [--picture REPORT.svg]'],
     options: {
       out: { value: 'FILE.h5', help: 'positions file to write: /positions [N,2] (y, x), /pairs, /tile_status' },
-      'max-shift': { value: 'PX', help: 'largest deviation from the nominal position between two neighbours, per axis (default a tenth of the smaller tile side, at least 8)' },
-      'min-ncc': { value: 'R', help: 'NCC a pair needs (default: 99th percentile of null pairs, at least 0.1)' },
-      peaks: { value: 'K', help: 'correlation peaks examined per pair (default 5)' },
+      ...REGISTER_OPTIONS,
       report: { value: 'FILE.json', help: 'write the full report (every tile and pair) as JSON' },
       picture: { value: 'FILE.svg', help: 'draw the report: tiles at their positions, links coloured by residual, rejected links dashed, modelled tiles hatched' },
       ...PLACEMENT_OPTIONS,
@@ -54,7 +38,7 @@ export const registerCommand: Command = {
       input, output: out, force: optFlag(args, 'force'),
       tilesPath: optString(args, 'tiles-path'), layoutPath: optString(args, 'layout-path'), layoutFile: optString(args, 'layout'),
       overlap: optOverlap(args), positionsPath: positions?.positionsPath, positions: positions?.positions,
-      maxShift: optInt(args, 'max-shift', 0), peaks: optInt(args, 'peaks', 1), minNcc: minNcc(args),
+      ...registerOptionsFrom(args),
     });
     if (mpi.rank === 0) {
       if (reportPath) fs.writeFileSync(reportPath, `${JSON.stringify(report, null, 1)}\n`);
@@ -64,15 +48,7 @@ export const registerCommand: Command = {
       const modelled = tileTable.filter((t) => t.status !== 'registered');
       if (optFlag(args, 'json')) process.stdout.write(`${JSON.stringify({ ...summary, unregistered: modelled })}\n`);
       else {
-        console.log(summaryLine(report));
-        for (const t of modelled.slice(0, 20)) console.log(`  tile ${t.index}: ${t.status}: ${t.reason}; placed by the stage model, uncertain by ±${(t.uncertainty ?? 0).toFixed(2)} px`);
-        if (modelled.length > 20) console.log(`  ... and ${modelled.length - 20} more (see --report)`);
-        const disagree = report.pairTable.filter((p) => p.status === 'kept' && p.residual > 1);
-        if (disagree.length) {
-          const worst = disagree.reduce((w, p) => (p.residual > w.residual ? p : w));
-          console.log(`h5stitch: warning: ${disagree.length} kept pair(s) disagree with the solved positions by more than 1 px ` +
-            `(worst ${worst.a}-${worst.b}: ${worst.residual.toFixed(2)} px): the tiles near them are uncertain (weak or periodic texture?)`);
-        }
+        for (const line of reportLines(report)) console.log(line);
       }
     }
     return 0;
