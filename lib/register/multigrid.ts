@@ -20,29 +20,49 @@ interface Level {
   aggregate?: Int32Array;
   /** Coarsest level: dense Cholesky factor (row-major lower triangle). */
   cholesky?: Float64Array;
+  /** Scratch: residual here, and the next level's right-hand side and correction. */
+  scratch?: { residual: Float64Array; rc: Float64Array; zc: Float64Array };
 }
 
 /** A level from an edge list (i, j, w), i != j; repeated edges are summed; `extra` adds to the diagonal. */
 function level(n: number, ea: Int32Array, eb: Int32Array, ew: Float64Array, extra: Float64Array): Level {
-  const merged = new Map<number, number>();
-  for (let k = 0; k < ea.length; k++) {
-    const a = Math.min(ea[k], eb[k]), b = Math.max(ea[k], eb[k]);
-    const key = a * n + b;
-    merged.set(key, (merged.get(key) ?? 0) + ew[k]);
+  // Edges bucketed by their smaller end (counting sort), then each bucket sorted by the other end
+  // and repeats summed.
+  const e = ea.length, start = new Int32Array(n + 1);
+  for (let k = 0; k < e; k++) start[Math.min(ea[k], eb[k]) + 1]++;
+  for (let i = 0; i < n; i++) start[i + 1] += start[i];
+  const fillAt = start.slice(0, n), other = new Int32Array(e), weight = new Float64Array(e);
+  for (let k = 0; k < e; k++) {
+    const a = Math.min(ea[k], eb[k]), at = fillAt[a]++;
+    other[at] = Math.max(ea[k], eb[k]);
+    weight[at] = ew[k];
   }
-  const keys = [...merged.keys()].sort((p, q) => p - q);
+  const ua: number[] = [], ub: number[] = [], uw: number[] = [];
+  for (let a = 0; a < n; a++) {
+    const from = start[a], to = start[a + 1];
+    // Insertion sort: a bucket holds a node's few neighbours.
+    for (let i = from + 1; i < to; i++) {
+      const o = other[i], w = weight[i];
+      let j = i - 1;
+      while (j >= from && other[j] > o) { other[j + 1] = other[j]; weight[j + 1] = weight[j]; j--; }
+      other[j + 1] = o;
+      weight[j + 1] = w;
+    }
+    for (let i = from; i < to; i++) {
+      if (i > from && other[i] === other[i - 1]) uw[uw.length - 1] += weight[i];
+      else { ua.push(a); ub.push(other[i]); uw.push(weight[i]); }
+    }
+  }
   const count = new Int32Array(n + 1), diag = Float64Array.from(extra);
-  for (const key of keys) {
-    const a = Math.floor(key / n), b = key - a * n, w = merged.get(key)!;
-    count[a + 1]++; count[b + 1]++;
-    diag[a] += w; diag[b] += w;
+  for (let k = 0; k < ua.length; k++) {
+    count[ua[k] + 1]++; count[ub[k] + 1]++;
+    diag[ua[k]] += uw[k]; diag[ub[k]] += uw[k];
   }
   for (let i = 0; i < n; i++) count[i + 1] += count[i];
   const fill = count.slice(0, n), col = new Int32Array(count[n]), val = new Float64Array(count[n]);
-  for (const key of keys) {
-    const a = Math.floor(key / n), b = key - a * n, w = merged.get(key)!;
-    col[fill[a]] = b; val[fill[a]++] = w;
-    col[fill[b]] = a; val[fill[b]++] = w;
+  for (let k = 0; k < ua.length; k++) {
+    col[fill[ua[k]]] = ub[k]; val[fill[ua[k]]++] = uw[k];
+    col[fill[ub[k]]] = ua[k]; val[fill[ub[k]]++] = uw[k];
   }
   return { n, rowStart: count, col, val, diag };
 }
@@ -91,6 +111,7 @@ function denseCholesky(l: Level): Float64Array {
 }
 
 const COARSEST = 256;
+const COARSE_SCALE = 2.2;
 
 /** The hierarchy for the Laplacian of (ea, eb, ew) on n nodes with node `fixed` held: unknowns are the other nodes. */
 function hierarchy(n: number, ea: Int32Array, eb: Int32Array, ew: Float64Array, fixed: number): { levels: Level[]; unknown: Int32Array } {
@@ -166,12 +187,16 @@ function vcycle(levels: Level[], k: number, r: Float64Array, z: Float64Array): v
     return;
   }
   gaussSeidel(l, r, z, false);
-  const residual = new Float64Array(l.n);
+  const coarse = levels[k + 1];
+  l.scratch ??= { residual: new Float64Array(l.n), rc: new Float64Array(coarse.n), zc: new Float64Array(coarse.n) };
+  const { residual, rc, zc } = l.scratch;
   multiply(l, z, residual);
-  const coarse = levels[k + 1], rc = new Float64Array(coarse.n), zc = new Float64Array(coarse.n);
+  rc.fill(0);
   for (let i = 0; i < l.n; i++) rc[l.aggregate[i]] += r[i] - residual[i];
   vcycle(levels, k + 1, rc, zc);
-  for (let i = 0; i < l.n; i++) z[i] += zc[l.aggregate[i]];
+  // Piecewise-constant interpolation undershoots smooth errors: the coarse correction is scaled up
+  // (a constant keeps the cycle symmetric).
+  for (let i = 0; i < l.n; i++) z[i] += COARSE_SCALE * zc[l.aggregate[i]];
   gaussSeidel(l, r, z, true);
 }
 

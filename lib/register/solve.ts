@@ -211,33 +211,60 @@ export function solvePositions(nominal: ReadonlyArray<readonly [number, number]>
   const cx = registered.length ? fitAffine(ny, nx, registered.map((i) => px[i]), 2) : [0, 0, 1] as [number, number, number];
   const affine = (i: number): [number, number] => [cy[0] + cy[1] * nominal[i][0] + cy[2] * nominal[i][1], cx[0] + cx[1] * nominal[i][0] + cx[2] * nominal[i][1]];
   // Candidate-pair neighbours (every link, whatever its status), in link order: deterministic.
-  const neighbours: number[][] = Array.from({ length: n }, () => []);
-  for (const l of links) { neighbours[l.a].push(l.b); neighbours[l.b].push(l.a); }
-  const deviation = (k: number): [number, number] => { const [ay, ax] = affine(k); return [py[k] - ay, px[k] - ax]; };
+  const neighbourStart = new Int32Array(n + 1);
+  for (const l of links) { neighbourStart[l.a + 1]++; neighbourStart[l.b + 1]++; }
+  for (let i = 0; i < n; i++) neighbourStart[i + 1] += neighbourStart[i];
+  const neighbourFill = neighbourStart.slice(0, n), neighbour = new Int32Array(neighbourStart[n]);
+  for (const l of links) { neighbour[neighbourFill[l.a]++] = l.b; neighbour[neighbourFill[l.b]++] = l.a; }
+  // Each tile's deviation from the affine model (meaningful for registered tiles).
+  const devY = new Float64Array(n), devX = new Float64Array(n);
+  for (let i = 0; i < n; i++) { devY[i] = py[i] - (cy[0] + cy[1] * nominal[i][0] + cy[2] * nominal[i][1]); devX[i] = px[i] - (cx[0] + cx[1] * nominal[i][0] + cx[2] * nominal[i][1]); }
   /**
    * The model's position for tile i: affine, plus the deviation from it of the registered tiles
    * around i (within two links), as a plane fitted to them and read at i (the mean when fewer than
    * four): a smooth systematic error is interpolated, a tile's own random error is not known.
    */
   const stamp = new Int32Array(n).fill(-1);
+  const ring = new Int32Array(n), around = new Int32Array(n);
   const predict = (i: number): { y: number; x: number; from: number } => {
     stamp[i] = i;
-    let ring = [i];
-    const around: number[] = [];
+    let ringStart = 0, ringEnd = 1, count = 0;
+    ring[0] = i;
     for (let depth = 0; depth < 2; depth++) {
-      const next: number[] = [];
-      for (const j of ring) for (const k of neighbours[j]) if (stamp[k] !== i) { stamp[k] = i; next.push(k); if (inMain[k]) around.push(k); }
-      ring = next;
+      const end = ringEnd;
+      for (let r = ringStart; r < end; r++) for (let q = neighbourStart[ring[r]]; q < neighbourStart[ring[r] + 1]; q++) {
+        const k = neighbour[q];
+        if (stamp[k] === i) continue;
+        stamp[k] = i;
+        ring[ringEnd++] = k;
+        if (inMain[k]) around[count++] = k;
+      }
+      ringStart = end;
     }
     const [ay, ax] = affine(i);
-    if (around.length === 0) return { y: ay, x: ax, from: 0 };
-    const dev = around.map(deviation);
-    if (around.length < 4) {
-      const mean = (axis: number) => dev.reduce((s, d) => s + d[axis], 0) / dev.length;
-      return { y: ay + mean(0), x: ax + mean(1), from: around.length };
+    if (count === 0) return { y: ay, x: ax, from: 0 };
+    return { y: ay + planeAt(i, around, count, devY), x: ax + planeAt(i, around, count, devX), from: count };
+  };
+  /** A plane through the deviations of `count` tiles around i (nominal offsets from i), read at i; their mean when fewer than four or collinear. */
+  const planeAt = (i: number, tiles: Int32Array, count: number, dev: Float64Array): number => {
+    let mu = 0, mv = 0, md = 0;
+    for (let k = 0; k < count; k++) { const t = tiles[k]; mu += nominal[t][0] - nominal[i][0]; mv += nominal[t][1] - nominal[i][1]; md += dev[t]; }
+    mu /= count; mv /= count; md /= count;
+    if (count < 4) return md;
+    let suu = 0, suv = 0, svv = 0, sud = 0, svd = 0;
+    for (let k = 0; k < count; k++) {
+      const t = tiles[k], u = nominal[t][0] - nominal[i][0] - mu, v = nominal[t][1] - nominal[i][1] - mv, d = dev[t] - md;
+      suu += u * u; suv += u * v; svv += v * v; sud += u * d; svd += v * d;
     }
-    const ry = around.map((k) => nominal[k][0] - nominal[i][0]), rx = around.map((k) => nominal[k][1] - nominal[i][1]);
-    return { y: ay + fitAffine(ry, rx, dev.map((d) => d[0]), 0)[0], x: ax + fitAffine(ry, rx, dev.map((d) => d[1]), 0)[0], from: around.length };
+    const det = suu * svv - suv * suv;
+    if (!(det > 1e-9 * (suu * svv + 1e-300))) {
+      // Collinear neighbours: a line along the direction that varies (or the mean).
+      if (suu > 1e-9 * count) return md - (sud / suu) * mu;
+      if (svv > 1e-9 * count) return md - (svd / svv) * mv;
+      return md;
+    }
+    const a = (svv * sud - suv * svd) / det, b = (suu * svd - suv * sud) / det;
+    return md - a * mu - b * mv;
   };
   const rms = (values: number[], fallback: number) => (values.length ? Math.sqrt(values.reduce((s, v) => s + v * v, 0) / values.length) : fallback);
   const residualRms = rms(registered.map((i) => { const [ay, ax] = affine(i); return Math.hypot(py[i] - ay, px[i] - ax); }), 0);
