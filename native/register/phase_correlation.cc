@@ -120,7 +120,8 @@ std::vector<double> Binned(const Strip& s, int bin, int* height, int* width) {
   for (int y = 0; y < *height * bin; y++) {
     double* row = out.data() + static_cast<size_t>(y / bin) * *width;
     const double* from = s.data + static_cast<size_t>(y) * s.width;
-    for (int x = 0; x < *width * bin; x++) row[x / bin] += from[x];
+    for (int c = 0; c < *width; c++)
+      for (int k = 0; k < bin; k++) row[c] += from[c * bin + k];
   }
   const double scale = 1.0 / (bin * bin);
   for (double& v : out) v *= scale;
@@ -211,7 +212,8 @@ PairResult RegisterPair(const Strip& rawA, const Strip& rawB, const PairOptions&
   for (size_t i = 0; i < nc; i++) {
     const std::complex<float> fa(p.fa[i][0], p.fa[i][1]), fb(p.fb[i][0], p.fb[i][1]);
     std::complex<float> c = fa * std::conj(fb);
-    const float m = std::abs(c);
+    // |c| without hypot's overflow care: the values are far from float's limits.
+    const float m = std::sqrt(c.real() * c.real() + c.imag() * c.imag());
     c = m > 1e-20f ? c / m : std::complex<float>(0, 0);
     p.fa[i][0] = c.real();
     p.fa[i][1] = c.imag();
@@ -224,18 +226,26 @@ PairResult RegisterPair(const Strip& rawA, const Strip& rawB, const PairOptions&
   for (int t = 0; t < h; t++) allowedY[t] = Readings(t, h, o.offsetY, o.maxShift, bin, ry) > 0;
   for (int t = 0; t < w; t++) allowedX[t] = Readings(t, w, o.offsetX, o.maxShift, bin, rx) > 0;
 
-  // The strongest `peaks` maxima, each suppressing its 5x5 (cyclic) neighbourhood.
+  // The strongest `peaks` maxima, each suppressing its 5x5 (cyclic) neighbourhood. Only the
+  // allowed rows and columns are scanned (with a large offset range most columns are not).
+  std::vector<int> rows, cols;
+  for (int t = 0; t < h; t++) if (allowedY[t]) rows.push_back(t);
+  for (int t = 0; t < w; t++) if (allowedX[t]) cols.push_back(t);
+  auto suppressed = [&](const std::vector<std::pair<int, int>>& found, int y, int x) {
+    for (auto [py, px] : found) {
+      const int dy = std::min((y - py + h) % h, (py - y + h) % h), dx = std::min((x - px + w) % w, (px - x + w) % w);
+      if (dy <= 2 && dx <= 2) return true;
+    }
+    return false;
+  };
   std::vector<std::pair<int, int>> peaks;
-  std::vector<char> suppressed(static_cast<size_t>(h) * w, 0);
   for (int k = 0; k < o.peaks; k++) {
-    double best = -INFINITY;
+    float best = -INFINITY;
     int by = -1, bx = -1;
-    for (int y = 0; y < h; y++) {
-      if (!allowedY[y]) continue;
+    for (int y : rows) {
       const float* row = p.real + static_cast<size_t>(y) * w;
-      const char* sup = suppressed.data() + static_cast<size_t>(y) * w;
-      for (int x = 0; x < w; x++)
-        if (allowedX[x] && !sup[x] && row[x] > best) {
+      for (int x : cols)
+        if (row[x] > best && !suppressed(peaks, y, x)) {
           best = row[x];
           by = y;
           bx = x;
@@ -243,9 +253,6 @@ PairResult RegisterPair(const Strip& rawA, const Strip& rawB, const PairOptions&
     }
     if (by < 0) break;
     peaks.push_back({by, bx});
-    for (int dy = -2; dy <= 2; dy++)
-      for (int dx = -2; dx <= 2; dx++)
-        suppressed[static_cast<size_t>((by + dy + h) % h) * w + (bx + dx + w) % w] = 1;
   }
 
   PairResult result;
