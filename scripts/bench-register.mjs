@@ -61,7 +61,10 @@ function run(cmd, args, what) {
   return { stdout: r.stdout, stderr: r.stderr, seconds };
 }
 const lastJson = (text) => JSON.parse(text.trim().split('\n').filter((l) => l.startsWith('{')).pop());
-const mpirun = (n, argv) => ['mpirun', [...mpirunArgs, '-n', String(n), 'node', stitchJs, ...argv]];
+// Each rank under GNU time: its CPU seconds (user + system). On a shared machine the wall time
+// mostly measures the neighbours; the busiest rank's CPU time is what free cores would take.
+const mpirun = (n, argv) => ['mpirun', [...mpirunArgs, '-n', String(n), '/usr/bin/time', '-f', 'bench-cpu %U %S', 'node', stitchJs, ...argv]];
+const cpuOf = (stderr) => Math.max(0, ...[...stderr.matchAll(/^bench-cpu ([\d.]+) ([\d.]+)$/gm)].map((m) => Number(m[1]) + Number(m[2])));
 
 const set = {
   tiles: opt.tiles, tile: opt.tile, overlapY: Number(opt['overlap-y']), overlapX: Number(opt['overlap-x']),
@@ -108,10 +111,10 @@ for (let round = 0; round < repeat; round++) {
       const [sc, sa] = mpirun(n, [input, '--out', outFile, '--positions', `${positionsFile(n)}:/positions`, '--dtype', 'uint16', '--force', '--json']);
       const s = run(sc, sa, `stitch (${n} ranks)`);
       const j = lastJson(s.stdout);
-      stitch = { wallSeconds: j.wallSeconds, jobSeconds: s.seconds, canvas: j.canvas, outputBytes: j.bytes?.output, phases: j.phases };
+      stitch = { wallSeconds: j.wallSeconds, jobSeconds: s.seconds, cpuSeconds: cpuOf(s.stderr), canvas: j.canvas, outputBytes: j.bytes?.output, phases: j.phases };
       fs.rmSync(outFile, { force: true });
     }
-    const r = { round: round + 1, ranks: n, loadBefore: load, register: { jobSeconds: reg.seconds, seconds: report.seconds, jobs: report.jobs, pairs: report.pairs,
+    const r = { round: round + 1, ranks: n, loadBefore: load, register: { jobSeconds: reg.seconds, cpuSeconds: cpuOf(reg.stderr), seconds: report.seconds, jobs: report.jobs, pairs: report.pairs,
       status: report.status, pairsPerSecondPerRank: report.pairsPerSecondPerRank, maxShift: report.maxShift, predictionRms: report.model.predictionRms }, stitch };
     results[n].push(r);
     log(`round ${round + 1}/${repeat}, ${n} ranks (load ${load.toFixed(1)}): register ${report.seconds.total.toFixed(1)} s ` +
@@ -131,6 +134,7 @@ const summary = ranksList.map((n) => {
     stitchSeconds: rs[0].stitch ? m((r) => r.stitch.wallSeconds) : undefined,
     totalSeconds: rs[0].stitch ? m((r) => r.register.seconds.total + r.stitch.wallSeconds) : undefined,
     jobSeconds: m((r) => r.register.jobSeconds + (r.stitch?.jobSeconds ?? 0)),
+    registerCpuSeconds: m((r) => r.register.cpuSeconds), stitchCpuSeconds: rs[0].stitch ? m((r) => r.stitch.cpuSeconds) : undefined,
     loadBefore: m((r) => r.loadBefore),
     errors: errors(positionsFile(n)),
   };
@@ -151,9 +155,9 @@ const md = [`# h5stitch registration bench: ${set.tiles} tiles of ${set.tile} ui
   `${doc.machine.cpus} CPUs (${doc.machine.cpuModel}), ${doc.machine.memGiB} GiB; ${repeat} interleaved rounds, medians; --max-shift ${doc.maxShift}; ` +
   `${doc.jobs.real} real + ${doc.jobs.null} null pairs; ${doc.pairs.kept}/${doc.pairs.total} kept; tiles ${doc.status.registered} registered, ${doc.status.modelled} modelled; ` +
   `positions bit-identical across rank counts: ${sameBits ? 'yes' : 'NO'}.`, '',
-  '| ranks | register s | read s | FFT s | NCC s | solve s | pairs/s per rank | stitch s | register + stitch s | whole jobs s | load before | textured median / max px | blank max px |',
-  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ...summary.map((s) => `| ${s.ranks} | ${f(s.registerSeconds)} | ${f(s.readSeconds)} | ${f(s.fftSeconds)} | ${f(s.nccSeconds)} | ${f(s.solveSeconds, 2)} | ${f(s.pairsPerSecondPerRank)} | ${f(s.stitchSeconds)} | ${f(s.totalSeconds)} | ${f(s.jobSeconds)} | ${f(s.loadBefore)} | ${f(s.errors.texturedMedian, 3)} / ${f(s.errors.texturedMax, 3)} | ${f(s.errors.blankMax, 2)} |`), ''].join('\n');
+  '| ranks | register s | read s | FFT s | NCC s | solve s | pairs/s per rank | stitch s | register + stitch s | whole jobs s | CPU s, busiest rank: register / stitch | load before | textured median / max px | blank max px |',
+  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...summary.map((s) => `| ${s.ranks} | ${f(s.registerSeconds)} | ${f(s.readSeconds)} | ${f(s.fftSeconds)} | ${f(s.nccSeconds)} | ${f(s.solveSeconds, 2)} | ${f(s.pairsPerSecondPerRank)} | ${f(s.stitchSeconds)} | ${f(s.totalSeconds)} | ${f(s.jobSeconds)} | ${f(s.registerCpuSeconds)} / ${f(s.stitchCpuSeconds)} | ${f(s.loadBefore)} | ${f(s.errors.texturedMedian, 3)} / ${f(s.errors.texturedMax, 3)} | ${f(s.errors.blankMax, 2)} |`), ''].join('\n');
 const out = path.resolve(opt.out ?? path.join(root, 'bench', 'results', `${doc.date.slice(0, 10)}-${os.hostname().split('.')[0]}-suite-register.json`));
 fs.writeFileSync(out, `${JSON.stringify(doc, null, 1)}\n`);
 fs.writeFileSync(out.replace(/\.json$/, '.md'), `${md}\n`);
