@@ -71,7 +71,7 @@ export function registrationPicture(r: RegisterReport, options: { width?: number
   const labelled = tiles.filter((t) => t.status !== 'registered' || tileW * scale >= 40);
   out.push('<g id="labels" text-anchor="middle" font-size="10">');
   for (const t of labelled) {
-    const text = t.status === 'registered' ? `${t.index}` : `${t.index} ${t.status === 'modelled' ? 'modelled' : 'group'} ±${(t.uncertainty ?? 0).toFixed(1)}`;
+    const text = t.status === 'registered' ? `${t.index}` : `${t.index} ${t.status === 'modelled' ? 'modelled' : 'group'}${t.uncertainty === undefined ? '' : ` ±${t.uncertainty.toFixed(1)}`}`;
     out.push(`<text x="${X(t.x + tileW / 2)}" y="${Y(t.y + tileH / 2)}" dy="-3">${escape(text)}</text>`);
   }
   out.push('</g><g id="legend">');

@@ -32,7 +32,7 @@ export interface TilePlacement {
   status: TileStatus;
   /** Why a tile is not in the main registered group. */
   reason?: string;
-  /** Tiles placed by the model: its expected error in pixels (see Model.predictionRms). */
+  /** Tiles placed by the model: its expected error in pixels (see Model.predictionRms); undefined when nothing was registered. */
   uncertainty?: number;
 }
 
@@ -284,7 +284,7 @@ export function solvePositions(nominal: ReadonlyArray<readonly [number, number]>
       let sy = 0, sx = 0;
       for (const i of g) { const p = predict(i); sy += p.y - py[i]; sx += p.x - px[i]; }
       for (const i of g) {
-        tiles[i] = { y: py[i] + sy / g.length, x: px[i] + sx / g.length, status: 'registered-group', uncertainty: predictionRms,
+        tiles[i] = { y: py[i] + sy / g.length, x: px[i] + sx / g.length, status: 'registered-group', uncertainty: registered.length ? predictionRms : undefined,
           reason: `linked only to ${g.length - 1} other tile(s) outside the main group; the group placed by the model` };
       }
     } else {
@@ -293,7 +293,9 @@ export function solvePositions(nominal: ReadonlyArray<readonly [number, number]>
       const why = mine.length === 0 ? 'no overlapping neighbour' :
         `no kept link (${mine.map((l) => `${l.a}-${l.b} ${l.status}`).join(', ')})`;
       const p = predict(i);
-      tiles[i] = { y: p.y, x: p.x, status: 'modelled', reason: why, uncertainty: p.from ? predictionRms : residualRms };
+      // Nothing registered: no stage model, the nominal position, and no uncertainty to give.
+      tiles[i] = { y: p.y, x: p.x, status: 'modelled', reason: registered.length ? why : `${why}; nothing registered to fit a stage model from: nominal position`,
+        uncertainty: registered.length ? (p.from ? predictionRms : residualRms) : undefined };
     }
   }
   for (const l of links) l.residual = Math.hypot(tiles[l.b].y - tiles[l.a].y - relY(l), tiles[l.b].x - tiles[l.a].x - relX(l));

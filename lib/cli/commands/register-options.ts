@@ -32,7 +32,7 @@ function summaryLine(r: RegisterReport): string {
 export function reportLines(report: RegisterReport): string[] {
   const lines = [summaryLine(report)];
   const unregistered = report.tileTable.filter((t) => t.status !== 'registered');
-  for (const t of unregistered.slice(0, 20)) lines.push(`  tile ${t.index}: ${t.status}: ${t.reason}; placed by the stage model, uncertain by ±${(t.uncertainty ?? 0).toFixed(2)} px`);
+  for (const t of unregistered.slice(0, 20)) lines.push(`  tile ${t.index}: ${t.status}: ${t.reason}${t.uncertainty === undefined ? '' : `; placed by the stage model, uncertain by ±${t.uncertainty.toFixed(2)} px`}`);
   if (unregistered.length > 20) lines.push(`  ... and ${unregistered.length - 20} more (see --report)`);
   const disagree = report.pairTable.filter((p) => p.status === 'kept' && p.residual > 1);
   if (disagree.length) {
