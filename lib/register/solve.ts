@@ -171,7 +171,10 @@ export function solvePositions(nominal: ReadonlyArray<readonly [number, number]>
   let groups: number[][];
   const relY = (l: Link) => nominal[l.b][0] - nominal[l.a][0] + l.dy;
   const relX = (l: Link) => nominal[l.b][1] - nominal[l.a][1] + l.dx;
-  const residual = (l: Link) => Math.hypot(py[l.b] - py[l.a] - relY(l), px[l.b] - px[l.a] - relX(l));
+  const residual = (l: Link) => {
+    const ey = py[l.b] - py[l.a] - relY(l), ex = px[l.b] - px[l.a] - relX(l);
+    return Math.sqrt(ey * ey + ex * ex);
+  };
   const local = new Int32Array(n);
   for (;;) {
     groups = components(n, links);
