@@ -44,7 +44,7 @@ export function registrationPicture(r: RegisterReport, options: { width?: number
     '<rect width="6" height="6" fill="#fff3e0"/><line x1="0" y1="0" x2="0" y2="6" stroke="#ef6c00" stroke-width="2"/></pattern></defs>');
   out.push('<rect width="100%" height="100%" fill="white"/>');
   const s = r.status, p = r.pairs;
-  out.push(`<text x="${margin}" y="${margin + 4}" font-size="14" font-weight="bold">${escape(`register ${r.input}: ${r.tiles} tiles, ${s.registered} registered, ${s['registered-group']} in separate groups, ${s.modelled} modelled`)}</text>`);
+  out.push(`<text x="${margin}" y="${margin + 4}" font-size="14" font-weight="bold">${escape(`register ${r.input.split('/').pop()}: ${r.tiles} tiles, ${s.registered} registered, ${s['registered-group']} in separate groups, ${s.modelled} modelled`)}</text>`);
   out.push(`<text x="${margin}" y="${margin + 22}">${escape(`${p.kept}/${p.total} pairs kept (${p.lowNcc} below NCC ${r.nccThreshold.value.toFixed(3)}, ${p.noCandidate} without a candidate, ${p.outlier} outliers); modelled tiles ±${r.model.predictionRms.toFixed(2)} px`)}</text>`);
   const top = margin + 40;
   const X = (x: number) => f(margin + x * scale), Y = (y: number) => f(top + y * scale);
