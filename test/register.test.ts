@@ -195,6 +195,17 @@ describe('register', () => {
     expect(bad.stderr.trim()).toBe('h5stitch: error: --max-shift, --min-ncc and --peaks need --register');
   });
 
+  it('generates the same registration set at 1 and 3 ranks (each rank renders its own tiles)', () => {
+    const args = ['--tiles', '5x4', '--tile', '120x150', '--overlap', '30', '--drift', '10', '--jitter', '2', '--blank', '2', '--dtype', 'uint16'];
+    const one = path.join(dir, 'gen-1.h5'), three = path.join(dir, 'gen-3.h5');
+    expect(node([stitchJs, 'generate', one, ...args]).code).toBe(0);
+    const job = mpirun(3, [stitchJs, 'generate', three, ...args]);
+    expect(job.code, job.stderr).toBe(0);
+    for (const ds of ['/tiles', '/true_positions', '/systematic_positions', '/blank_tiles']) {
+      expect(Buffer.from(read(three, ds).buffer).equals(Buffer.from(read(one, ds).buffer)), ds).toBe(true);
+    }
+  });
+
   it('agrees with skimage.registration.phase_cross_correlation within 0.5 px on sampled pairs', () => {
     // Every third edge-neighbour pair of textured tiles in the 5x5 set.
     const step = 150, cols = 5;
