@@ -20,6 +20,7 @@ export type { PhaseTimes } from './stitch/meter';
 export { verify } from './stitch/verify';
 export type { TileStatus, TileVerdict, VerifyOptions, VerifyReport } from './stitch/verify';
 export { register } from './register/run';
+export { registrationPicture } from './register/picture';
 export type { PairRecord, RegisterOptions, RegisterReport, TileRecord } from './register/run';
 export { initMpi } from './runtime/mpi';
 export type { Mpi, MpiInitOptions } from './runtime/mpi';

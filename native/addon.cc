@@ -12,6 +12,7 @@
 #include "kernels/bindings.h"
 #include "os/page_cache.h"
 #include "register/register_binding.h"
+#include "generate/texture_binding.h"
 #include "runtime/mpi_runtime.h"
 
 namespace {
@@ -32,6 +33,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterTiffWriter(env, exports);
   bench::Register(env, exports);
   reg::Register(env, exports);
+  gen::Register(env, exports);
   return exports;
 }
 

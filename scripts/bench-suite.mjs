@@ -3,7 +3,7 @@
 // and against the write floor (one process writing the same bytes into a new file + fsync), at
 // several sizes and rank counts, in ONE run, the jobs interleaved.
 //
-//   node scripts/bench-suite.mjs [--suite classic|scale] [--cases a,b] [--ranks 1,2,4] [--repeat 3]
+//   node scripts/bench-suite.mjs [--suite classic|scale|register] [--cases a,b] [--ranks 1,2,4] [--repeat 3]
 //                                [--variants LIST] [--dir DIR] [--out FILE.json [--append]] [--mpirun-args "..."]
 //   node scripts/bench-suite.mjs --merge A.json B.json ... --out ALL.json   (cases run separately, one document)
 //
@@ -28,6 +28,12 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+// --suite register (MIST's reference grid: register + stitch) is its own script; it takes the rest.
+const suiteAt = process.argv.findIndex((a) => a === '--suite' || a === '--suite=register');
+if (suiteAt > 0 && (process.argv[suiteAt] === '--suite=register' || process.argv[suiteAt + 1] === 'register')) {
+  await import('./bench-register.mjs');
+  process.exit(0);
+}
 const CASES = {
   // name: grid, tile, overlap; maxRanks: the rank counts worth their time on a 2-core VM.
   'small-224MB': { tiles: [8, 8], tile: 1024, overlap: 102 },

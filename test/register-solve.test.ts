@@ -102,3 +102,18 @@ describe('register solve', () => {
     }
   });
 });
+
+describe('solvePositions without a registered tile', () => {
+  it('leaves every tile at its nominal position, modelled, with no uncertainty claimed', () => {
+    const nominal: Array<[number, number]> = [[0, 0], [0, 80], [80, 0], [80, 80]];
+    const links = [[0, 1], [0, 2], [1, 3], [2, 3]].map(([a, b]) => ({ a, b, dy: 0, dx: 0, ncc: 0.05, residual: 0, status: 'low-ncc' as const }));
+    const solution = solvePositions(nominal, links);
+    expect(solution.model.fittedFrom).toBe(0);
+    solution.tiles.forEach((t, i) => {
+      expect([t.y, t.x]).toEqual(nominal[i]);
+      expect(t.status).toBe('modelled');
+      expect(t.uncertainty).toBeUndefined();
+      expect(t.reason).toMatch(/nothing registered to fit a stage model from: nominal position$/);
+    });
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * register: positions from overlaps, checked against the generator's true positions; the same
- * bits at 1, 2 and 3 ranks; the pairwise shifts against scikit-image; stitch --positions FILE:/DS.
+ * bits at 1, 2, 3 and 4 ranks; the pairwise shifts against scikit-image; stitch --positions FILE:/DS.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -11,9 +11,13 @@ import { openFile, readAll } from '../lib/runtime/hdf5';
 import { mpirun, node, run, stitchJs, tempDir } from './helpers/mpirun';
 
 const dir = tempDir('h5stitch-register-');
-// ±30 px jitter on a 80 px overlap: neighbours can be 60 px off, leaving a 20 px overlap.
+// Purely random ±30 px jitter on a 80 px overlap (neighbours can be 60 px off, leaving a 20 px
+// overlap) and 2 blank tiles, whose random error no method can know: they must say so.
 const jittered = path.join(dir, 'jittered.h5');
-// Small jitter, a 1% stage scale error and 3 blank tiles: blank tiles must land on the stage model.
+// A real stage: a systematic error up to ±30 px (scale, skew, thermal drift) plus ±1 px random
+// repeatability, 4 blank tiles: these must land within 2 px.
+const drifting = path.join(dir, 'drifting.h5');
+// Small jitter, a 1% stage scale error and 3 blank tiles (the scikit-image cross-check's set).
 const withBlank = path.join(dir, 'blank.h5');
 
 function read(file: string, dataset: string): Float64Array {
@@ -46,7 +50,8 @@ function mpirunFree(ranks: number, args: string[]) {
 
 beforeAll(() => {
   for (const [file, args] of [
-    [jittered, ['--tiles', '4x4', '--tile', '320', '--overlap', '80', '--jitter', '30', '--noise', '0.05', '--seed', '3']],
+    [jittered, ['--tiles', '5x5', '--tile', '320', '--overlap', '80', '--jitter', '30', '--blank', '2', '--noise', '0.05', '--seed', '3']],
+    [drifting, ['--tiles', '8x8', '--tile', '160', '--overlap', '48', '--drift', '30', '--jitter', '1', '--blank', '4', '--seed', '1']],
     [withBlank, ['--tiles', '5x5', '--tile', '200', '--overlap', '50', '--jitter', '2', '--stage-scale', '0.01', '--blank', '3', '--noise', '0.05', '--seed', '5']],
   ] as const) {
     const job = node([stitchJs, 'generate', file, '--dtype', 'uint16', ...args]);
@@ -56,37 +61,47 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('register', () => {
-  it('finds every tile within a quarter pixel (median) under ±30 px jitter, with the same bits at 1, 2 and 3 ranks', () => {
+  it('finds every textured tile within a quarter pixel (median) under ±30 px random jitter, with the same bits at 1, 2, 3 and 4 ranks; blank tiles modelled with their uncertainty', () => {
     const bits: string[] = [];
-    for (const ranks of [1, 2, 3]) {
-      const out = path.join(dir, `positions-${ranks}.h5`);
-      const job = mpirunFree(ranks, [stitchJs, 'register', jittered, '--out', out, '--max-shift', '64', '--json']);
+    let report: { tileTable: Array<{ index: number; status: string; uncertainty?: number }>; model: { predictionRms: number } } | undefined;
+    for (const ranks of [1, 2, 3, 4]) {
+      const out = path.join(dir, `positions-${ranks}.h5`), reportFile = path.join(dir, `report-${ranks}.json`);
+      const job = mpirunFree(ranks, [stitchJs, 'register', jittered, '--out', out, '--max-shift', '64', '--report', reportFile]);
       expect(job.code, job.stderr).toBe(0);
-      const report = JSON.parse(job.stdout);
-      expect(report).toMatchObject({ command: 'register', ranks, tiles: 16, maxShift: 64, status: { registered: 16, modelled: 0 } });
-      expect(report.pairs.total).toBe(24);
+      expect(job.stdout).toMatch(new RegExp(`^h5stitch: registered 25 tiles .*: 23 registered, 0 in separate groups, 2 modelled; \\d+/40 pairs kept.*; ${ranks} ranks`, 'm'));
+      report = JSON.parse(fs.readFileSync(reportFile, 'utf8'));
       bits.push(Buffer.from(read(out, '/positions').buffer).toString('hex'));
     }
-    expect(bits[1]).toBe(bits[0]);
-    expect(bits[2]).toBe(bits[0]);
+    for (const b of bits) expect(b).toBe(bits[0]);
 
     const truth = read(jittered, '/true_positions'), positions = read(path.join(dir, 'positions-1.h5'), '/positions');
-    const all = Array.from({ length: 16 }, (_, i) => i);
-    const errors = positionErrors(truth, positions, all);
-    expect(median(errors)).toBeLessThanOrEqual(0.25);
-    expect(Math.max(...errors)).toBeLessThanOrEqual(1);
+    const blank = Array.from(read(jittered, '/blank_tiles'));
+    const textured = Array.from({ length: 25 }, (_, i) => i).filter((i) => !blank.includes(i));
+    const errors = positionErrors(truth, positions, textured);
+    expect(median(textured.map((i) => errors[i]))).toBeLessThanOrEqual(0.25);
+    expect(Math.max(...textured.map((i) => errors[i]))).toBeLessThanOrEqual(1);
+    // A blank tile's random error is unknowable: it is modelled, and its uncertainty says how far
+    // off it may be (the model's error predicting registered tiles from their neighbours).
+    const modelled = report!.tileTable.filter((t) => t.status === 'modelled');
+    expect(modelled.map((t) => t.index)).toEqual(blank);
+    for (const t of modelled) {
+      expect(t.uncertainty).toBe(report!.model.predictionRms);
+      expect(t.uncertainty).toBeGreaterThan(10);
+      expect(errors[t.index]).toBeLessThanOrEqual(2 * t.uncertainty!);
+    }
     // Canvas origin at 0.
     expect(Math.min(...positions.filter((_, k) => k % 2 === 0))).toBe(0);
     expect(Math.min(...positions.filter((_, k) => k % 2 === 1))).toBe(0);
   });
 
-  it('places blank tiles by the stage model within 2 px and says why', () => {
-    const out = path.join(dir, 'blank-positions.h5'), reportFile = path.join(dir, 'blank-report.json');
-    const job = mpirunFree(2, [stitchJs, 'register', withBlank, '--out', out, '--max-shift', '20', '--report', reportFile]);
+  it('places blank tiles within 2 px when the stage error is systematic (±30 px) plus ±1 px random, and says why', () => {
+    const out = path.join(dir, 'drift-positions.h5'), reportFile = path.join(dir, 'drift-report.json');
+    const picture = path.join(dir, 'drift.svg');
+    const job = mpirunFree(2, [stitchJs, 'register', drifting, '--out', out, '--max-shift', '24', '--report', reportFile, '--picture', picture]);
     expect(job.code, job.stderr).toBe(0);
-    const blank = Array.from(read(withBlank, '/blank_tiles'));
-    expect(blank).toHaveLength(3);
-    for (const b of blank) expect(job.stdout).toMatch(new RegExp(`^  tile ${b}: modelled: no kept link \\(.*low-ncc`, 'm'));
+    const blank = Array.from(read(drifting, '/blank_tiles'));
+    expect(blank).toHaveLength(4);
+    for (const b of blank) expect(job.stdout).toMatch(new RegExp(`^  tile ${b}: modelled: no kept link \\(.*low-ncc.*uncertain by ±[01]\\.\\d\\d px$`, 'm'));
     const report = JSON.parse(fs.readFileSync(reportFile, 'utf8'));
     expect(report.tileTable.filter((t: { status: string }) => t.status === 'modelled').map((t: { index: number }) => t.index)).toEqual(blank);
     // Every rejected pair touches a blank tile; every kept one is consistent with the solution.
@@ -95,15 +110,48 @@ describe('register', () => {
       else expect(p.residual).toBeLessThan(1);
     }
     expect(report.nccThreshold.source).toMatch(/99th percentile of \d+ null pairs/);
-    const truth = read(withBlank, '/true_positions'), positions = read(out, '/positions');
-    const textured = Array.from({ length: 25 }, (_, i) => i).filter((i) => !blank.includes(i));
+    const truth = read(drifting, '/true_positions'), positions = read(out, '/positions');
+    // The stage error really is up to ±30 px: the true positions are far from the grid.
+    const systematic = read(drifting, '/systematic_positions');
+    const step = 160 - 48;
+    expect(Math.max(...Array.from({ length: 128 }, (_, k) => Math.abs(systematic[k] - step * (k % 2 === 0 ? Math.floor(k / 16) : (k >> 1) % 8))))).toBeCloseTo(30, 6);
+    const textured = Array.from({ length: 64 }, (_, i) => i).filter((i) => !blank.includes(i));
     const errors = positionErrors(truth, positions, textured);
     expect(median(textured.map((i) => errors[i]))).toBeLessThanOrEqual(0.25);
     expect(Math.max(...textured.map((i) => errors[i]))).toBeLessThanOrEqual(1);
     for (const b of blank) expect(errors[b]).toBeLessThanOrEqual(2);
     // The pair table and tile status are in the file too.
     expect(read(out, '/pairs').length).toBe(report.pairTable.length * 7);
-    expect(Array.from(read(out, '/tile_status')).filter((s) => s === 2)).toHaveLength(3);
+    expect(Array.from(read(out, '/tile_status')).filter((s) => s === 2)).toHaveLength(4);
+
+    // The picture, read by an XML parser no one here wrote: one line per pair, in table order;
+    // kept links coloured by residual, rejected ones dashed with the reason; modelled tiles marked.
+    const parse = 'import sys, json, xml.etree.ElementTree as ET\nns = "{http://www.w3.org/2000/svg}"\nroot = ET.parse(sys.argv[1]).getroot()\n' +
+      'links = [dict(e.attrib, title=e.find(ns + "title").text) for e in root.iter(ns + "line") if e.get("class") == "link"]\n' +
+      'tiles = [dict(e.attrib) for e in root.iter(ns + "rect") if e.get("class") == "tile"]\n' +
+      'legend = [e.get("fill") for e in root.iter(ns + "rect") if e.get("class") == "legend-residual"]\n' +
+      'print(json.dumps({"links": links, "tiles": tiles, "legend": legend}))\n';
+    const py = spawnSync('/usr/bin/python3', ['-c', parse, picture], { encoding: 'utf8' });
+    expect(py.status, py.stderr).toBe(0);
+    const svg = JSON.parse(py.stdout) as { links: Array<Record<string, string>>; tiles: Array<Record<string, string>>; legend: string[] };
+    const scale = [[0.1, '#1a9850'], [0.25, '#91cf60'], [0.5, '#fee08b'], [1, '#fc8d59'], [Infinity, '#d73027']] as const;
+    expect(svg.legend).toEqual(scale.map(([, colour]) => colour));
+    expect(svg.links).toHaveLength(report.pairTable.length);
+    report.pairTable.forEach((p: { a: number; b: number; status: string; residual: number }, k: number) => {
+      const line = svg.links[k];
+      expect([Number(line['data-a']), Number(line['data-b']), line['data-status']]).toEqual([p.a, p.b, p.status]);
+      if (p.status === 'kept') {
+        expect(line.stroke).toBe(scale.find(([below]) => p.residual < below)![1]);
+        expect(line['stroke-dasharray']).toBeUndefined();
+      } else {
+        expect(line.stroke).toBe('#9e9e9e');
+        expect(line['stroke-dasharray']).toBeDefined();
+        expect(line.title).toContain(`${p.a}-${p.b}: ${p.status}`);
+      }
+    });
+    expect(svg.links.filter((l) => l['data-status'] === 'kept').map((l) => l.stroke)).toContain('#1a9850');
+    expect(svg.tiles).toHaveLength(64);
+    expect(svg.tiles.filter((t) => t['data-status'] === 'modelled').map((t) => Number(t['data-index']))).toEqual(blank);
   });
 
   it('stitches at the registered positions (stitch --positions FILE:/positions) and verifies', () => {
@@ -111,16 +159,51 @@ describe('register', () => {
     const out = path.join(dir, 'stitched.h5');
     const job = mpirunFree(2, [stitchJs, jittered, '--out', out, '--positions', `${positions}:/positions`, '--verify']);
     expect(job.code, job.stderr).toBe(0);
-    expect(job.stdout).toMatch(/^h5stitch verify: OK: 16\/16 tiles ok/m);
+    expect(job.stdout).toMatch(/^h5stitch verify: OK: 25\/25 tiles ok/m);
     // The canvas spans the rounded positions.
     const p = read(positions, '/positions');
     const maxY = Math.max(...Array.from(p.filter((_, k) => k % 2 === 0), Math.round)), maxX = Math.max(...Array.from(p.filter((_, k) => k % 2 === 1), Math.round));
     expect(job.stdout).toContain(`(${maxY + 320}x${maxX + 320} float32`);
     // A JSON list works too; the original in-INPUT form still does.
     const json = path.join(dir, 'positions.json');
-    fs.writeFileSync(json, JSON.stringify(Array.from({ length: 16 }, (_, i) => [p[2 * i], p[2 * i + 1]])));
+    fs.writeFileSync(json, JSON.stringify(Array.from({ length: 25 }, (_, i) => [p[2 * i], p[2 * i + 1]])));
     expect(node([stitchJs, jittered, '--out', path.join(dir, 'json.h5'), '--positions', json]).code).toBe(0);
     expect(node([stitchJs, jittered, '--out', path.join(dir, 'in-input.h5'), '--positions', '/true_positions']).code).toBe(0);
+  });
+
+  it('registers and stitches in one job (stitch --register), the registration stored with the output', () => {
+    const out = path.join(dir, 'one-job.h5');
+    const job = mpirunFree(2, [stitchJs, jittered, '--out', out, '--register', '--max-shift', '64', '--verify']);
+    expect(job.code, job.stderr).toBe(0);
+    expect(job.stdout).toMatch(/^h5stitch: registered 25 tiles of .*jittered\.h5: 23 registered, 0 in separate groups, 2 modelled;/m);
+    expect(job.stdout).toMatch(/^h5stitch verify: OK: 25\/25 tiles ok/m);
+    // The same positions as `register` writes (same algorithm, same bits), beside the provenance.
+    const registered = read(path.join(dir, 'positions-1.h5'), '/positions');
+    expect(Buffer.from(read(out, '/h5stitch/registration/positions').buffer).equals(Buffer.from(registered.buffer))).toBe(true);
+    expect(read(out, '/h5stitch/registration/pairs').length).toBe(40 * 7);
+    // The placement recorded in the provenance is the registered one, rounded.
+    const placed = read(out, '/h5stitch/tiles');
+    for (let row = 0; row < 25; row++) {
+      const i = placed[5 * row];
+      expect([placed[5 * row + 1], placed[5 * row + 2]]).toEqual([Math.round(registered[2 * i]), Math.round(registered[2 * i + 1])]);
+    }
+    // A standalone verify of the finished file still passes.
+    expect(node([stitchJs, 'verify', out, '--input', jittered]).code).toBe(0);
+    // Registration options without --register are refused.
+    const bad = node([stitchJs, jittered, '--out', path.join(dir, 'x.h5'), '--max-shift', '5']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('h5stitch: error: --max-shift, --min-ncc and --peaks need --register');
+  });
+
+  it('generates the same registration set at 1 and 3 ranks (each rank renders its own tiles)', () => {
+    const args = ['--tiles', '5x4', '--tile', '120x150', '--overlap', '30', '--drift', '10', '--jitter', '2', '--blank', '2', '--dtype', 'uint16'];
+    const one = path.join(dir, 'gen-1.h5'), three = path.join(dir, 'gen-3.h5');
+    expect(node([stitchJs, 'generate', one, ...args]).code).toBe(0);
+    const job = mpirun(3, [stitchJs, 'generate', three, ...args]);
+    expect(job.code, job.stderr).toBe(0);
+    for (const ds of ['/tiles', '/true_positions', '/systematic_positions', '/blank_tiles']) {
+      expect(Buffer.from(read(three, ds).buffer).equals(Buffer.from(read(one, ds).buffer)), ds).toBe(true);
+    }
   });
 
   it('agrees with skimage.registration.phase_cross_correlation within 0.5 px on sampled pairs', () => {
@@ -187,6 +270,8 @@ describe('register', () => {
       [[path.join(dir, 'none.h5'), '--out', out], /^h5stitch: error: .*input .*none\.h5 does not exist$/],
       [[jittered, '--out', path.join(dir, 'exists.h5')], /^h5stitch: error: .*exists; pass --force to replace it$/],
       [[jittered, '--out', out, '--min-ncc', '2'], /^h5stitch: error: Expected a number in \[-1, 1\] for --min-ncc but received "2"$/],
+      [[jittered, '--out', out, '--picture', path.join(dir, 'p.png')], /^h5stitch: error: Expected a file name ending in \.svg for --picture but received ".*p\.png"$/],
+      [[jittered, '--out', out, '--picture', path.join(dir, 'none', 'p.svg')], /^h5stitch: error: picture directory .*none does not exist$/],
       [[jittered, '--out', out, '--positions', `${path.join(dir, 'none.h5')}:/positions`], /^h5stitch: error: positions file .*none\.h5 does not exist$/],
     ] as const) {
       // Two ranks for the first two (rank 0 alone reports), a singleton for the rest (faster).
@@ -199,6 +284,9 @@ describe('register', () => {
       [['--jitter', '50', '--overlap', '80'], /--jitter 50 must be less than half the overlap/],
       [['--blank', '2'], /--blank needs --jitter PX/],
       [['--jitter', 'x'], /Expected a non-negative number for --jitter but received "x"/],
+      [['--jitter', '1', '--drift', '-3'], /Expected a non-negative number for --drift but received "-3"/],
+      [['--jitter', '1', '--drift', '300', '--tiles', '3x3', '--overlap', '80'], /the stage error \(--drift 300, --stage-scale 0, --jitter 1\) moves neighbours up to \d+\.\d px relative to each other; that must be less than the overlap \(80x80\)/],
+      [['--drift', '3'], /--drift needs --jitter PX/],
     ] as const) {
       const job = node([stitchJs, 'generate', path.join(dir, 'g.h5'), '--tile', '256', ...args]);
       expect(job.code).toBe(2);

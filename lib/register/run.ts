@@ -10,7 +10,7 @@ import { expected, UsageError } from '../errors';
 import { openTileSource, type TileSource } from '../io/sources';
 import { readLayoutFile } from '../io/layout-file';
 import { native } from '../runtime/addon';
-import { openFile } from '../runtime/hdf5';
+import { openFile, type H5File } from '../runtime/hdf5';
 import { initMpi, type Mpi } from '../runtime/mpi';
 import { balance, candidatePairs, nullPairs, type PairJob } from './pairs';
 import { solvePositions, type Link, type LinkStatus, type Model, type TileStatus } from './solve';
@@ -18,8 +18,8 @@ import { checkNewOutput } from '../io/output-path';
 
 export interface RegisterOptions {
   input: string;
-  /** POSITIONS.h5 to write. */
-  output: string;
+  /** POSITIONS.h5 to write; undefined: none (`stitch --register` stores the result with its output). */
+  output?: string;
   force?: boolean;
   tilesPath?: string;
   layoutPath?: string;
@@ -42,12 +42,13 @@ export interface PairRecord {
   a: number; b: number; dy: number; dx: number; ncc: number; residual: number; status: LinkStatus;
 }
 
-export interface TileRecord { index: number; y: number; x: number; status: TileStatus; reason?: string }
+export interface TileRecord { index: number; y: number; x: number; status: TileStatus; reason?: string; uncertainty?: number }
 
 export interface RegisterReport {
   command: 'register';
   input: string;
-  output: string;
+  /** The positions file, or null (stitch --register: stored with the stitched output). */
+  output: string | null;
   ranks: number;
   tiles: number;
   tileSize: [number, number];
@@ -57,8 +58,12 @@ export interface RegisterReport {
   status: Record<TileStatus, number>;
   model: Model;
   canvas: [number, number];
-  /** pairs: the pair phase (wall); read and register: the busiest rank's strip reads and native registration. */
-  seconds: { total: number; pairs: number; read: number; register: number; solve: number };
+  /**
+   * pairs: the pair phase (wall); read, register: the busiest rank's strip reads and native
+   * registration, which splits into fft (windowing, transforms, cross-power spectrum, peak search)
+   * and ncc (scoring candidates, hill-climb, sub-pixel); solve: rank 0's global solve.
+   */
+  seconds: { total: number; pairs: number; read: number; register: number; fft: number; ncc: number; solve: number };
   /** Pairs registered: real ones, and null ones (for the NCC threshold). */
   jobs: { real: number; null: number };
   /** Pairs (real and null) registered per second on the busiest rank. */
@@ -79,10 +84,10 @@ function quantile(sorted: number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
 }
 
-/** Registers every job this rank owns into `table` (FIELDS per job); returns [read, register] seconds. */
-function registerJobs(source: TileSource, jobs: readonly PairJob[], mine: number[], table: Float64Array, maxShift: number, peaks: number): [number, number] {
+/** Registers every job this rank owns into `table` (FIELDS per job); returns [read, register, fft, ncc] seconds. */
+function registerJobs(source: TileSource, jobs: readonly PairJob[], mine: number[], table: Float64Array, maxShift: number, peaks: number): [number, number, number, number] {
   const addon = native();
-  let readSeconds = 0, registerSeconds = 0;
+  let readSeconds = 0, registerSeconds = 0, fftSeconds = 0, nccSeconds = 0;
   for (const i of mine) {
     const t0 = performance.now();
     const j = jobs[i];
@@ -95,8 +100,10 @@ function registerJobs(source: TileSource, jobs: readonly PairJob[], mine: number
     table.set([r.dy, r.dx, r.ncc, r.overlap, r.candidates], i * FIELDS);
     readSeconds += (t1 - t0) / 1000;
     registerSeconds += (performance.now() - t1) / 1000;
+    fftSeconds += r.fftSeconds;
+    nccSeconds += r.nccSeconds;
   }
-  return [readSeconds, registerSeconds];
+  return [readSeconds, registerSeconds, fftSeconds, nccSeconds];
 }
 
 /**
@@ -111,7 +118,7 @@ export function register(options: RegisterOptions): RegisterReport {
 function checkOptions(o: RegisterOptions): void {
   if (typeof o !== 'object' || o === null) throw expected('an options object', 'register()', o);
   if (typeof o.input !== 'string' || o.input === '') throw expected('a file or directory name', 'INPUT', o.input);
-  if (typeof o.output !== 'string' || o.output === '') throw expected('a file name', '--out', o.output);
+  if (o.output !== undefined && (typeof o.output !== 'string' || o.output === '')) throw expected('a file name', '--out', o.output);
   const integer = (v: unknown, name: string, min: number) => {
     if (v !== undefined && !(Number.isInteger(v) && (v as number) >= min)) throw expected(`an integer >= ${min}`, name, v);
   };
@@ -126,7 +133,8 @@ function checkOptions(o: RegisterOptions): void {
 export function runRegister(mpi: Mpi, o: RegisterOptions): RegisterReport {
   checkOptions(o);
   const started = mpi.wtime();
-  mpi.runOnRoot(() => checkNewOutput(o.output, { force: o.force ?? false, input: o.input }));
+  const output = o.output;
+  if (output !== undefined) mpi.runOnRoot(() => checkNewOutput(output, { force: o.force ?? false, input: o.input }));
   const { source, plan } = mpi.runOnAll(() => {
     const src = openTileSource(o.input, { tilesPath: o.tilesPath, layoutPath: o.layoutPath, positionsPath: o.positionsPath });
     try {
@@ -147,24 +155,34 @@ export function runRegister(mpi: Mpi, o: RegisterOptions): RegisterReport {
     const mine = owned[mpi.rank];
     const local = new Float64Array(jobs.length * FIELDS);
     const pairsStarted = mpi.wtime();
-    const [readSeconds, nativeSeconds] = mpi.runOnAll(() => registerJobs(source, jobs, mine, local, maxShift, o.peaks ?? 5));
+    const [readSeconds, nativeSeconds, fftSeconds, nccSeconds] = mpi.runOnAll(() => registerJobs(source, jobs, mine, local, maxShift, o.peaks ?? 5));
     const myPairSeconds = mpi.wtime() - pairsStarted;
     // Each entry is written by one rank and zero elsewhere: the sum is that rank's bits.
     const table = mpi.allreduce(local, 'sum');
-    const busiest = mpi.allreduce(new Float64Array([myPairSeconds, readSeconds, nativeSeconds]), 'max');
+    // Each figure's maximum over the ranks (the busiest rank's, per figure).
+    const busiest = mpi.allreduce(new Float64Array([myPairSeconds, readSeconds, nativeSeconds, fftSeconds, nccSeconds]), 'max');
     const pairSeconds = mpi.wtime() - pairsStarted;
 
     const solveStarted = mpi.wtime();
     const solved = mpi.runOnRoot(() => solveOnRoot(plan, real, nulls, table, o));
     const solveSeconds = mpi.wtime() - solveStarted;
     const report: RegisterReport = {
-      command: 'register', input: o.input, output: o.output, ranks: mpi.size, tiles: source.count, tileSize: [source.height, source.width], maxShift,
+      command: 'register', input: o.input, output: output ?? null, ranks: mpi.size, tiles: source.count, tileSize: [source.height, source.width], maxShift,
       ...solved,
-      seconds: { total: 0, pairs: pairSeconds, read: busiest[1], register: busiest[2], solve: solveSeconds },
+      seconds: { total: 0, pairs: pairSeconds, read: busiest[1], register: busiest[2], fft: busiest[3], ncc: busiest[4], solve: solveSeconds },
       jobs: { real: real.length, null: nulls.length },
       pairsPerSecondPerRank: busiest[0] > 0 ? Math.max(...owned.map((m) => m.length)) / busiest[0] : 0,
     };
-    mpi.runOnRoot(() => writePositions(o.output, report));
+    if (output !== undefined) {
+      mpi.runOnRoot(() => {
+        const file = openFile(output, { mode: 'create', overwrite: true });
+        try {
+          writeRegistration(file, '', report);
+        } finally {
+          file.close();
+        }
+      });
+    }
     report.seconds.total = mpi.wtime() - started;
     return report;
   } finally {
@@ -192,8 +210,10 @@ function solveOnRoot(plan: StitchPlan, real: PairJob[], nulls: PairJob[], table:
   const nominal = byIndex.map((t) => [t.y, t.x] as [number, number]);
   const solution = solvePositions(nominal, links);
   // Canvas origin at 0: the smallest y and x become 0.
-  const minY = Math.min(...solution.tiles.map((t) => t.y)), minX = Math.min(...solution.tiles.map((t) => t.x));
+  let minY = Infinity, minX = Infinity, maxY = -Infinity, maxX = -Infinity;
+  for (const t of solution.tiles) { minY = Math.min(minY, t.y); minX = Math.min(minX, t.x); }
   const tileTable = solution.tiles.map((t, index) => ({ index, ...t, y: t.y - minY, x: t.x - minX }));
+  for (const t of tileTable) { maxY = Math.max(maxY, Math.round(t.y)); maxX = Math.max(maxX, Math.round(t.x)); }
   const height = byIndex[0].height, width = byIndex[0].width;
   const count = (s: LinkStatus) => links.filter((l) => l.status === s).length;
   const status = { registered: 0, 'registered-group': 0, modelled: 0 } as Record<TileStatus, number>;
@@ -203,26 +223,30 @@ function solveOnRoot(plan: StitchPlan, real: PairJob[], nulls: PairJob[], table:
     pairs: { total: links.length, kept: count('kept'), lowNcc: count('low-ncc'), noCandidate: count('no-candidate'), outlier: count('outlier') },
     status,
     model: solution.model,
-    canvas: [Math.round(Math.max(...tileTable.map((t) => Math.round(t.y)))) + height, Math.round(Math.max(...tileTable.map((t) => Math.round(t.x)))) + width],
+    canvas: [maxY + height, maxX + width],
     tileTable,
     pairTable: links.map((l) => ({ a: l.a, b: l.b, dy: l.dy, dx: l.dx, ncc: l.ncc, residual: l.residual, status: l.status })),
   };
 }
 
-function writePositions(output: string, r: RegisterReport): void {
-  const file = openFile(output, { mode: 'create', overwrite: true });
-  try {
+/**
+ * Writes `prefix`/positions, /tile_status, /pairs and the summary attributes (on `prefix`, or the
+ * root) into an open file: the positions file of `register`, or the stitched output's
+ * /h5stitch/registration group (stitch --register).
+ */
+export function writeRegistration(file: H5File, prefix: string, r: RegisterReport): void {
+  {
     const n = r.tileTable.length;
-    const positions = file.createDataset('/positions', { shape: [n, 2], dtype: 'float64' });
+    const positions = file.createDataset(`${prefix}/positions`, { shape: [n, 2], dtype: 'float64' });
     positions.write([0, 0], [n, 2], Float64Array.from(r.tileTable.flatMap((t) => [t.y, t.x])));
     positions.setAttr('description', "registered (y, x) of each tile index, canvas origin at 0; `stitch --positions FILE:/positions` rounds them to whole pixels");
     positions.close();
-    const status = file.createDataset('/tile_status', { shape: [n], dtype: 'int32' });
+    const status = file.createDataset(`${prefix}/tile_status`, { shape: [n], dtype: 'int32' });
     status.write([0], [n], Int32Array.from(r.tileTable.map((t) => TILE_CODES.indexOf(t.status))));
     status.setAttr('codes', TILE_CODES.map((s, i) => `${i}=${s}`).join(' '));
     status.close();
     const p = r.pairTable.length;
-    const pairs = file.createDataset('/pairs', { shape: [p, 7], dtype: 'float64' });
+    const pairs = file.createDataset(`${prefix}/pairs`, { shape: [p, 7], dtype: 'float64' });
     pairs.write([0, 0], [p, 7], Float64Array.from(r.pairTable.flatMap((q) => [q.a, q.b, q.dy, q.dx, q.ncc, q.residual, STATUS_CODES.indexOf(q.status)])));
     pairs.setAttr('columns', 'tile_a tile_b dy dx ncc residual status');
     pairs.setAttr('description', '(dy, dx): measured minus nominal position of tile_b relative to tile_a; residual: distance from the solved positions; status codes: ' +
@@ -231,10 +255,9 @@ function writePositions(output: string, r: RegisterReport): void {
     const { tileTable, pairTable, ...summary } = r;
     void tileTable;
     void pairTable;
-    file.setAttr('/', 'register_summary', JSON.stringify(summary));
-    file.setAttr('/', 'ncc_threshold', r.nccThreshold.value);
-    file.setAttr('/', 'max_shift', r.maxShift);
-  } finally {
-    file.close();
+    const at = prefix || '/';
+    file.setAttr(at, 'register_summary', JSON.stringify(summary));
+    file.setAttr(at, 'ncc_threshold', r.nccThreshold.value);
+    file.setAttr(at, 'max_shift', r.maxShift);
   }
 }

@@ -190,7 +190,18 @@ export interface NativeAddon {
    */
   registerPair(a: NumericArray, aShape: [number, number], b: NumericArray, bShape: [number, number],
     options: { offset: [number, number]; maxShift: number; peaks?: number; minOverlap?: number }):
-    { dy: number; dx: number; ncc: number; overlap: number; candidates: number };
+    { dy: number; dx: number; ncc: number; overlap: number; candidates: number; fftSeconds: number; nccSeconds: number };
+  /**
+   * Renders one tile of the registration test set's specimen (generate/texture.h) at canvas
+   * position (y, x): texture, illumination, sensor noise; integer arrays get
+   * round(base + value·scale) clamped to [0, max]. Returns `out`.
+   */
+  renderTile<T extends NumericArray>(out: T, shape: [number, number], look: {
+    y: number; x: number; seed: number; blank?: boolean; gradientY?: number; gradientX?: number; gain?: number;
+    noise?: number; noiseSeed: number; scale?: number; base?: number; max?: number;
+  }): T;
+  /** The specimen at one canvas point (what renderTile draws, without light and noise). */
+  textureAt(y: number, x: number, seed: number): number;
   /** The class every coded native error is made with: `new ctor(code, message)`. */
   setErrorConstructor(ctor: new (code: string, message: string) => Error): void;
 }

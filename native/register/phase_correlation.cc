@@ -6,10 +6,12 @@
 #include <fftw3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <complex>
 #include <map>
 #include <memory>
+#include <tuple>
 #include <utility>
 
 namespace h5stitch::reg {
@@ -29,26 +31,28 @@ int GoodSize(int target) {
 // Plans and buffers for one padded size, made once and reused for every pair of that size.
 struct Plans {
   int height, width, complexWidth;
-  double* real = nullptr;
-  fftw_complex* fa = nullptr;
-  fftw_complex* fb = nullptr;
-  fftw_plan forward = nullptr, backward = nullptr;
+  // Single precision: the correlation surface only ranks candidate shifts (NCC in double scores
+  // them and gives the sub-pixel shift), and float halves the transforms' time and memory traffic.
+  float* real = nullptr;
+  fftwf_complex* fa = nullptr;
+  fftwf_complex* fb = nullptr;
+  fftwf_plan forward = nullptr, backward = nullptr;
 
   Plans(int h, int w) : height(h), width(w), complexWidth(w / 2 + 1) {
     const size_t n = static_cast<size_t>(h) * w, nc = static_cast<size_t>(h) * complexWidth;
-    real = fftw_alloc_real(n);
-    fa = fftw_alloc_complex(nc);
-    fb = fftw_alloc_complex(nc);
+    real = fftwf_alloc_real(n);
+    fa = fftwf_alloc_complex(nc);
+    fb = fftwf_alloc_complex(nc);
     // FFTW_ESTIMATE: the same plan (so the same bits) in every process; MEASURE may pick another.
-    forward = fftw_plan_dft_r2c_2d(h, w, real, fa, FFTW_ESTIMATE);
-    backward = fftw_plan_dft_c2r_2d(h, w, fa, real, FFTW_ESTIMATE);
+    forward = fftwf_plan_dft_r2c_2d(h, w, real, fa, FFTW_ESTIMATE);
+    backward = fftwf_plan_dft_c2r_2d(h, w, fa, real, FFTW_ESTIMATE);
   }
   ~Plans() {
-    fftw_destroy_plan(forward);
-    fftw_destroy_plan(backward);
-    fftw_free(real);
-    fftw_free(fa);
-    fftw_free(fb);
+    fftwf_destroy_plan(forward);
+    fftwf_destroy_plan(backward);
+    fftwf_free(real);
+    fftwf_free(fa);
+    fftwf_free(fb);
   }
 };
 
@@ -62,6 +66,9 @@ Plans& PlansFor(int h, int w) {
   if (!slot) slot = std::make_unique<Plans>(h, w);
   return *slot;
 }
+
+// Strips whose smaller side is at least this many pixels are phase-correlated binned 2x2.
+constexpr int kBinFrom = 160;
 
 // 8 px kept every pair of a ±30 px jitter test set (4-16 did as well; 30 lost two).
 constexpr double kTaperPixels = 8;
@@ -82,7 +89,7 @@ std::vector<double> Tukey(int n) {
 
 // Writes the strip, mean removed and windowed, into the zeroed padded buffer.
 void Load(const Strip& s, Plans& p) {
-  std::fill(p.real, p.real + static_cast<size_t>(p.height) * p.width, 0.0);
+  std::fill(p.real, p.real + static_cast<size_t>(p.height) * p.width, 0.0f);
   double mean = 0;
   const size_t n = static_cast<size_t>(s.height) * s.width;
   for (size_t i = 0; i < n; i++) mean += s.data[i];
@@ -90,15 +97,35 @@ void Load(const Strip& s, Plans& p) {
   const auto wy = Tukey(s.height), wx = Tukey(s.width);
   for (int y = 0; y < s.height; y++)
     for (int x = 0; x < s.width; x++)
-      p.real[static_cast<size_t>(y) * p.width + x] = (s.data[static_cast<size_t>(y) * s.width + x] - mean) * wy[y] * wx[x];
+      p.real[static_cast<size_t>(y) * p.width + x] = static_cast<float>((s.data[static_cast<size_t>(y) * s.width + x] - mean) * wy[y] * wx[x]);
 }
 
-// The readings s of correlation index t (0 <= t < n) whose deviation s - offset is within limit.
-int Readings(int t, int n, int offset, int limit, int out[3]) {
+// The full-resolution readings s of correlation index t (0 <= t < n) of strips binned by `bin`:
+// s = bin·(t - n), bin·t or bin·(t + n), kept when the deviation s - offset is within limit (plus
+// the bin's rounding, then clamped into it: the NCC climb takes it from there).
+int Readings(int t, int n, int offset, int limit, int bin, int out[3]) {
   int count = 0;
-  for (int s : {t - n, t, t + n})
-    if (std::abs(s - offset) <= limit) out[count++] = s;
+  for (int coarse : {t - n, t, t + n}) {
+    const int s = coarse * bin;
+    if (std::abs(s - offset) <= limit + bin - 1) out[count++] = std::clamp(s, offset - limit, offset + limit);
+  }
   return count;
+}
+
+// The strip averaged over bin x bin blocks (the last partial row and column dropped).
+std::vector<double> Binned(const Strip& s, int bin, int* height, int* width) {
+  *height = s.height / bin;
+  *width = s.width / bin;
+  std::vector<double> out(static_cast<size_t>(*height) * *width, 0.0);
+  for (int y = 0; y < *height * bin; y++) {
+    double* row = out.data() + static_cast<size_t>(y / bin) * *width;
+    const double* from = s.data + static_cast<size_t>(y) * s.width;
+    for (int c = 0; c < *width; c++)
+      for (int k = 0; k < bin; k++) row[c] += from[c * bin + k];
+  }
+  const double scale = 1.0 / (bin * bin);
+  for (double& v : out) v *= scale;
+  return out;
 }
 
 // Parabola vertex through (-1, lo), (0, mid), (1, hi), clamped to half a pixel; 0 when not a peak.
@@ -158,44 +185,67 @@ static std::vector<double> Centred(const Strip& s) {
 }
 
 PairResult RegisterPair(const Strip& rawA, const Strip& rawB, const PairOptions& o) {
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
   const std::vector<double> centredA = Centred(rawA), centredB = Centred(rawB);
   const Strip a{centredA.data(), rawA.height, rawA.width}, b{centredB.data(), rawB.height, rawB.width};
-  const int h = GoodSize(std::max(a.height, b.height)), w = GoodSize(std::max(a.width, b.width));
+  // Coarse to fine: phase correlation on 2x2-binned strips when they are large (a quarter of the
+  // transform work); the candidates it finds are scored and refined by NCC at full resolution.
+  const int bin = std::min({a.height, a.width, b.height, b.width}) >= kBinFrom ? 2 : 1;
+  int bha = a.height, bwa = a.width, bhb = b.height, bwb = b.width;
+  std::vector<double> binnedA, binnedB;
+  Strip ca = a, cb = b;
+  if (bin > 1) {
+    binnedA = Binned(a, bin, &bha, &bwa);
+    binnedB = Binned(b, bin, &bhb, &bwb);
+    ca = Strip{binnedA.data(), bha, bwa};
+    cb = Strip{binnedB.data(), bhb, bwb};
+  }
+  const int h = GoodSize(std::max(ca.height, cb.height)), w = GoodSize(std::max(ca.width, cb.width));
   Plans& p = PlansFor(h, w);
-  Load(a, p);
-  fftw_execute_dft_r2c(p.forward, p.real, p.fa);
-  Load(b, p);
-  fftw_execute_dft_r2c(p.forward, p.real, p.fb);
+  Load(ca, p);
+  fftwf_execute_dft_r2c(p.forward, p.real, p.fa);
+  Load(cb, p);
+  fftwf_execute_dft_r2c(p.forward, p.real, p.fb);
   // Normalised cross-power spectrum: only the phase difference (the shift) is left.
   const size_t nc = static_cast<size_t>(h) * p.complexWidth;
   for (size_t i = 0; i < nc; i++) {
-    const std::complex<double> fa(p.fa[i][0], p.fa[i][1]), fb(p.fb[i][0], p.fb[i][1]);
-    std::complex<double> c = fa * std::conj(fb);
-    const double m = std::abs(c);
-    c = m > 1e-12 ? c / m : std::complex<double>(0, 0);
+    const std::complex<float> fa(p.fa[i][0], p.fa[i][1]), fb(p.fb[i][0], p.fb[i][1]);
+    std::complex<float> c = fa * std::conj(fb);
+    // |c| without hypot's overflow care: the values are far from float's limits.
+    const float m = std::sqrt(c.real() * c.real() + c.imag() * c.imag());
+    c = m > 1e-20f ? c / m : std::complex<float>(0, 0);
     p.fa[i][0] = c.real();
     p.fa[i][1] = c.imag();
   }
-  fftw_execute_dft_c2r(p.backward, p.fa, p.real);
+  fftwf_execute_dft_c2r(p.backward, p.fa, p.real);
 
   // Only correlation indices with a reading inside the limits can be answers.
   int ry[3], rx[3];
   std::vector<char> allowedY(h), allowedX(w);
-  for (int t = 0; t < h; t++) allowedY[t] = Readings(t, h, o.offsetY, o.maxShift, ry) > 0;
-  for (int t = 0; t < w; t++) allowedX[t] = Readings(t, w, o.offsetX, o.maxShift, rx) > 0;
+  for (int t = 0; t < h; t++) allowedY[t] = Readings(t, h, o.offsetY, o.maxShift, bin, ry) > 0;
+  for (int t = 0; t < w; t++) allowedX[t] = Readings(t, w, o.offsetX, o.maxShift, bin, rx) > 0;
 
-  // The strongest `peaks` maxima, each suppressing its 5x5 (cyclic) neighbourhood.
+  // The strongest `peaks` maxima, each suppressing its 5x5 (cyclic) neighbourhood. Only the
+  // allowed rows and columns are scanned (with a large offset range most columns are not).
+  std::vector<int> rows, cols;
+  for (int t = 0; t < h; t++) if (allowedY[t]) rows.push_back(t);
+  for (int t = 0; t < w; t++) if (allowedX[t]) cols.push_back(t);
+  auto suppressed = [&](const std::vector<std::pair<int, int>>& found, int y, int x) {
+    for (auto [py, px] : found) {
+      const int dy = std::min((y - py + h) % h, (py - y + h) % h), dx = std::min((x - px + w) % w, (px - x + w) % w);
+      if (dy <= 2 && dx <= 2) return true;
+    }
+    return false;
+  };
   std::vector<std::pair<int, int>> peaks;
-  std::vector<char> suppressed(static_cast<size_t>(h) * w, 0);
   for (int k = 0; k < o.peaks; k++) {
-    double best = -INFINITY;
+    float best = -INFINITY;
     int by = -1, bx = -1;
-    for (int y = 0; y < h; y++) {
-      if (!allowedY[y]) continue;
-      const double* row = p.real + static_cast<size_t>(y) * w;
-      const char* sup = suppressed.data() + static_cast<size_t>(y) * w;
-      for (int x = 0; x < w; x++)
-        if (allowedX[x] && !sup[x] && row[x] > best) {
+    for (int y : rows) {
+      const float* row = p.real + static_cast<size_t>(y) * w;
+      for (int x : cols)
+        if (row[x] > best && !suppressed(peaks, y, x)) {
           best = row[x];
           by = y;
           bx = x;
@@ -203,32 +253,46 @@ PairResult RegisterPair(const Strip& rawA, const Strip& rawB, const PairOptions&
     }
     if (by < 0) break;
     peaks.push_back({by, bx});
-    for (int dy = -2; dy <= 2; dy++)
-      for (int dx = -2; dx <= 2; dx++)
-        suppressed[static_cast<size_t>((by + dy + h) % h) * w + (bx + dx + w) % w] = 1;
   }
 
   PairResult result;
+  const auto scoring = Clock::now();
+  result.fftSeconds = std::chrono::duration<double>(scoring - started).count();
+  auto nccDone = [&] { result.nccSeconds = std::chrono::duration<double>(Clock::now() - scoring).count(); };
+  // NCC at full resolution, each shift computed once (the climb and the sub-pixel fit revisit).
+  std::map<std::pair<int, int>, std::pair<double, long>> seen;
+  auto full = [&](int sy, int sx) -> std::pair<double, long> {
+    auto [it, fresh] = seen.try_emplace({sy, sx});
+    if (fresh) it->second.first = OverlapNcc(a, b, sy, sx, &it->second.second);
+    return it->second;
+  };
+  // Candidates are scored on the strips the correlation used (binned: a quarter of the work);
+  // the best one is then climbed and refined at full resolution.
   int bestY = 0, bestX = 0;
+  double bestScore = -INFINITY;
   for (auto [ty, tx] : peaks) {
-    const int ny = Readings(ty, h, o.offsetY, o.maxShift, ry), nx = Readings(tx, w, o.offsetX, o.maxShift, rx);
+    const int ny = Readings(ty, h, o.offsetY, o.maxShift, bin, ry), nx = Readings(tx, w, o.offsetX, o.maxShift, bin, rx);
     for (int i = 0; i < ny; i++)
       for (int j = 0; j < nx; j++) {
         long overlap = 0;
-        const double ncc = OverlapNcc(a, b, ry[i], rx[j], &overlap);
-        if (overlap < o.minOverlap) continue;
+        const double ncc = bin == 1 ? full(ry[i], rx[j]).first : OverlapNcc(ca, cb, ry[i] / bin, rx[j] / bin, &overlap);
+        if (bin == 1) overlap = full(ry[i], rx[j]).second;
+        if (overlap * bin * bin < o.minOverlap) continue;
         result.candidates++;
         // Ties keep the first: peaks come strongest first, so the order is fixed.
-        if (ncc > result.ncc) {
-          result.ncc = ncc;
-          result.overlap = overlap;
+        if (ncc > bestScore) {
+          bestScore = ncc;
           bestY = ry[i];
           bestX = rx[j];
         }
       }
   }
-  if (result.candidates == 0) return result;
-  // Climb to the NCC's local maximum: a correlation peak can sit one pixel off it, and the
+  if (result.candidates == 0) {
+    nccDone();
+    return result;
+  }
+  std::tie(result.ncc, result.overlap) = full(bestY, bestX);
+  // Climb to the NCC's local maximum: a correlation peak can sit a pixel or two off it, and the
   // suppressed neighbourhood of a chosen peak is never scored.
   for (int step = 0; step < 4 * o.maxShift + 4; step++) {
     int nextY = bestY, nextX = bestX;
@@ -237,8 +301,7 @@ PairResult RegisterPair(const Strip& rawA, const Strip& rawB, const PairOptions&
     for (auto [dy, dx] : {std::pair{-1, 0}, std::pair{1, 0}, std::pair{0, -1}, std::pair{0, 1}}) {
       const int sy = bestY + dy, sx = bestX + dx;
       if (std::abs(sy - o.offsetY) > o.maxShift || std::abs(sx - o.offsetX) > o.maxShift) continue;
-      long overlap = 0;
-      const double v = OverlapNcc(a, b, sy, sx, &overlap);
+      const auto [v, overlap] = full(sy, sx);
       if (overlap >= o.minOverlap && v > next) {
         next = v;
         nextY = sy;
@@ -254,8 +317,7 @@ PairResult RegisterPair(const Strip& rawA, const Strip& rawB, const PairOptions&
   }
   // Sub-pixel: a parabola through the NCC at the best shift and its neighbours, per axis.
   auto nccAt = [&](int sy, int sx) {
-    long overlap = 0;
-    const double v = OverlapNcc(a, b, sy, sx, &overlap);
+    const auto [v, overlap] = full(sy, sx);
     return overlap >= o.minOverlap ? v : NAN;
   };
   const double up = nccAt(bestY - 1, bestX), down = nccAt(bestY + 1, bestX);
@@ -264,6 +326,7 @@ PairResult RegisterPair(const Strip& rawA, const Strip& rawB, const PairOptions&
   const double fx = std::isnan(left) || std::isnan(right) ? 0 : Vertex(left, result.ncc, right);
   result.dy = bestY + fy - o.offsetY;
   result.dx = bestX + fx - o.offsetX;
+  nccDone();
   return result;
 }
 

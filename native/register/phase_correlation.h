@@ -25,6 +25,8 @@ struct PairResult {
   long overlap = 0;
   // Candidates scored (peaks × wrap readings inside the limits).
   int candidates = 0;
+  // CPU split (steady clock): loading + transforms + cross-power spectrum + peak search, and NCC scoring.
+  double fftSeconds = 0, nccSeconds = 0;
 };
 
 struct PairOptions {

@@ -66,6 +66,8 @@ Napi::Value RegisterPairJs(const Napi::CallbackInfo& info) {
   out.Set("ncc", r.ncc);
   out.Set("overlap", static_cast<double>(r.overlap));
   out.Set("candidates", r.candidates);
+  out.Set("fftSeconds", r.fftSeconds);
+  out.Set("nccSeconds", r.nccSeconds);
   return out;
 }
 

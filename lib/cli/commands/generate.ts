@@ -40,7 +40,7 @@ export const generateCommand: Command = {
     name: 'generate',
     summary: 'write a test tile set (tiles, layout, overlap, ground truth) cut from a known image',
     usage: ['generate TILES.h5 [--tiles RxC] [--tile HxW] [--overlap P] [--dtype D] [--permute] [--hole R,C] [--seed N] [--mem-per-rank SIZE]',
-      'generate TILES.h5 --jitter PX [--blank K] [--noise S] [--tiles RxC] [--tile HxW] [--overlap P] [--dtype D] [--seed N]'],
+      'generate TILES.h5 --jitter PX [--drift PX] [--stage-scale F] [--blank K] [--noise S] [--tiles RxC] [--tile HxW] [--overlap P] [--dtype D] [--seed N]'],
     options: {
       ...tileSetOptions(256),
       'overlap-y': { value: 'P', help: 'overlap between rows of tiles' },

@@ -5,7 +5,11 @@ import type { StitchOptions } from '../../stitch/options';
 import { runStitch, type StitchReport } from '../../stitch/run';
 import { resolveStitchOptions } from '../../stitch/options';
 import { testHooks } from '../../testing/hooks';
-import { resolvePositions } from '../../register/positions-file';
+import { resolvePositions } from '../../io/positions-file';
+import { openFile } from '../../runtime/hdf5';
+import type { Mpi } from '../../runtime/mpi';
+import { runRegister, writeRegistration, type RegisterReport } from '../../register/run';
+import { REGISTER_OPTIONS, registerOptionsFrom, reportLines } from './register-options';
 import { onePositional, optBytes, optFlag, optHints, optOverlap, optPair, optString, splitTarget, type OptionSpec, type ParsedArgs } from '../args';
 import type { Command } from './command';
 
@@ -94,6 +98,7 @@ export const stitchCommand: Command = {
       '[stitch] INPUT --out OUT.h5[:/dataset] [options]          INPUT: tiles.h5 or a directory of .npy tiles',
       "[stitch] 'raw/tile_r{row}_c{col}.tif' --overlap P --out OUT.h5   TIFF tiles named by grid cell (docs/inputs.md)",
       '[stitch] raw/TileConfiguration.txt --out OUT.h5            TIFF tiles placed by Fiji (or MIST global-positions-0.txt)',
+      '[stitch] INPUT --out OUT.h5 --register [--max-shift PX]    register the tiles first (docs/registration.md), then stitch them where they are',
     ],
     options: {
       out: { value: 'FILE[:/ds]', help: 'output file and dataset (default dataset /stitched)' },
@@ -110,6 +115,8 @@ export const stitchCommand: Command = {
       'mem-per-rank': { value: 'SIZE', help: 'band memory per rank (default 16M)' },
       ...MPIIO_OPTIONS,
       'trust-fs-coherence': { flag: true, help: 'let rounds/serial run where node caches may disagree (NFS, FUSE): DANGEROUS, tiles can be lost' },
+      register: { flag: true, help: "register first (as `register` does), then stitch at the registered positions; positions and pair table stored in the output's /h5stitch/registration" },
+      ...REGISTER_OPTIONS,
       verify: { flag: true, help: 'verify the output at the end of the job (exit 1 when it fails)' },
       'channels-as': { value: 'C', help: 'multi-channel input: planes (default: one [C, H, W] dataset) | datasets (one 2-D dataset per channel, DATASET/c0, DATASET/c1, ...)' },
       force: { flag: true, help: 'replace an existing output' },
@@ -117,10 +124,29 @@ export const stitchCommand: Command = {
     },
   },
   run(mpi, args) {
-    const report = runStitch(mpi, resolveStitchOptions(stitchOptionsFrom(args)), testHooks());
+    const options = stitchOptionsFrom(args);
+    const registration = optFlag(args, 'register') ? registerFirst(mpi, options, args) : undefined;
+    if (!registration && ['max-shift', 'min-ncc', 'peaks'].some((o) => optString(args, o) !== undefined)) {
+      throw new UsageError('--max-shift, --min-ncc and --peaks need --register');
+    }
+    const report = runStitch(mpi, resolveStitchOptions(options), testHooks());
+    if (registration) {
+      // The stitched output is closed and complete: the registration goes beside its provenance.
+      mpi.runOnRoot(() => {
+        const file = openFile(options.output, { mode: 'r+' });
+        try {
+          writeRegistration(file, REGISTRATION_GROUP, registration);
+        } finally {
+          file.close();
+        }
+      });
+    }
     if (mpi.rank === 0) {
-      if (optFlag(args, 'json')) process.stdout.write(`${JSON.stringify(report)}\n`);
-      else {
+      if (optFlag(args, 'json')) {
+        const summary = registration ? (({ tileTable, pairTable, ...rest }) => (void tileTable, void pairTable, rest))(registration) : undefined;
+        process.stdout.write(`${JSON.stringify(summary ? { ...report, registration: summary } : report)}\n`);
+      } else {
+        if (registration) for (const line of reportLines(registration)) console.log(line);
         console.log(summaryLine(report));
         if (report.verify) console.log(verifyLine(report.verify));
         if (report.preview) console.log(previewLine(report.preview));
@@ -129,3 +155,23 @@ export const stitchCommand: Command = {
     return report.verify && !report.verify.ok ? 1 : 0;
   },
 };
+
+/** Where `stitch --register` stores the registration in its output (positions, tile_status, pairs, summary). */
+export const REGISTRATION_GROUP = '/h5stitch/registration';
+
+/**
+ * stitch --register: registers the tiles on their nominal placement (grid or --positions), then
+ * points the stitch at the registered positions. Collective.
+ */
+function registerFirst(mpi: Mpi, options: StitchOptions, args: ParsedArgs): RegisterReport {
+  const registration = runRegister(mpi, {
+    input: options.input, tilesPath: options.tilesPath, layoutPath: options.layoutPath, layoutFile: options.layoutFile,
+    overlap: typeof options.overlap === 'number' ? [options.overlap, options.overlap] : options.overlap,
+    positionsPath: options.positionsPath, positions: options.positions, ...registerOptionsFrom(args),
+  });
+  options.positions = registration.tileTable.map((t) => [t.y, t.x]);
+  options.positionsPath = undefined;
+  options.layoutFile = undefined;
+  options.overlap = undefined;
+  return registration;
+}

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import type { BlendMode } from '../../core/weights';
 import { expected, UsageError } from '../../errors';
-import { resolvePositions } from '../../register/positions-file';
+import { resolvePositions } from '../../io/positions-file';
 import { BLENDS } from '../../stitch/options';
 import { verifyOutput, type VerifyOptions, type VerifyReport } from '../../stitch/verify';
 import { onePositional, optBytes, optFlag, optOverlap, optString, splitTarget, type ParsedArgs } from '../args';

@@ -1,5 +1,5 @@
 /**
- * `--positions` values: `/DATASET` (in INPUT, the original form), `FILE.h5:/DATASET` (any HDF5
+ * Reads positions files: `--positions` values: `/DATASET` (in INPUT, the original form), `FILE.h5:/DATASET` (any HDF5
  * file, e.g. the output of `register`), or `FILE.json` (a JSON list of [y, x]).
  */
 import * as fs from 'node:fs';
