@@ -14,6 +14,8 @@ import { readLayoutFile } from '../io/layout-file';
 import { checkNewOutput } from '../io/output-path';
 import type { FileSystemInfo, FsClass } from '../runtime/file-system';
 import { createHdf5Sink, partialPaths, withDiskFullNote } from '../io/sinks/hdf5';
+import { bdvXmlPath, type PyramidSpec } from '../io/sinks/pyramid';
+import { canvasPathOf, DEFAULT_LEVEL_CHUNK, pyramidLevels, slabRowUnit } from '../core/pyramid';
 import type { OutputSink } from '../io/sinks/sink';
 import { openTileSource, type TileSource } from '../io/sources';
 import { channelCount, type ChannelSource } from '../io/sources/tiff';
@@ -68,6 +70,8 @@ export interface StitchReport {
    * held at once (at least two tiles).
    */
   memory: { startKiB: number[]; peakKiB: number[]; boundKiB: number[] };
+  /** Pyramid levels written (level 0 included) and their layout; absent for a flat output. */
+  pyramid?: { levels: number; format: 'hdf5' | 'bdv' };
   /** With the verify option: the verdict of verify run at the end of the job. */
   verify?: { ok: boolean; complete: boolean; tiles: number; failed: VerifyReport['failed']; seconds: number };
 }
@@ -112,7 +116,8 @@ function checkCanvasFits(req: StitchRequest, plan: StitchPlan, channels: number)
   if (height > MAX_AXIS || width > MAX_AXIS) {
     throw new UsageError(`the canvas would be ${height}x${width} pixels; h5stitch places tiles within 2^31-1 pixels per axis`);
   }
-  const bytes = channels * height * width * bytesOf(req.dtype);
+  // A pyramid's levels add at most a third (1/4 + 1/16 + ...).
+  const bytes = channels * height * width * bytesOf(req.dtype) * (req.pyramid ? 4 / 3 : 1);
   if (req.gzip !== undefined) return;
   let free: number;
   try {
@@ -154,6 +159,11 @@ function openAndPlan(req: StitchRequest, pipelineWanted: boolean, meter: Meter):
     const channels = channelCount(source);
     if (channels > 1 && req.strategy !== 'slab') throw new UsageError(`multi-channel input (${channels} channels) is stitched with --strategy slab only, not ${req.strategy}`);
     if (channels > 1 && req.verify) throw new UsageError(`--verify: multi-channel outputs (${channels} channels) cannot be verified yet`);
+    if (channels > 1 && (req.pyramid || req.format === 'bdv')) {
+      throw new UsageError(`multi-channel input (${channels} channels): ${req.pyramid ? '--pyramid' : '--format bdv'} writes one channel only`);
+    }
+    // Refused here, on every rank alike, before any output exists.
+    pyramidLevels([plan.canvas.height, plan.canvas.width], { pyramid: req.pyramid, levels: req.levels });
     return { source, plan, pipeline, channels };
   } catch (error) {
     source.close();
@@ -168,7 +178,12 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   const startKiB = rssKiB('VmRSS');
   hooks.startRun();
   const pipelineWanted = choosePipeline(mpi, req);
-  mpi.runOnRoot(() => checkNewOutput(req.output, { force: req.force, input: req.input }));
+  mpi.runOnRoot(() => {
+    checkNewOutput(req.output, { force: req.force, input: req.input });
+    if (req.format === 'bdv' && !req.force && fs.existsSync(bdvXmlPath(req.output))) {
+      throw new UsageError(`${bdvXmlPath(req.output)} exists (the BigDataViewer XML of --format bdv); use --force to replace it`);
+    }
+  });
   const nodes = nodeCount(mpi, native().mpi.processorName());
   const fileSystem = mpi.runOnAll(() => checkOutputFileSystem(req.output, { strategy, ranks: mpi.size, nodes, trust: req.trustFsCoherence }));
   const meter = new Meter();
@@ -180,21 +195,24 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
     throw error;
   }
 
+  const layout = outputLayout(req, [plan.canvas.height, plan.canvas.width]);
   let sink: OutputSink | undefined;
   let io: Transfer = 'collective';
   try {
     sink = createHdf5Sink(mpi, {
-      file: req.output, dataset: req.dataset, shape: [plan.canvas.height, plan.canvas.width], dtype, chunk: req.chunk, gzip: req.gzip,
+      file: req.output, dataset: layout.dataset, shape: [plan.canvas.height, plan.canvas.width], dtype, chunk: layout.chunk, gzip: req.gzip,
+      pyramid: layout.pyramid, planes: layout.pyramid?.format === 'bdv' ? 1 : undefined,
       // slab writes every pixel: skip the fill. serial/rounds start from HDF5's fill at allocation.
       fillTime: strategy === 'slab' ? 'never' : 'alloc',
-      hints: req.hints, earlyWriteback: strategy === 'slab' && req.writeback === 'early', planes: channels > 1 ? channels : undefined,
+      hints: req.hints, earlyWriteback: strategy === 'slab' && req.writeback === 'early', ...(channels > 1 ? { planes: channels } : {}),
     });
     if (req.atomic) sink.setAtomicity(true);
     const mpioLayer = mpioLayerOf(sink.mpioHints(), req.hints, native().mpi.libraryVersion().library);
     io = chooseTransfer(mpi, req, { fsClass: fileSystem.class, mpioLayer });
     const tty = mpi.rank === 0 && process.stderr.isTTY && req.progress;
     const ctx: StrategyContext = {
-      mpi, source, plan, meter, hooks, sink, outDtype: dtype, io, pipeline, memPerRank: req.memPerRank, chunkRows: req.chunk?.[0], compressed: req.gzip !== undefined,
+      mpi, source, plan, meter, hooks, sink, outDtype: dtype, io, pipeline, memPerRank: req.memPerRank, chunkRows: layout.chunk?.[0], compressed: req.gzip !== undefined,
+      slabUnit: layout.pyramid?.slabUnit,
       // Collective writes synchronise the ranks at every band or tile anyway: agree on failed
       // reads there too, so a bad tile ends the job with one line, not an abort.
       agreeEachBand: io === 'collective' && strategy !== 'serial',
@@ -225,8 +243,27 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
     source.close();
   }
   const result = report(mpi, req, { io, pipeline, plan, meter, started, fileSystem, channels, startKiB, tileBytes: source.height * source.width * bytesOf(req.dtype) });
+  if (layout.pyramid) result.pyramid = { levels: layout.pyramid.levels, format: layout.pyramid.format };
   if (req.verify) result.verify = verifyAtEnd(mpi, req, hooks);
   return result;
+}
+
+/**
+ * Where the canvas goes and how it is chunked, and the pyramid around it: bdv puts level 0 at
+ * /t00000/s00/0/cells, chunked (BigDataViewer reads cells) by --chunk or 256x256; a pyramid's
+ * slabs start at multiples of slabRowUnit so each rank makes whole rows and chunks of every level.
+ */
+function outputLayout(req: StitchRequest, shape: [number, number]): { dataset: string; chunk?: [number, number]; pyramid?: PyramidSpec } {
+  const bdv = req.format === 'bdv';
+  if (!req.pyramid && !bdv) return { dataset: req.dataset, chunk: req.chunk };
+  const base: [number, number] = [Math.min(req.chunk?.[0] ?? DEFAULT_LEVEL_CHUNK[0], shape[0]), Math.min(req.chunk?.[1] ?? DEFAULT_LEVEL_CHUNK[1], shape[1])];
+  const levels = pyramidLevels(shape, { pyramid: req.pyramid, levels: req.levels });
+  const chunk = req.chunk ?? (bdv ? base : undefined);
+  return {
+    dataset: canvasPathOf(req.format, req.dataset),
+    chunk,
+    pyramid: { format: req.format, levels, chunkBase: base, slabUnit: slabRowUnit(levels, base[0]), voxelSize: req.voxelSize, voxelUnit: req.voxelUnit },
+  };
 }
 
 /** verify in the same job, through a fresh open, this node's cached pages of the output dropped. */
@@ -235,7 +272,7 @@ function verifyAtEnd(mpi: Mpi, req: StitchRequest, hooks: TestHooks): StitchRepo
   if (hooks.corruptOutput === req.strategy) mpi.runOnRoot(() => corruptOneTile(req.output, req.dataset));
   native().dropCachedPages(path.resolve(req.output));
   mpi.barrier();
-  const v = verifyOutput(mpi, { output: req.output, dataset: req.dataset, input: req.input, tilesPath: req.tilesPath, memPerRank: req.memPerRank });
+  const v = verifyOutput(mpi, { output: req.output, dataset: canvasPathOf(req.format, req.dataset), input: req.input, tilesPath: req.tilesPath, memPerRank: req.memPerRank });
   return { ok: v.ok, complete: v.complete, tiles: v.tiles.length, failed: v.failed, seconds: mpi.wtime() - started };
 }
 
@@ -263,7 +300,7 @@ function report(mpi: Mpi, req: StitchRequest, run: RunFacts): StitchReport {
   const memory = { startKiB: perRank(run.startKiB), peakKiB: perRank(rssKiB('VmHWM')), boundKiB: perRank(boundKiB) };
   const outBytes = run.channels * plan.canvas.height * plan.canvas.width * bytesOf(req.dtype);
   return {
-    command: 'stitch', output: `${path.resolve(req.output)}:${req.dataset}`, strategy: req.strategy, io: req.strategy === 'serial' ? undefined : run.io,
+    command: 'stitch', output: `${path.resolve(req.output)}:${canvasPathOf(req.format, req.dataset)}`, strategy: req.strategy, io: req.strategy === 'serial' ? undefined : run.io,
     pipeline: run.pipeline, blend: req.blend, dtype: req.dtype, ranks: mpi.size, tiles: plan.planned.length,
     canvas: [plan.canvas.height, plan.canvas.width], ...(run.channels > 1 ? { channels: run.channels } : {}), wallSeconds: wall,
     phases: { plan: phases[0], read: phases[1], compute: phases[2], convert: phases[3], write: phases[4], sync: phases[5] },

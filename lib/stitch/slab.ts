@@ -34,4 +34,6 @@ function blendAndWrite(ctx: StrategyContext): void {
     ctx.meter.timed('write', () => ctx.sink.writeRows(band?.y0 ?? 0, rows, data, ctx.io));
     ctx.meter.written(data.byteLength);
   });
+  // A pyramid's last level rows of this rank (collective: every rank calls).
+  if (ctx.sink.endRows) ctx.meter.timed('write', () => ctx.sink.endRows!(ctx.io));
 }

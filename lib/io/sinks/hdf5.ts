@@ -8,6 +8,8 @@ import type { Transfer } from '../../runtime/addon';
 import { openFile, type Dataset, type H5File } from '../../runtime/hdf5';
 import type { Mpi } from '../../runtime/mpi';
 import { writeProvenance } from '../provenance';
+import { storedDtype } from '../../core/pyramid';
+import { createLevels, storedView, writeBdvXml, type PyramidLevels, type PyramidSpec } from './pyramid';
 import type { OutputSink, ScratchCanvas } from './sink';
 
 export interface Hdf5OutputSpec {
@@ -24,6 +26,11 @@ export interface Hdf5OutputSpec {
   earlyWriteback: boolean;
   /** Channels: the dataset is [planes, H, W], one plane per channel (chunks one plane deep). */
   planes?: number;
+  /**
+   * Multiscale levels made from the rows as they are written (sinks/pyramid.ts), in the default
+   * layout (/multiscale) or BigDataViewer's (then `dataset` is level 0, [1, H, W]: planes 1).
+   */
+  pyramid?: PyramidSpec;
 }
 
 /** Where the output lives while it is being written: hidden, beside the final path. */
@@ -40,15 +47,18 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
   const [height, width] = spec.shape;
   const planes = spec.planes ?? 0;
   const chunk = spec.chunk ? [Math.min(spec.chunk[0], height), Math.min(spec.chunk[1], width)] : undefined;
+  const stored = storedDtype(spec.pyramid?.format ?? 'hdf5', spec.dtype);
   const canvas = file.createDataset(spec.dataset, {
     shape: planes ? [planes, height, width] : [height, width],
-    dtype: spec.dtype,
+    dtype: stored,
     chunk: chunk && planes ? [1, ...chunk] : chunk,
     gzip: spec.gzip,
     fillValue: 0,
     fillTime: spec.fillTime,
   });
   canvas.setAttr(PROVENANCE.attr.complete, 0);
+  const levels: PyramidLevels | undefined = spec.pyramid && createLevels(file, spec.dataset, [height, width], spec.dtype, spec.gzip, spec.pyramid);
+  let xml: [string, string] | undefined;
   // A contiguous dataset's bytes are one run: each band's range can be handed to the OS.
   const offset = spec.earlyWriteback ? canvas.fileOffset : null;
   const rowBytes = width * bytesOf(spec.dtype);
@@ -60,13 +70,15 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
     name: `${paths.final}:${spec.dataset}`,
     canvas,
     writeRows(y0: number, rows: number, data: NumericArray, transfer: Transfer, plane = 0): void {
-      if (planes) canvas.write([plane, y0, 0], [1, rows, width], data, { transfer });
+      if (planes) canvas.write([plane, y0, 0], [1, rows, width], storedView(data, stored), { transfer });
       else canvas.write([y0, 0], [rows, width], data, { transfer });
+      levels?.addRows(y0, rows, data, transfer);
       if (rows === 0 || !spec.earlyWriteback) return;
       // This band's bytes (whole rows: one contiguous run), or the whole file when chunked.
       if (offset === null) file.startWriteback();
       else file.startWriteback(offset + (plane * height + y0) * rowBytes, rows * rowBytes);
     },
+    endRows: levels && ((transfer: Transfer) => { levels.finish(transfer); }),
     openScratch(dtype) {
       scratch = openScratch(paths.scratch, spec, dtype);
       return scratch;
@@ -76,24 +88,30 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
     setAtomicity: (on) => file.setAtomicity(on),
     commit(provenance: Omit<Provenance, 'complete'>): void {
       writeProvenance(file, canvas, provenance, mpi.rank === 0);
+      levels?.commit(file, mpi.rank === 0);
+      if (spec.pyramid?.format === 'bdv' && mpi.rank === 0) xml = writeBdvXml(paths.final, [height, width], spec.pyramid.voxelSize, spec.pyramid.voxelUnit);
       file.flush();
       canvas.setAttr(PROVENANCE.attr.complete, 1);
+      levels?.close();
       canvas.close();
       file.close();
       mpi.barrier();
       if (mpi.rank === 0) {
         fs.renameSync(paths.partial, paths.final);
+        // The XML names the file: it appears once the file is in place.
+        if (xml) fs.renameSync(xml[0], xml[1]);
         fs.rmSync(paths.scratch, { force: true });
       }
       mpi.barrier();
     },
     discard(): void {
-      for (const p of [paths.partial, paths.scratch]) fs.rmSync(p, { force: true });
+      for (const p of [paths.partial, paths.scratch, ...(xml ? [xml[0]] : [])]) fs.rmSync(p, { force: true });
     },
     abandon(): void {
       try {
         scratch?.close();
         if (file.isOpen) {
+          levels?.close();
           canvas.close();
           file.close();
         }

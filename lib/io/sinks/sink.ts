@@ -20,6 +20,11 @@ export interface OutputSink {
    * multi-channel output (default 0).
    */
   writeRows(y0: number, rows: number, data: NumericArray, transfer: Transfer, plane?: number): void;
+  /**
+   * After this rank's last writeRows: writes what is left of the pyramid levels made from its rows
+   * (absent without a pyramid). Collective when `transfer` is.
+   */
+  endRows?(transfer: Transfer): void;
   /** The canvas dataset, for strategies that read-add-write rectangles (it starts at 0). */
   readonly canvas: Dataset;
   /** A float canvas of the same shape starting at 0 (read-add-write into integer outputs). Collective. */
