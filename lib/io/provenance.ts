@@ -86,7 +86,8 @@ export function readProvenance(file: H5File, out: Dataset): Provenance {
     throw new UsageError(`${file.path}:${out.name} has no '${A.tileShape}' attribute: not written by h5stitch`);
   }
   // [C, H, W] outputs of multi-channel input: verify (and damage) know 2-D canvases only.
-  if (out.shape.length !== 2) throw new UsageError(`${file.path}:${out.name} is [${out.shape.join(', ')}], a multi-channel output; verify checks 2-D outputs only`);
+  // [1, H, W] is one plane (BigDataViewer's level 0).
+  if (out.shape.length !== 2 && !(out.shape.length === 3 && out.shape[0] === 1)) throw new UsageError(`${file.path}:${out.name} is [${out.shape.join(', ')}], a multi-channel output; verify checks 2-D outputs only`);
   const tileShape: [number, number] = [shape[0], shape[1]];
   let columns: ArrayLike<number>[];
   if (file.objectType(PROVENANCE.tiles) === 'dataset') {

@@ -73,7 +73,7 @@ export interface StitchReport {
   /** Pyramid levels written (level 0 included) and their layout; absent for a flat output. */
   pyramid?: { levels: number; format: 'hdf5' | 'bdv' };
   /** With the verify option: the verdict of verify run at the end of the job. */
-  verify?: { ok: boolean; complete: boolean; tiles: number; failed: VerifyReport['failed']; seconds: number };
+  verify?: { ok: boolean; complete: boolean; tiles: number; failed: VerifyReport['failed']; seconds: number; levels?: VerifyReport['levels'] };
 }
 
 /**
@@ -273,7 +273,7 @@ function verifyAtEnd(mpi: Mpi, req: StitchRequest, hooks: TestHooks): StitchRepo
   native().dropCachedPages(path.resolve(req.output));
   mpi.barrier();
   const v = verifyOutput(mpi, { output: req.output, dataset: canvasPathOf(req.format, req.dataset), input: req.input, tilesPath: req.tilesPath, memPerRank: req.memPerRank });
-  return { ok: v.ok, complete: v.complete, tiles: v.tiles.length, failed: v.failed, seconds: mpi.wtime() - started };
+  return { ok: v.ok, complete: v.complete, tiles: v.tiles.length, failed: v.failed, seconds: mpi.wtime() - started, ...(v.levels ? { levels: v.levels } : {}) };
 }
 
 interface RunFacts { io: Transfer; pipeline: boolean; plan: StitchPlan; meter: Meter; started: number; fileSystem: FileSystemInfo; channels: number; startKiB: number; tileBytes: number }

@@ -15,6 +15,8 @@ import { rawWeight } from '../core/weights';
 import { UsageError } from '../errors';
 import { readLayoutFile } from '../io/layout-file';
 import { readProvenance } from '../io/provenance';
+import { openImage, readPyramidInfo } from '../io/levels';
+import { verifyLevels, type LevelVerdict } from './verify-levels';
 import { openTileSource } from '../io/sources';
 import { openFile } from '../runtime/hdf5';
 import { accumulateRegion } from '../runtime/kernel';
@@ -41,6 +43,8 @@ export interface VerifyReport {
   inputChanged: string[];
   /** The output recorded its input's fingerprint (outputs of h5stitch before 0.2 did not). */
   fingerprinted: boolean;
+  /** A pyramid's levels 1.. each against the block mean of the level below (verify-levels.ts); absent for flat outputs. */
+  levels?: LevelVerdict[];
 }
 
 /** Options of {@link verify}. */
@@ -98,16 +102,21 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
   const file = openFile(o.output, { mode: 'r', parallel: true });
   let tiles: WholeTiles | undefined;
   try {
-    const out = file.openDataset(o.dataset ?? '/stitched');
+    // A BigDataViewer output keeps its canvas at level 0 of its layout (there is no /stitched).
+    const pyramid = readPyramidInfo(file);
+    const dataset = pyramid?.format === 'bdv' && (o.dataset ?? '/stitched') === '/stitched' ? pyramid.canvasPath : o.dataset ?? '/stitched';
+    const out = file.openDataset(dataset);
     const prov = o.placement ? placedProvenance(o, o.placement) : readProvenance(file, out);
-    const outDtype = out.dtype;
-    if (!outDtype || !OUTPUT_DTYPES.includes(outDtype) || out.shape.length !== 2) {
+    // Its rows as a 2-D image of the meant dtype, whatever the layout stores (closed with the file).
+    const image = openImage(file, dataset, pyramid?.dtype);
+    const outDtype = image?.dtype;
+    if (!image || !outDtype || !OUTPUT_DTYPES.includes(outDtype)) {
       throw new UsageError(`${o.output}:${out.name} is not a 2-D output of a dtype h5stitch writes`);
     }
     const recordedPath = prov.inputs?.kind === 'hdf5' ? prov.inputs.tilesPath : undefined;
     tiles = mpi.runOnAll(() => openWholeTiles(o.input ?? prov.input, o.tilesPath ?? recordedPath));
     const source = tiles;
-    const [height, width] = out.shape;
+    const [height, width] = image.shape;
     mpi.runOnAll(() => checkAgainstProvenance(prov.tiles, prov.tileShape, source, height, width));
     const planned = planRounds(prov.tiles);
     const geometry = new Geometry(planned, prov.tileShape);
@@ -167,7 +176,7 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
       const rows = by1 - by0;
       const gotBand = got.subarray(0, rows * width) as NumericArray;
       // Collective: a rank out of rows reads nothing but still takes part.
-      out.read([rows > 0 ? by0 : 0, 0], [rows, width], gotBand, { transfer: 'collective' });
+      image.read(by0, rows, gotBand, 'collective');
       // Every rank learns of a tile that failed to read here (and all end with one line).
       agreeing({ mpi, agreeEachBand: true }, () => {
         if (rows > 0) checkBand(by0, by1, gotBand);
@@ -193,8 +202,10 @@ export function verifyOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
       if (firstAt === null && allUncovered[3 * r + 1] >= 0) firstAt = [allUncovered[3 * r + 1], allUncovered[3 * r + 2]];
     }
     const failed = verdicts.filter((t) => t.status !== 'ok');
+    const levels = pyramid ? verifyLevels(mpi, file, pyramid, [height, width], memPerRank) : undefined;
     return {
-      ok: failed.length === 0 && uncoveredMismatched === 0 && prov.complete,
+      ok: failed.length === 0 && uncoveredMismatched === 0 && prov.complete && (levels ?? []).every((l) => l.status === 'ok'),
+      ...(levels ? { levels } : {}),
       tiles: verdicts, failed, complete: prov.complete, pixels: height * width,
       uncovered: { mismatched: uncoveredMismatched, firstAt },
       inputChanged: prov.inputs ? fingerprintChanges(prov.inputs, source.fingerprint) : [],

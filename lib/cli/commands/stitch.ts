@@ -81,13 +81,13 @@ export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
 }
 
 function summaryLine(r: StitchReport): string {
-  const pyramid = r.pyramid ? `, ${r.pyramid.levels} levels${r.pyramid.format === 'bdv' ? ' (BigDataViewer)' : ''}` : '';
+  const pyramid = r.pyramid ? `, ${r.pyramid.levels} level${r.pyramid.levels === 1 ? "" : "s"}${r.pyramid.format === 'bdv' ? ' (BigDataViewer)' : ''}` : '';
   return `h5stitch: stitched ${r.tiles} tiles into ${r.output} (${r.channels ? `${r.channels} channels of ` : ''}${r.canvas.join('x')} ${r.dtype}${pyramid}, ${r.strategy}${r.pipeline ? ' pipelined' : ''}, ` +
     `${r.ranks} ranks) in ${r.wallSeconds.toFixed(2)} s, ${r.outputMBps.toFixed(1)} MB/s; output on ${r.fileSystem.type} (${r.fileSystem.class})`;
 }
 
 function verifyLine(v: NonNullable<StitchReport['verify']>): string {
-  const failed = v.failed.map((t) => `tile ${t.index} ${t.status}`).join(', ');
+  const failed = [...v.failed.map((t) => `tile ${t.index} ${t.status}`), ...(v.levels ?? []).filter((l) => l.status !== 'ok').map((l) => `level ${l.level} ${l.status}`)].join(', ');
   return `h5stitch verify: ${v.ok ? 'OK' : 'FAILED'}: ${v.tiles - v.failed.length}/${v.tiles} tiles ok` +
     `${failed ? ` (${failed})` : ''}${v.complete ? '' : ', output not marked complete'} in ${v.seconds.toFixed(2)} s`;
 }
