@@ -81,7 +81,7 @@ export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
 }
 
 function summaryLine(r: StitchReport): string {
-  const pyramid = r.pyramid ? `, ${r.pyramid.levels} level${r.pyramid.levels === 1 ? "" : "s"}${r.pyramid.format === 'bdv' ? ' (BigDataViewer)' : ''}` : '';
+  const pyramid = r.pyramid ? `, ${r.pyramid.levels} level${r.pyramid.levels === 1 ? '' : 's'}${r.pyramid.format === 'bdv' ? ' (BigDataViewer)' : ''}` : '';
   return `h5stitch: stitched ${r.tiles} tiles into ${r.output} (${r.channels ? `${r.channels} channels of ` : ''}${r.canvas.join('x')} ${r.dtype}${pyramid}, ${r.strategy}${r.pipeline ? ' pipelined' : ''}, ` +
     `${r.ranks} ranks) in ${r.wallSeconds.toFixed(2)} s, ${r.outputMBps.toFixed(1)} MB/s; output on ${r.fileSystem.type} (${r.fileSystem.class})`;
 }
