@@ -62,8 +62,13 @@ describe.each([
   const outs: Record<string, Checked> = {};
   const variants: Array<[string, number, string[]]> = [
     ['1 rank', 1, []], ['2 ranks', 2, []], ['3 ranks', 3, []], ['4 ranks', 4, []],
-    ...(extra.length === 0 ? [['2 ranks independent, small bands', 2, ['--io', 'independent', '--mem-per-rank', '6K']] as [string, number, string[]]] : []),
-    ['3 ranks, pipeline off', 3, ['--pipeline', 'off']],
+    ...(extra.length === 0 ? [
+      // Levels in whole-row chunks follow the canvas's independent writes ...
+      ['2 ranks independent, small bands', 2, ['--io', 'independent', '--mem-per-rank', '6K']],
+      // ... narrower chunks are written collectively under an independent canvas.
+      ['3 ranks independent, chunked', 3, ['--io', 'independent', '--chunk', '32x40', '--mem-per-rank', '8K']],
+    ] as Array<[string, number, string[]]> : []),
+    ...(extra.length === 0 ? [['3 ranks, pipeline off', 3, ['--pipeline', 'off']] as [string, number, string[]]] : []),
   ];
 
   it.each(variants)('%s: each level is the block mean of the one below', (name, ranks, more) => {
@@ -77,9 +82,12 @@ describe.each([
       // Level chunks: no taller than the level-0 chunk and tiling a slab unit; gzip on every level.
       expect(c.levels.map((l) => l.chunks)).toEqual([[20, 30], [20, 30], [20, 30], [10, 41], [5, 21]]);
       expect(c.levels.every((l) => l.compression === 'gzip')).toBe(true);
-    } else {
+    } else if (!more.includes('--chunk')) {
       expect(c.levels[0].chunks).toBeNull(); // /stitched stays as it was (contiguous)
-      expect(c.levels[1].chunks).toEqual([128, 161]);
+      // Levels in chunks of whole rows, as tall as the slab unit allows.
+      expect(c.levels.slice(1).map((l) => l.chunks)).toEqual([[128, 161], [64, 81], [32, 41], [16, 21]]);
+    } else {
+      expect(c.levels.map((l) => l.chunks)).toEqual([[32, 40], [16, 80], [8, 81], [4, 41], [2, 21]]);
     }
     outs[name] = c;
   });

@@ -70,8 +70,12 @@ export interface StitchReport {
    * held at once (at least two tiles).
    */
   memory: { startKiB: number[]; peakKiB: number[]; boundKiB: number[] };
-  /** Pyramid levels written (level 0 included) and their layout; absent for a flat output. */
-  pyramid?: { levels: number; format: 'hdf5' | 'bdv' };
+  /**
+   * Pyramid levels written (level 0 included) and their layout; absent for a flat output. The
+   * seconds spent making the levels (the kernel) and writing them (max over ranks; part of the
+   * write phase) and the level bytes written (summed over ranks).
+   */
+  pyramid?: { levels: number; format: 'hdf5' | 'bdv'; reduceSeconds: number; writeSeconds: number; bytes: number };
   /** With the verify option: the verdict of verify run at the end of the job. */
   verify?: { ok: boolean; complete: boolean; tiles: number; failed: VerifyReport['failed']; seconds: number; levels?: VerifyReport['levels'] };
 }
@@ -209,13 +213,17 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
     if (req.atomic) sink.setAtomicity(true);
     const mpioLayer = mpioLayerOf(sink.mpioHints(), req.hints, native().mpi.libraryVersion().library);
     io = chooseTransfer(mpi, req, { fsClass: fileSystem.class, mpioLayer });
+    // BigDataViewer's level 0 is in 256x256 cells: HDF5 writes a collective call's chunks in one
+    // MPI-IO call, an independent one chunk by chunk (4x slower here; docs/pyramid.md).
+    if (layout.pyramid?.format === 'bdv' && req.io === 'auto') io = 'collective';
     const tty = mpi.rank === 0 && process.stderr.isTTY && req.progress;
     const ctx: StrategyContext = {
       mpi, source, plan, meter, hooks, sink, outDtype: dtype, io, pipeline, memPerRank: req.memPerRank, chunkRows: layout.chunk?.[0], compressed: req.gzip !== undefined,
       slabUnit: layout.pyramid?.slabUnit,
       // Collective writes synchronise the ranks at every band or tile anyway: agree on failed
       // reads there too, so a bad tile ends the job with one line, not an abort.
-      agreeEachBand: io === 'collective' && strategy !== 'serial',
+      // A pyramid's levels may be written collectively at every band whatever the canvas's transfer.
+      agreeEachBand: (io === 'collective' || sink.pyramidCollective === true) && strategy !== 'serial',
       progress: tty ? (done, total) => {
         const mb = meter.bytes.written / 1e6 / Math.max(1e-9, mpi.wtime() - started);
         process.stderr.write(`\rh5stitch: ${done}/${total} tiles, ${mb.toFixed(1)} MB/s (rank 0)`);
@@ -243,7 +251,12 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
     source.close();
   }
   const result = report(mpi, req, { io, pipeline, plan, meter, started, fileSystem, channels, startKiB, tileBytes: source.height * source.width * bytesOf(req.dtype) });
-  if (layout.pyramid) result.pyramid = { levels: layout.pyramid.levels, format: layout.pyramid.format };
+  if (layout.pyramid) {
+    const s = sink!.pyramidStats!;
+    const [reduceSeconds, writeSeconds] = mpi.allreduce(new Float64Array([s.reduceSeconds, s.writeSeconds]), 'max');
+    const bytes = mpi.allreduce(new Float64Array([s.bytes]), 'sum')[0];
+    result.pyramid = { levels: layout.pyramid.levels, format: layout.pyramid.format, reduceSeconds, writeSeconds, bytes };
+  }
   if (req.verify) result.verify = verifyAtEnd(mpi, req, hooks);
   return result;
 }
@@ -256,7 +269,11 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
 function outputLayout(req: StitchRequest, shape: [number, number]): { dataset: string; chunk?: [number, number]; pyramid?: PyramidSpec } {
   const bdv = req.format === 'bdv';
   if (!req.pyramid && !bdv) return { dataset: req.dataset, chunk: req.chunk };
-  const base: [number, number] = [Math.min(req.chunk?.[0] ?? DEFAULT_LEVEL_CHUNK[0], shape[0]), Math.min(req.chunk?.[1] ?? DEFAULT_LEVEL_CHUNK[1], shape[1])];
+  // Without --chunk, the default layout's levels are chunked in whole rows: each chunk row one
+  // contiguous run, written as fast as the contiguous canvas (chunks narrower than the level
+  // measured 4-8x slower to write here); bdv keeps square cells for BigDataViewer.
+  const defaultCols = bdv ? DEFAULT_LEVEL_CHUNK[1] : shape[1];
+  const base: [number, number] = [Math.min(req.chunk?.[0] ?? DEFAULT_LEVEL_CHUNK[0], shape[0]), Math.min(req.chunk?.[1] ?? defaultCols, shape[1])];
   const levels = pyramidLevels(shape, { pyramid: req.pyramid, levels: req.levels });
   const chunk = req.chunk ?? (bdv ? base : undefined);
   return {

@@ -78,6 +78,8 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
       if (offset === null) file.startWriteback();
       else file.startWriteback(offset + (plane * height + y0) * rowBytes, rows * rowBytes);
     },
+    pyramidCollective: levels?.collective,
+    pyramidStats: levels?.stats,
     endRows: levels && ((transfer: Transfer) => { levels.finish(transfer); }),
     openScratch(dtype) {
       scratch = openScratch(paths.scratch, spec, dtype);
