@@ -36,12 +36,6 @@ export interface DatasetOptions {
 
 export interface IoOptions {
   transfer?: Transfer;
-  /**
-   * With transfer 'collective': 'individual' lets HDF5 gather the call's selection (all its
-   * chunks) into one independent MPI-IO call per rank instead of MPI-IO's collective
-   * (aggregated) one. Default 'collective'.
-   */
-  mpiio?: 'collective' | 'individual';
 }
 
 /** An open dataset. Hyperslab I/O: `start`/`count` have one entry per dimension. */

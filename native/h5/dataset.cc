@@ -159,18 +159,10 @@ Hid H5Dataset::TransferList(const Napi::CallbackInfo& info, size_t index, const 
   Napi::Value transfer = OptionsArg(info, index, std::string(op) + " options").Get("transfer");
   const bool collective = !transfer.IsUndefined() &&
                           OneOf(env, transfer, {"collective", "independent"}, "'collective' | 'independent'", "transfer") == 0;
-  // mpiio 'individual': a collective H5Dwrite whose selection (all its chunks) HDF5 hands to MPI-IO
-  // as one independent call per rank, without the aggregators' shuffle.
-  Napi::Value mpiio = OptionsArg(info, index, std::string(op) + " options").Get("mpiio");
-  const bool individual = !mpiio.IsUndefined() &&
-                          OneOf(env, mpiio, {"collective", "individual"}, "'collective' | 'individual'", "mpiio") == 1;
   Hid dxpl = PropertyList(H5Pcreate(H5P_DATASET_XFER));
   CheckHdf5(env, dxpl.get(), "H5Pcreate(DATASET_XFER)");
   if (file_->parallel()) {
     CheckHdf5(env, H5Pset_dxpl_mpio(dxpl.get(), collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT), "H5Pset_dxpl_mpio");
-    if (collective && individual) {
-      CheckHdf5(env, H5Pset_dxpl_mpio_collective_opt(dxpl.get(), H5FD_MPIO_INDIVIDUAL_IO), "H5Pset_dxpl_mpio_collective_opt");
-    }
   }
   return dxpl;
 }
