@@ -144,7 +144,7 @@ function runVariant(v, n, input, bytes) {
   const [cmd, args] = mpirun(n, ['node', stitchJs, input, '--out', out, '--force', '--json', ...VARIANTS[v]]);
   const r = run(cmd, args, `${v} (${n} ranks)`);
   const j = lastJson(r.stdout);
-  return { wall: j.wallSeconds, job: r.seconds, phases: j.phases, rss: rssOf(r.stderr), io: j.io, pipeline: j.pipeline, memory: j.memory, bytes: j.bytes };
+  return { wall: j.wallSeconds, job: r.seconds, phases: j.phases, rss: rssOf(r.stderr), io: j.io, pipeline: j.pipeline, memory: j.memory, bytes: j.bytes, pyramid: j.pyramid };
 }
 
 const median = (xs) => {
@@ -224,6 +224,8 @@ function runCase(name, save) {
       summary[v] = {
         runs: walls, median: median(walls), jobMedian: median(rs.map((r) => r.job)),
         phases: mid.phases, io: mid.io, pipeline: mid.pipeline, memory: mid.memory,
+        // A pyramid's own seconds (kernel, level writes; max over ranks), per round.
+        ...(mid.pyramid ? { pyramid: rs.map((r) => r.pyramid) } : {}),
         peakRssKiB: rs[0].rss ? Math.max(...rs.flatMap((r) => r.rss)) : undefined,
         toRaw: paired('raw'), toDefault: v === 'h5stitch' ? undefined : paired('h5stitch'), classicOver: runs.classic ? median(rs.map((r, i) => runs.classic[i].wall / r.wall)) : undefined,
         verifySeconds: checks[v]?.verifyJobSeconds, verifyOverStitch: checks[v] ? checks[v].verifyJobSeconds / median(rs.map((r) => r.job)) : undefined,

@@ -256,6 +256,9 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
     const [reduceSeconds, writeSeconds] = mpi.allreduce(new Float64Array([s.reduceSeconds, s.writeSeconds]), 'max');
     const bytes = mpi.allreduce(new Float64Array([s.bytes]), 'sum')[0];
     result.pyramid = { levels: layout.pyramid.levels, format: layout.pyramid.format, reduceSeconds, writeSeconds, bytes };
+    // The level buffers (about one chunk row and one band's share of each level) count in the bound.
+    const held = mpi.allgather(new Float64Array([s.heldBytes]));
+    result.memory.boundKiB = result.memory.boundKiB.map((kiB, r) => kiB + Math.ceil(held[r] / 1024));
   }
   if (req.verify) result.verify = verifyAtEnd(mpi, req, hooks);
   return result;

@@ -124,6 +124,11 @@ class Level {
     return data.byteLength;
   }
 
+  /** Bytes this level holds in memory (its pending rows, the carried row and the pair buffer). */
+  get heldBytes(): number {
+    return this.pending.byteLength + this.carry.byteLength + this.pair.byteLength;
+  }
+
   private reserve(rows: number): void {
     if (this.pending.length >= rows * this.width) return;
     const grown = newArray(this.dtype, Math.max(rows, 2 * this.pending.length / this.width) * this.width) as PixelArray;
@@ -139,8 +144,11 @@ export interface PyramidLevels {
    * the canvas's transfer: every rank then hands every band to addRows, rows = 0 when it has none.
    */
   readonly collective: boolean;
-  /** Seconds this rank spent making (reduce) and writing (write) levels, and the level bytes it wrote. */
-  readonly stats: { reduceSeconds: number; writeSeconds: number; bytes: number };
+  /**
+   * Seconds this rank spent making (reduce) and writing (write) levels, the level bytes it wrote,
+   * and the most bytes its level buffers held.
+   */
+  readonly stats: { reduceSeconds: number; writeSeconds: number; bytes: number; heldBytes: number };
   /**
    * After level-0 rows [y0, y0 + rows) are written with `transfer`: makes and writes what they
    * complete. Bytes written. Collective when `collective` or `transfer` is.
@@ -192,7 +200,7 @@ export function createLevels(file: H5File, canvasPath: string, shape: [number, n
     }
   }
 
-  const stats = { reduceSeconds: 0, writeSeconds: 0, bytes: 0 };
+  const stats = { reduceSeconds: 0, writeSeconds: 0, bytes: 0, heldBytes: 0 };
   const now = () => Number(process.hrtime.bigint()) / 1e9;
   const writeAll = (final: boolean, transfer: Transfer) => {
     const t = now();
@@ -211,6 +219,7 @@ export function createLevels(file: H5File, canvasPath: string, shape: [number, n
       let src = { y0, rows, data: data as PixelArray };
       for (const level of levels) src = level.reduce(src.y0, src.rows, src.data);
       stats.reduceSeconds += now() - t;
+      stats.heldBytes = Math.max(stats.heldBytes, levels.reduce((n, level) => n + level.heldBytes, 0));
       return writeAll(false, transfer);
     },
     finish: (transfer) => writeAll(true, transfer),

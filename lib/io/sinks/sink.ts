@@ -27,7 +27,7 @@ export interface OutputSink {
    */
   readonly pyramidCollective?: boolean;
   /** This rank's seconds making and writing pyramid levels, and the level bytes it wrote (absent without a pyramid). */
-  readonly pyramidStats?: { reduceSeconds: number; writeSeconds: number; bytes: number };
+  readonly pyramidStats?: { reduceSeconds: number; writeSeconds: number; bytes: number; heldBytes: number };
   /** After this rank's last writeRows: writes what is left of the pyramid levels (absent without one). Collective like writeRows. */
   endRows?(transfer: Transfer): void;
   /** The canvas dataset, for strategies that read-add-write rectangles (it starts at 0). */
