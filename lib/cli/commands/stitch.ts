@@ -88,7 +88,8 @@ function summaryLine(r: StitchReport): string {
 
 function verifyLine(v: NonNullable<StitchReport['verify']>): string {
   const failed = [...v.failed.map((t) => `tile ${t.index} ${t.status}`), ...(v.levels ?? []).filter((l) => l.status !== 'ok').map((l) => `level ${l.level} ${l.status}`)].join(', ');
-  return `h5stitch verify: ${v.ok ? 'OK' : 'FAILED'}: ${v.tiles - v.failed.length}/${v.tiles} tiles ok` +
+  const levels = v.levels ? `, ${v.levels.filter((l) => l.status === 'ok').length}/${v.levels.length} pyramid levels ok` : '';
+  return `h5stitch verify: ${v.ok ? 'OK' : 'FAILED'}: ${v.tiles - v.failed.length}/${v.tiles} tiles ok${levels}` +
     `${failed ? ` (${failed})` : ''}${v.complete ? '' : ', output not marked complete'} in ${v.seconds.toFixed(2)} s`;
 }
 
