@@ -103,7 +103,7 @@ class Level {
 
   /**
    * Writes the pending whole chunk rows (all pending rows when `final` or at the level's end).
-   * Collective: every rank calls once, with 0 rows when it has none ready.
+   * Collective when `transfer` is: every rank calls once, with 0 rows when it has none ready.
    */
   write(final: boolean, transfer: Transfer): number {
     if (final && this.carryRow >= 0) throw new Error(`level ${this.k}: level-${this.k - 1} row ${this.carryRow} was left without its partner row`);
