@@ -28,5 +28,8 @@ export { openFile, readAll } from './runtime/hdf5';
 export type { ActualIoMode, AttrValue, DatasetOptions, FileOptions, IoOptions, NativeDataset as Dataset, NativeFile as H5File, ReduceOp, ThreadLevel, Transfer } from './runtime/addon';
 export type { Dtype, NumericArray } from './core/dtype';
 export type { BlendMode } from './core/weights';
+export { levelPath, levelShape, levelShapes, levelsToFit, pyramidLevels, PYRAMID_FIT_PX } from './core/pyramid';
+export type { OutputFormat } from './core/pyramid';
+export type { LevelVerdict } from './stitch/verify-levels';
 export { H5StitchError, InputError, RankFailedError, UsageError } from './errors';
 export { VERSION } from './version';

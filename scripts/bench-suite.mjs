@@ -49,8 +49,12 @@ const VARIANTS = {
   'h5stitch-independent': ['--io', 'independent'],
   // Leaves writing to the final sync instead of starting it band by band (--writeback early).
   'h5stitch-writeback-end': ['--writeback', 'end'],
+  // The multiscale pyramid in the same pass (docs/pyramid.md); its cost is its time ÷ h5stitch's.
+  'h5stitch-pyramid': ['--pyramid'],
 };
 const ALL_VARIANTS = [...Object.keys(VARIANTS), 'classic', 'raw'];
+// Opt-in variants (--variants): not part of the default comparison.
+const DEFAULT_VARIANTS = ALL_VARIANTS.filter((v) => v !== 'h5stitch-pyramid');
 
 const { values: opt, positionals } = parseArgs({
   allowPositionals: true,
@@ -59,7 +63,7 @@ const { values: opt, positionals } = parseArgs({
     cases: { type: 'string' },
     ranks: { type: 'string', default: '1,2,4' },
     repeat: { type: 'string', default: '3' },
-    variants: { type: 'string', default: ALL_VARIANTS.join(',') },
+    variants: { type: 'string', default: DEFAULT_VARIANTS.join(',') },
     dir: { type: 'string', default: path.join(os.tmpdir(), 'h5stitch-suite') },
     out: { type: 'string' },
     'mpirun-args': { type: 'string', default: '' },
@@ -146,7 +150,7 @@ function runVariant(v, n, input, bytes) {
   const [cmd, args] = mpirun(n, ['node', stitchJs, input, '--out', out, '--force', '--json', ...VARIANTS[v]]);
   const r = run(cmd, args, `${v} (${n} ranks)`);
   const j = lastJson(r.stdout);
-  return { wall: j.wallSeconds, job: r.seconds, phases: j.phases, rss: rssOf(r.stderr), io: j.io, pipeline: j.pipeline, memory: j.memory, bytes: j.bytes };
+  return { wall: j.wallSeconds, job: r.seconds, phases: j.phases, rss: rssOf(r.stderr), io: j.io, pipeline: j.pipeline, memory: j.memory, bytes: j.bytes, pyramid: j.pyramid };
 }
 
 const median = (xs) => {
@@ -226,8 +230,10 @@ function runCase(name, save) {
       summary[v] = {
         runs: walls, median: median(walls), jobMedian: median(rs.map((r) => r.job)),
         phases: mid.phases, io: mid.io, pipeline: mid.pipeline, memory: mid.memory,
+        // A pyramid's own seconds (kernel, level writes; max over ranks), per round.
+        ...(mid.pyramid ? { pyramid: rs.map((r) => r.pyramid) } : {}),
         peakRssKiB: rs[0].rss ? Math.max(...rs.flatMap((r) => r.rss)) : undefined,
-        toRaw: paired('raw'), classicOver: runs.classic ? median(rs.map((r, i) => runs.classic[i].wall / r.wall)) : undefined,
+        toRaw: paired('raw'), toDefault: v === 'h5stitch' ? undefined : paired('h5stitch'), classicOver: runs.classic ? median(rs.map((r, i) => runs.classic[i].wall / r.wall)) : undefined,
         verifySeconds: checks[v]?.verifyJobSeconds, verifyOverStitch: checks[v] ? checks[v].verifyJobSeconds / median(rs.map((r) => r.job)) : undefined,
         ...checks[v],
       };
@@ -259,15 +265,18 @@ function markdown(doc) {
       (c.date ? `, finished ${c.date.slice(11, 16)} UTC, load average then ${c.loadAtEnd.map((x) => x.toFixed(1)).join(' ')}` : ''), '');
     lines.push('| ranks | variant | wall s | job s | read | compute | convert | write | sync | plan | io | pipelined | peak RSS MiB (max rank) | bound MiB | time ÷ raw write | classic time ÷ this | verify s | verified |');
     lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---|');
+    const pyramidLines = [];
     for (const r of c.results) {
       for (const [v, s] of Object.entries(r.variants)) {
         const p = s.phases ?? {};
         const cl = v === 'classic';
         const bound = s.memory?.boundKiB ? Math.max(...s.memory.boundKiB) / 1024 : undefined;
         const verified = cl ? (s.identicalToBlendNone === undefined ? '' : s.identicalToBlendNone ? '= --blend none' : 'DIFFERS') : v === 'raw' ? '' : s.verified === undefined ? (s.sameAsFirst === false ? 'DIFFERS from the first output' : s.verifiedBy ? 'not run (= first output)' : '') : s.verified ? (s.verifiedBy === 'verify' ? 'yes (verify)' : 'yes (= verified pixels)') : 'NO';
+        if (s.toDefault !== undefined && v === 'h5stitch-pyramid') pyramidLines.push(`- ${r.ranks} rank${r.ranks === 1 ? '' : 's'}: h5stitch-pyramid ÷ h5stitch (paired, same rounds) = ${f(s.toDefault)}`);
         lines.push(`| ${r.ranks} | ${v} | ${f(s.median)} | ${f(s.jobMedian, 2)} | ${cl ? f(p.read_tiles_s) : f(p.read)} | ${f(p.compute)} | ${f(p.convert)} | ${cl ? f(p.add_write_s) : f(p.write)} | ${cl ? f(p.flush_s + p.close_s) : f(p.sync)} | ${f(p.plan)} | ${s.io ?? (cl ? 'indep. (atomic)' : '')} | ${s.pipeline === undefined ? '' : s.pipeline ? 'yes' : 'no'} | ${s.peakRssKiB ? f(s.peakRssKiB / 1024, 0) : ''} | ${f(bound, 0)} | ${f(s.toRaw, 2)} | ${v === 'raw' || cl ? '' : f(s.classicOver, 2)} | ${f(s.verifySeconds, 2)} | ${verified} |`);
       }
     }
+    if (pyramidLines.length > 0) lines.push('', ...pyramidLines);
     lines.push('');
   }
   return `${lines.join('\n')}\n`;

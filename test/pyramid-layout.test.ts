@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { planSlabs } from '../lib/core/bands';
 import { canvasPathOf, levelChunk, levelPath, levelShape, levelShapes, levelsToFit, maxLevels, pyramidLevels, slabRowUnit } from '../lib/core/pyramid';
 
 describe('pyramid layout rules (core/pyramid)', () => {
@@ -39,5 +40,14 @@ describe('pyramid layout rules (core/pyramid)', () => {
     }
     expect(levelChunk([256, 256], [3, 5], 6, unit)).toEqual([3, 5]);
     expect(levelChunk([100, 30], [1000, 1000], 1, slabRowUnit(4, 100))).toEqual([100, 30]);
+  });
+});
+
+describe('slabs for a pyramid (core/bands planSlabs slabUnit)', () => {
+  it('start every slab at a multiple of the slab unit, bands still whole chunk rows', () => {
+    const { slabs } = planSlabs({ height: 1001, width: 10 }, 3, { chunkRows: 20, slabUnit: slabRowUnit(4, 20), bytesPerRow: 40, memPerRank: 40 * 30 });
+    expect(slabs.map((s) => [s.y0, s.y1])).toEqual([[0, 360], [360, 720], [720, 1001]]);
+    for (const s of slabs) for (const b of s.bands) expect(b.y0 % 20).toBe(0);
+    expect(() => planSlabs({ height: 100, width: 10 }, 2, { chunkRows: 20, slabUnit: 30, bytesPerRow: 40, memPerRank: 4000 })).toThrow(/multiple of chunkRows/);
   });
 });

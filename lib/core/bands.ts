@@ -20,6 +20,11 @@ export interface SlabOptions {
   maxChunkRowBytes?: number;
   /** Bands held at once (2 when pipelined: memPerRank is then half of --mem-per-rank); for messages. */
   bandsHeld?: number;
+  /**
+   * Rows every slab starts at a multiple of (a multiple of chunkRows; default chunkRows, else 1):
+   * a pyramid's row pairs and level chunks stay inside one rank (core/pyramid slabRowUnit).
+   */
+  slabUnit?: number;
 }
 
 /**
@@ -65,7 +70,9 @@ export function planSlabs(canvas: Canvas, ranks: number, opts: SlabOptions): { s
   const bandRows = bandRowsOf(opts);
 
   // Split whole chunks (or rows) evenly, then convert unit counts back to row boundaries.
-  const unit = chunkRows ?? 1;
+  const unit = opts.slabUnit ?? chunkRows ?? 1;
+  if (!Number.isInteger(unit) || unit < 1 || (chunkRows !== undefined && unit % chunkRows !== 0))
+    throw new Error(`slabUnit must be a positive multiple of chunkRows, got ${unit}`);
   const units = Math.ceil(H / unit);
   // Same counts as arraySplit (numpy semantics) without materialising one item per row.
   const counts = Array.from({ length: ranks }, (_, r) => Math.floor(units / ranks) + (r < units % ranks ? 1 : 0));

@@ -80,6 +80,8 @@ export interface NativeFile {
   createDataset(name: string, options: DatasetOptions): NativeDataset;
   openDataset(name: string): NativeDataset;
   createGroup(name: string): void;
+  /** A second name for the object at `target` (H5Lcreate_hard: the same data, no copy). Collective when parallel. */
+  linkHard(target: string, name: string): void;
   exists(path: string): boolean;
   objectType(path: string): 'group' | 'dataset' | 'datatype' | 'other' | null;
   list(group?: string): string[];
@@ -173,6 +175,8 @@ export interface NativeAddon {
    * index of the first NaN stored as 0 into an integer `out`, or -1 (always -1 for floats).
    */
   convert(acc: AccArray, out: PixelArray): number;
+  /** The next pyramid level of `rows` x `width` pixels of `src` into `out` (ceil(rows/2) x ceil(width/2), same type). */
+  downsample(src: PixelArray, rows: number, width: number, out: PixelArray): void;
   /**
    * Benchmark reference: every rank writes its contiguous share of a `totalBytes` file with one
    * collective MPI-IO write plus MPI_File_sync; returns seconds (barrier to barrier). Collective.

@@ -79,3 +79,12 @@ export function startAccumulateRegions(band: AccArray, jobs: readonly Accumulate
 export function convertInto(acc: AccArray, out: NumericArray): number {
   return native().convert(acc, out as PixelArray);
 }
+
+/**
+ * The next pyramid level of `rows` x `width` pixels: `out` (ceil(rows/2) x ceil(width/2), the
+ * same type as `src`) gets the mean of the up-to-2x2 pixels each covers, rounded once (half to
+ * even for integers; docs/pyramid.md). Native: one pass at memory speed.
+ */
+export function downsampleInto(src: NumericArray, rows: number, width: number, out: NumericArray): void {
+  native().downsample(src as PixelArray, rows, width, out as PixelArray);
+}

@@ -28,6 +28,8 @@ export interface BandContext {
   chunkRows?: number;
   /** The output's chunks are compressed: bands must be whole chunk rows. */
   compressed?: boolean;
+  /** Rows every slab starts at a multiple of (a pyramid: core/pyramid slabRowUnit); default chunkRows. */
+  slabUnit?: number;
   /**
    * Blend band k on a second thread while band k-1 is written and the tiles of band k+1 are read
    * (two bands of memPerRank / 2 each). The same on every rank (bands are collective).
@@ -91,10 +93,10 @@ export function convertRows(ctx: Pick<BandContext, 'plan'>, acc: AccArray, out: 
 }
 
 /** This rank's bands and the band count every rank iterates (the largest); `bandsHeld` bands share memPerRank. */
-export function slabOf(ctx: Pick<BandContext, 'mpi' | 'plan' | 'chunkRows' | 'compressed' | 'memPerRank'>, accDtype: AccDtype, bandsHeld = 1) {
+export function slabOf(ctx: Pick<BandContext, 'mpi' | 'plan' | 'chunkRows' | 'compressed' | 'memPerRank' | 'slabUnit'>, accDtype: AccDtype, bandsHeld = 1) {
   const bytesPerRow = ctx.plan.canvas.width * bytesOf(accDtype);
   const { slabs, bandCount } = planSlabs(ctx.plan.canvas, ctx.mpi.size, {
-    chunkRows: ctx.chunkRows, compressed: ctx.compressed, bytesPerRow, memPerRank: ctx.memPerRank / bandsHeld, bandsHeld,
+    chunkRows: ctx.chunkRows, compressed: ctx.compressed, bytesPerRow, memPerRank: ctx.memPerRank / bandsHeld, bandsHeld, slabUnit: ctx.slabUnit,
   });
   const mine = slabs[ctx.mpi.rank];
   return { bands: mine.bands, bandCount, maxRows: mine.bands.reduce((m, b) => Math.max(m, b.y1 - b.y0), 0) };

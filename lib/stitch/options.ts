@@ -4,6 +4,7 @@
  * (`--mem-per-rank` for `memPerRank`), the same for both.
  */
 import { OUTPUT_DTYPES, type Dtype } from '../core/dtype';
+import { OUTPUT_FORMATS, type OutputFormat } from '../core/pyramid';
 import type { BlendMode } from '../core/weights';
 import { expected, UsageError } from '../errors';
 import type { Transfer } from '../runtime/addon';
@@ -88,6 +89,19 @@ export interface StitchOptions {
   preview?: string;
   /** Show progress on rank 0 when stderr is a terminal. Default true. */
   progress?: boolean;
+  /**
+   * Write a multiscale pyramid in the same pass (docs/pyramid.md): levels until the coarsest fits
+   * in 512 px on its longer side. `slab` only.
+   */
+  pyramid?: boolean;
+  /** Pyramid levels, level 0 included (implies `pyramid`). */
+  levels?: number;
+  /** `hdf5` (default: /stitched, plus /multiscale with a pyramid) or `bdv` (BigDataViewer HDF5 + XML). */
+  format?: OutputFormat;
+  /** Size of a pixel, x and y (or one for both), for viewers' metadata. Default 1. */
+  voxelSize?: number | [number, number];
+  /** Unit of voxelSize. Default `pixel`. */
+  voxelUnit?: string;
 }
 
 /** Everything a stitch run needs, validated and defaulted (identically on every rank). */
@@ -120,6 +134,12 @@ export interface StitchRequest {
   force: boolean;
   preview?: string;
   progress: boolean;
+  pyramid: boolean;
+  levels?: number;
+  format: OutputFormat;
+  /** x, y */
+  voxelSize: [number, number];
+  voxelUnit: string;
 }
 
 /**
@@ -158,6 +178,15 @@ function pair(value: unknown, name: string, min: number): [number, number] | und
   const ok = Array.isArray(value) && value.length === 2 && value.every((v) => Number.isSafeInteger(v) && v >= min);
   if (!ok) throw expected(`[rows, cols] of integers >= ${min}`, name, value);
   return [value[0], value[1]];
+}
+
+function voxelSizeOf(value: unknown): [number, number] {
+  if (value === undefined) return [1, 1];
+  const v = typeof value === 'number' ? [value, value] : value;
+  if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) {
+    throw expected('a positive pixel size X or X,Y', '--voxel-size', value);
+  }
+  return [v[0], v[1]];
 }
 
 function hintsOf(value: unknown): Record<string, string> {
@@ -211,7 +240,16 @@ export function resolveStitchOptions(options: StitchOptions): StitchRequest {
     force: flag(o.force, '--force'),
     preview: text(o.preview, '--preview'),
     progress: o.progress === undefined ? true : flag(o.progress, 'progress'),
+    levels: integer(o.levels, '--levels', 1),
+    format: choice(o.format, OUTPUT_FORMATS, '--format', 'hdf5'),
+    voxelSize: voxelSizeOf(o.voxelSize),
+    voxelUnit: text(o.voxelUnit, '--voxel-unit') ?? 'pixel',
+    pyramid: false,
   };
+  request.pyramid = flag(o.pyramid, '--pyramid') || request.levels !== undefined;
+  if (request.format === 'bdv' && o.dataset !== undefined && o.dataset !== '/stitched') {
+    throw new UsageError(`--format bdv writes the image to BigDataViewer's /t00000/s00/0/cells: drop the dataset (:${String(o.dataset)}) from --out`);
+  }
   refuseUnsafe(request, writeSievingOn(hints, keepDataSieving));
   return request;
 }
@@ -228,6 +266,10 @@ function refuseUnsafe(r: StitchRequest, sieving: boolean): void {
     throw new UsageError('--compress needs collective writes, and --strategy serial writes from rank 0 alone: use slab or rounds');
   }
   if (r.gzip !== undefined && r.io === 'independent') throw new UsageError('--compress needs collective writes: drop --io independent');
+  // The levels are made from whole rows as a rank writes them; rounds and serial write tiles.
+  if ((r.pyramid || r.format === 'bdv') && r.strategy !== 'slab') {
+    throw new UsageError(`${r.pyramid ? '--pyramid' : '--format bdv'} is written by --strategy slab only (${r.strategy} writes tiles, not whole rows): drop --strategy ${r.strategy}`);
+  }
   // Concurrent independent strided writes + write data sieving = read-modify-write of spans that
   // hold other ranks' tiles: lost tiles wherever byte-range locks do not really work.
   if (r.strategy === 'rounds' && r.io === 'independent' && sieving) {

@@ -16,6 +16,8 @@ import { writePreview, type PreviewReport } from '../io/sinks/preview';
 import { checkNewOutput } from '../io/output-path';
 import type { FileSystemInfo, FsClass } from '../runtime/file-system';
 import { createHdf5Sink, partialPaths, withDiskFullNote } from '../io/sinks/hdf5';
+import { bdvXmlPath, type PyramidSpec } from '../io/sinks/pyramid';
+import { canvasPathOf, DEFAULT_LEVEL_CHUNK, pyramidLevels, slabRowUnit } from '../core/pyramid';
 import type { OutputSink } from '../io/sinks/sink';
 import { openTileSource, type TileSource } from '../io/sources';
 import { channelCount, type ChannelSource } from '../io/sources/tiff';
@@ -72,8 +74,14 @@ export interface StitchReport {
    * held at once (at least two tiles).
    */
   memory: { startKiB: number[]; peakKiB: number[]; boundKiB: number[] };
+  /**
+   * Pyramid levels written (level 0 included) and their layout; absent for a flat output. The
+   * seconds spent making the levels (the kernel) and writing them (max over ranks; part of the
+   * write phase) and the level bytes written (summed over ranks).
+   */
+  pyramid?: { levels: number; format: 'hdf5' | 'bdv'; reduceSeconds: number; writeSeconds: number; bytes: number };
   /** With the verify option: the verdict of verify run at the end of the job. */
-  verify?: { ok: boolean; complete: boolean; tiles: number; failed: VerifyReport['failed']; seconds: number };
+  verify?: { ok: boolean; complete: boolean; tiles: number; failed: VerifyReport['failed']; seconds: number; levels?: VerifyReport['levels'] };
 }
 
 /**
@@ -116,7 +124,8 @@ function checkCanvasFits(req: StitchRequest, plan: StitchPlan, channels: number)
   if (height > MAX_AXIS || width > MAX_AXIS) {
     throw new UsageError(`the canvas would be ${height}x${width} pixels; h5stitch places tiles within 2^31-1 pixels per axis`);
   }
-  const bytes = channels * height * width * bytesOf(req.dtype);
+  // A pyramid's levels add at most a third (1/4 + 1/16 + ...).
+  const bytes = channels * height * width * bytesOf(req.dtype) * (req.pyramid ? 4 / 3 : 1);
   if (req.gzip !== undefined) return;
   let free: number;
   try {
@@ -158,6 +167,12 @@ function openAndPlan(req: StitchRequest, pipelineWanted: boolean, meter: Meter):
     const channels = channelCount(source);
     if (channels > 1 && req.strategy !== 'slab') throw new UsageError(`multi-channel input (${channels} channels) is stitched with --strategy slab only, not ${req.strategy}`);
     if (req.channelsAs === 'datasets' && req.strategy !== 'slab') throw new UsageError(`--channels-as datasets is written with --strategy slab only, not ${req.strategy}`);
+    if ((channels > 1 || req.channelsAs === 'datasets') && (req.pyramid || req.format === 'bdv')) {
+      const what = channels > 1 ? `multi-channel input (${channels} channels)` : '--channels-as datasets';
+      throw new UsageError(`${what}: ${req.pyramid ? '--pyramid' : '--format bdv'} writes one 2-D image only`);
+    }
+    // Refused here, on every rank alike, before any output exists.
+    pyramidLevels([plan.canvas.height, plan.canvas.width], { pyramid: req.pyramid, levels: req.levels });
     return { source, plan, pipeline, channels };
   } catch (error) {
     source.close();
@@ -173,7 +188,12 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   hooks.startRun();
   if (req.preview !== undefined) mpi.runOnRoot(() => checkImagePath(req.preview!, ['.png'], '--preview', [req.output, req.input]));
   const pipelineWanted = choosePipeline(mpi, req);
-  mpi.runOnRoot(() => checkNewOutput(req.output, { force: req.force, input: req.input }));
+  mpi.runOnRoot(() => {
+    checkNewOutput(req.output, { force: req.force, input: req.input });
+    if (req.format === 'bdv' && !req.force && fs.existsSync(bdvXmlPath(req.output))) {
+      throw new UsageError(`${bdvXmlPath(req.output)} exists (the BigDataViewer XML of --format bdv); use --force to replace it`);
+    }
+  });
   const nodes = nodeCount(mpi, native().mpi.processorName());
   const fileSystem = mpi.runOnAll(() => checkOutputFileSystem(req.output, { strategy, ranks: mpi.size, nodes, trust: req.trustFsCoherence }));
   const meter = new Meter();
@@ -185,25 +205,34 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
     throw error;
   }
 
+  const layout = outputLayout(req, [plan.canvas.height, plan.canvas.width]);
   let sink: OutputSink | undefined;
   let io: Transfer = 'collective';
   try {
     sink = createHdf5Sink(mpi, {
-      file: req.output, dataset: req.dataset, shape: [plan.canvas.height, plan.canvas.width], dtype, chunk: req.chunk, gzip: req.gzip,
+      file: req.output, dataset: layout.dataset, shape: [plan.canvas.height, plan.canvas.width], dtype, chunk: layout.chunk, gzip: req.gzip,
+      pyramid: layout.pyramid,
       // slab writes every pixel: skip the fill. serial/rounds start from HDF5's fill at allocation.
       fillTime: strategy === 'slab' ? 'never' : 'alloc',
-      hints: req.hints, earlyWriteback: strategy === 'slab' && req.writeback === 'early', planes: channels > 1 || req.channelsAs === 'datasets' ? channels : undefined,
+      hints: req.hints, earlyWriteback: strategy === 'slab' && req.writeback === 'early',
+      // BigDataViewer's level 0 is one [1, H, W] plane; channels are planes or datasets.
+      planes: layout.pyramid?.format === 'bdv' ? 1 : channels > 1 || req.channelsAs === 'datasets' ? channels : undefined,
       planesAs: req.channelsAs,
     });
     if (req.atomic) sink.setAtomicity(true);
     const mpioLayer = mpioLayerOf(sink.mpioHints(), req.hints, native().mpi.libraryVersion().library);
     io = chooseTransfer(mpi, req, { fsClass: fileSystem.class, mpioLayer });
+    // BigDataViewer's level 0 is in 256x256 cells: HDF5 writes a collective call's chunks in one
+    // MPI-IO call, an independent one chunk by chunk (4x slower here; docs/pyramid.md).
+    if (layout.pyramid?.format === 'bdv' && req.io === 'auto') io = 'collective';
     const tty = mpi.rank === 0 && process.stderr.isTTY && req.progress;
     const ctx: StrategyContext = {
-      mpi, source, plan, meter, hooks, sink, outDtype: dtype, io, pipeline, memPerRank: req.memPerRank, chunkRows: req.chunk?.[0], compressed: req.gzip !== undefined,
+      mpi, source, plan, meter, hooks, sink, outDtype: dtype, io, pipeline, memPerRank: req.memPerRank, chunkRows: layout.chunk?.[0], compressed: req.gzip !== undefined,
+      slabUnit: layout.pyramid?.slabUnit,
       // Collective writes synchronise the ranks at every band or tile anyway: agree on failed
       // reads there too, so a bad tile ends the job with one line, not an abort.
-      agreeEachBand: io === 'collective' && strategy !== 'serial',
+      // A pyramid's levels may be written collectively at every band whatever the canvas's transfer.
+      agreeEachBand: (io === 'collective' || sink.pyramidCollective === true) && strategy !== 'serial',
       progress: tty ? (done, total) => {
         const mb = meter.bytes.written / 1e6 / Math.max(1e-9, mpi.wtime() - started);
         process.stderr.write(`\rh5stitch: ${done}/${total} tiles, ${mb.toFixed(1)} MB/s (rank 0)`);
@@ -231,11 +260,42 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
     source.close();
   }
   const result = report(mpi, req, { io, pipeline, plan, meter, started, fileSystem, channels, startKiB, tileBytes: source.height * source.width * bytesOf(req.dtype) });
+  if (layout.pyramid) {
+    const s = sink!.pyramidStats!;
+    const [reduceSeconds, writeSeconds] = mpi.allreduce(new Float64Array([s.reduceSeconds, s.writeSeconds]), 'max');
+    const bytes = mpi.allreduce(new Float64Array([s.bytes]), 'sum')[0];
+    result.pyramid = { levels: layout.pyramid.levels, format: layout.pyramid.format, reduceSeconds, writeSeconds, bytes };
+    // The level buffers (about one chunk row and one band's share of each level) count in the bound.
+    const held = mpi.allgather(new Float64Array([s.heldBytes]));
+    result.memory.boundKiB = result.memory.boundKiB.map((kiB, r) => kiB + Math.ceil(held[r] / 1024));
+  }
   if (req.verify) result.verify = verifyAtEnd(mpi, req, hooks);
   if (req.preview !== undefined) {
     result.preview = writePreview(mpi, { output: req.output, dataset: req.dataset, png: req.preview, memPerRank: req.memPerRank, hints: req.hints });
   }
   return result;
+}
+
+/**
+ * Where the canvas goes and how it is chunked, and the pyramid around it: bdv puts level 0 at
+ * /t00000/s00/0/cells, chunked (BigDataViewer reads cells) by --chunk or 256x256; a pyramid's
+ * slabs start at multiples of slabRowUnit so each rank makes whole rows and chunks of every level.
+ */
+function outputLayout(req: StitchRequest, shape: [number, number]): { dataset: string; chunk?: [number, number]; pyramid?: PyramidSpec } {
+  const bdv = req.format === 'bdv';
+  if (!req.pyramid && !bdv) return { dataset: req.dataset, chunk: req.chunk };
+  // Without --chunk, the default layout's levels are chunked in whole rows: each chunk row one
+  // contiguous run, written as fast as the contiguous canvas (chunks narrower than the level
+  // measured 4-8x slower to write here); bdv keeps square cells for BigDataViewer.
+  const defaultCols = bdv ? DEFAULT_LEVEL_CHUNK[1] : shape[1];
+  const base: [number, number] = [Math.min(req.chunk?.[0] ?? DEFAULT_LEVEL_CHUNK[0], shape[0]), Math.min(req.chunk?.[1] ?? defaultCols, shape[1])];
+  const levels = pyramidLevels(shape, { pyramid: req.pyramid, levels: req.levels });
+  const chunk = req.chunk ?? (bdv ? base : undefined);
+  return {
+    dataset: canvasPathOf(req.format, req.dataset),
+    chunk,
+    pyramid: { format: req.format, levels, chunkBase: base, slabUnit: slabRowUnit(levels, base[0]), voxelSize: req.voxelSize, voxelUnit: req.voxelUnit },
+  };
 }
 
 /** verify in the same job, through a fresh open, this node's cached pages of the output dropped. */
@@ -244,8 +304,8 @@ function verifyAtEnd(mpi: Mpi, req: StitchRequest, hooks: TestHooks): StitchRepo
   if (hooks.corruptOutput === req.strategy) mpi.runOnRoot(() => corruptOneTile(req.output, req.dataset));
   native().dropCachedPages(path.resolve(req.output));
   mpi.barrier();
-  const v = verifyOutput(mpi, { output: req.output, dataset: req.dataset, input: req.input, tilesPath: req.tilesPath, memPerRank: req.memPerRank });
-  return { ok: v.ok, complete: v.complete, tiles: v.tiles.length, failed: v.failed, seconds: mpi.wtime() - started };
+  const v = verifyOutput(mpi, { output: req.output, dataset: canvasPathOf(req.format, req.dataset), input: req.input, tilesPath: req.tilesPath, memPerRank: req.memPerRank });
+  return { ok: v.ok, complete: v.complete, tiles: v.tiles.length, failed: v.failed, seconds: mpi.wtime() - started, ...(v.levels ? { levels: v.levels } : {}) };
 }
 
 interface RunFacts { io: Transfer; pipeline: boolean; plan: StitchPlan; meter: Meter; started: number; fileSystem: FileSystemInfo; channels: number; startKiB: number; tileBytes: number }
@@ -272,7 +332,7 @@ function report(mpi: Mpi, req: StitchRequest, run: RunFacts): StitchReport {
   const memory = { startKiB: perRank(run.startKiB), peakKiB: perRank(rssKiB('VmHWM')), boundKiB: perRank(boundKiB) };
   const outBytes = run.channels * plan.canvas.height * plan.canvas.width * bytesOf(req.dtype);
   return {
-    command: 'stitch', output: `${path.resolve(req.output)}:${req.dataset}`, strategy: req.strategy, io: req.strategy === 'serial' ? undefined : run.io,
+    command: 'stitch', output: `${path.resolve(req.output)}:${canvasPathOf(req.format, req.dataset)}`, strategy: req.strategy, io: req.strategy === 'serial' ? undefined : run.io,
     pipeline: run.pipeline, blend: req.blend, dtype: req.dtype, ranks: mpi.size, tiles: plan.planned.length,
     canvas: [plan.canvas.height, plan.canvas.width], ...(run.channels > 1 ? { channels: run.channels } : {}), wallSeconds: wall,
     phases: { plan: phases[0], read: phases[1], compute: phases[2], convert: phases[3], write: phases[4], sync: phases[5] },

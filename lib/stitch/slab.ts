@@ -28,10 +28,13 @@ function blendAndWrite(ctx: StrategyContext): void {
       // A NaN bound for an integer output: agreed like a failed read when bands are collective.
       agreeing(ctx, () => ctx.meter.timed('convert', () => convertRows(ctx, acc, data, ctx.outDtype, band?.y0 ?? 0)));
     }
-    // A rank out of rows still takes part in a collective write, with nothing selected.
-    if (!band && ctx.io === 'independent') return;
+    // A rank out of rows still takes part in a collective write, with nothing selected (a
+    // pyramid's levels may be written collectively under an independent canvas).
+    if (!band && ctx.io === 'independent' && !ctx.sink.pyramidCollective) return;
     const rows = band ? band.y1 - band.y0 : 0;
     ctx.meter.timed('write', () => ctx.sink.writeRows(band?.y0 ?? 0, rows, data, ctx.io));
     ctx.meter.written(data.byteLength);
   });
+  // A pyramid's last level rows of this rank (collective: every rank calls).
+  if (ctx.sink.endRows) ctx.meter.timed('write', () => ctx.sink.endRows!(ctx.io));
 }

@@ -15,6 +15,8 @@ import { rawWeight } from '../core/weights';
 import { expected, UsageError } from '../errors';
 import { readLayoutFile } from '../io/layout-file';
 import { readProvenance } from '../io/provenance';
+import { readPyramidInfo } from '../io/levels';
+import { verifyLevels, type LevelVerdict } from './verify-levels';
 import { openTileSource } from '../io/sources';
 import { openFile, type Dataset, type H5File } from '../runtime/hdf5';
 import { accumulateRegion } from '../runtime/kernel';
@@ -58,6 +60,8 @@ export interface VerifyReport {
   inputChanged: string[];
   /** The output recorded its input's fingerprint (outputs of h5stitch before 0.2 did not). */
   fingerprinted: boolean;
+  /** A pyramid's levels 1.. each against the block mean of the level below (verify-levels.ts); absent for flat outputs. */
+  levels?: LevelVerdict[];
 }
 
 /** Options of {@link verify}. */
@@ -168,13 +172,17 @@ function checkOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
   const file = openFile(o.output, { mode: 'r', parallel: true });
   let tiles: WholeTiles | undefined;
   try {
-    const planes = outputPlanes(file, o.dataset ?? '/stitched');
+    // A BigDataViewer output keeps its canvas at level 0 of its layout (there is no /stitched).
+    const pyramid = readPyramidInfo(file);
+    const name = pyramid?.format === 'bdv' && (o.dataset ?? '/stitched') === '/stitched' ? pyramid.canvasPath : o.dataset ?? '/stitched';
+    const planes = outputPlanes(file, name);
     const out = planes[0].ds;
     const prov = o.placement ? placedProvenance(o, o.placement) : readProvenance(file, out);
-    const outDtype = out.dtype;
+    // BigDataViewer stores uint16 as int16 bits: read them into the meant dtype's buffers.
+    const outDtype = pyramid?.dtype === 'uint16' && out.dtype === 'int16' ? 'uint16' : out.dtype;
     const multi = out.shape.length === 3;
     if (!outDtype || !OUTPUT_DTYPES.includes(outDtype) || (out.shape.length !== 2 && !multi) ||
-        planes.some((p) => p.ds.dtype !== outDtype || p.ds.shape.join('x') !== out.shape.join('x'))) {
+        planes.some((p) => p.ds.dtype !== out.dtype || p.ds.shape.join('x') !== out.shape.join('x'))) {
       throw new UsageError(`${o.output}:${out.name} is not a 2-D (or [C, H, W]) output of a dtype h5stitch writes`);
     }
     const recordedPath = prov.inputs?.kind === 'hdf5' ? prov.inputs.tilesPath : undefined;
@@ -246,8 +254,9 @@ function checkOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
         const rows = by1 - by0;
         const gotBand = got.subarray(0, rows * width) as NumericArray;
         // Collective: a rank out of rows reads nothing but still takes part.
-        if (plane === undefined) ds.read([rows > 0 ? by0 : 0, 0], [rows, width], gotBand, { transfer: 'collective' });
-        else ds.read([plane, rows > 0 ? by0 : 0, 0], [1, rows, width], gotBand, { transfer: 'collective' });
+        const into = outDtype !== ds.dtype ? new Int16Array(gotBand.buffer, gotBand.byteOffset, gotBand.length) : gotBand;
+        if (plane === undefined) ds.read([rows > 0 ? by0 : 0, 0], [rows, width], into, { transfer: 'collective' });
+        else ds.read([plane, rows > 0 ? by0 : 0, 0], [1, rows, width], into, { transfer: 'collective' });
         // Every rank learns of a tile that failed to read here (and all end with one line).
         agreeing({ mpi, agreeEachBand: true }, () => {
           if (rows > 0) checkBand(by0, by1, gotBand);
@@ -282,8 +291,10 @@ function checkOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
     // Each channel dataset of --channels-as datasets is marked complete on its own.
     const complete = prov.complete && planes.every((p) => o.placement || p.ds.getAttr(PROVENANCE.attr.complete) === 1);
     const failed = verdicts.filter((t) => t.status !== 'ok');
+    const levels = pyramid ? verifyLevels(mpi, file, pyramid, [height, width], memPerRank) : undefined;
     return {
-      ok: failed.length === 0 && uncovered.mismatched === 0 && complete,
+      ok: failed.length === 0 && uncovered.mismatched === 0 && complete && (levels ?? []).every((l) => l.status === 'ok'),
+      ...(levels ? { levels } : {}),
       tiles: verdicts, failed, complete, pixels: planes.length * height * width,
       ...(source.channels > 1 ? { channels: planes.map((p) => p.channel) } : {}),
       uncovered,

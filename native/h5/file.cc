@@ -30,6 +30,7 @@ void H5File::Register(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&H5File::CreateDataset>("createDataset"),
           InstanceMethod<&H5File::OpenDataset>("openDataset"),
           InstanceMethod<&H5File::CreateGroup>("createGroup"),
+          InstanceMethod<&H5File::LinkHard>("linkHard"),
           InstanceMethod<&H5File::Exists>("exists"),
           InstanceMethod<&H5File::ObjectType>("objectType"),
           InstanceMethod<&H5File::List>("list"),
@@ -265,6 +266,18 @@ Napi::Value H5File::CreateGroup(const Napi::CallbackInfo& info) {
   std::string name = StringArg(info, 0, "group name");
   Hid group = Group(H5Gcreate2(file_.get(), name.c_str(), IntermediateGroupsList().get(), H5P_DEFAULT, H5P_DEFAULT));
   CheckHdf5(env, group.get(), "H5Gcreate2(" + name + ")");
+  return env.Undefined();
+}
+
+// linkHard(target, name): a second name for the object at `target` (H5Lcreate_hard: no copy).
+// Collective on a parallel file, like every metadata change.
+Napi::Value H5File::LinkHard(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "create a link");
+  std::string target = StringArg(info, 0, "link target");
+  std::string name = StringArg(info, 1, "link name");
+  CheckHdf5(env, H5Lcreate_hard(file_.get(), target.c_str(), file_.get(), name.c_str(), IntermediateGroupsList().get(), H5P_DEFAULT),
+            "H5Lcreate_hard(" + target + " -> " + name + ")");
   return env.Undefined();
 }
 

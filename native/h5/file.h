@@ -46,6 +46,7 @@ class H5File : public Napi::ObjectWrap<H5File> {
   Napi::Value CreateDataset(const Napi::CallbackInfo& info);
   Napi::Value OpenDataset(const Napi::CallbackInfo& info);
   Napi::Value CreateGroup(const Napi::CallbackInfo& info);
+  Napi::Value LinkHard(const Napi::CallbackInfo& info);
   Napi::Value Exists(const Napi::CallbackInfo& info);
   Napi::Value ObjectType(const Napi::CallbackInfo& info);
   Napi::Value List(const Napi::CallbackInfo& info);

@@ -10,7 +10,7 @@ import { openFile } from '../../runtime/hdf5';
 import type { Mpi } from '../../runtime/mpi';
 import { runRegister, writeRegistration, type RegisterReport } from '../../register/run';
 import { REGISTER_OPTIONS, registerOptionsFrom, reportLines } from './register-options';
-import { onePositional, optBytes, optFlag, optHints, optOverlap, optPair, optString, splitTarget, type OptionSpec, type ParsedArgs } from '../args';
+import { onePositional, optBytes, optFlag, optHints, optInt, optOverlap, optPair, optString, splitTarget, type OptionSpec, type ParsedArgs } from '../args';
 import type { Command } from './command';
 
 /** Where the tiles go: `stitch` and `register` place them alike. */
@@ -35,6 +35,16 @@ export function compressLevel(value: string | undefined): number | undefined {
   const m = /^gzip(?::([0-9]))?$/.exec(value);
   if (!m) throw new UsageError(`Expected gzip or gzip:LEVEL (0-9) for --compress but received "${value}"`);
   return Number(m[1] ?? 4);
+}
+
+/** --voxel-size X or X,Y (x first, as viewers take it). */
+function voxelSize(value: string | undefined): [number, number] | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(',').map(Number);
+  if (!/^[^,]+(,[^,]+)?$/.test(value) || !parts.every((v) => Number.isFinite(v) && v > 0)) {
+    throw new UsageError(`Expected a positive pixel size X or X,Y for --voxel-size but received "${value}"`);
+  }
+  return [parts[0], parts[1] ?? parts[0]];
 }
 
 export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
@@ -69,17 +79,25 @@ export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
     force: optFlag(args, 'force'),
     preview: optString(args, 'preview'),
     progress: !optFlag(args, 'json'),
+    pyramid: optFlag(args, 'pyramid'),
+    levels: optInt(args, 'levels', 1),
+    format: optString(args, 'format') as StitchOptions['format'],
+    voxelSize: voxelSize(optString(args, 'voxel-size')),
+    voxelUnit: optString(args, 'voxel-unit'),
   };
 }
 
 function summaryLine(r: StitchReport): string {
-  return `h5stitch: stitched ${r.tiles} tiles into ${r.output} (${r.channels ? `${r.channels} channels of ` : ''}${r.canvas.join('x')} ${r.dtype}, ${r.strategy}${r.pipeline ? ' pipelined' : ''}, ` +
+  const pyramid = r.pyramid ? `, ${r.pyramid.levels} level${r.pyramid.levels === 1 ? '' : 's'}${r.pyramid.format === 'bdv' ? ' (BigDataViewer)' : ''}` : '';
+  return `h5stitch: stitched ${r.tiles} tiles into ${r.output} (${r.channels ? `${r.channels} channels of ` : ''}${r.canvas.join('x')} ${r.dtype}${pyramid}, ${r.strategy}${r.pipeline ? ' pipelined' : ''}, ` +
     `${r.ranks} ranks) in ${r.wallSeconds.toFixed(2)} s, ${r.outputMBps.toFixed(1)} MB/s; output on ${r.fileSystem.type} (${r.fileSystem.class})`;
 }
 
 function verifyLine(v: NonNullable<StitchReport['verify']>): string {
-  const failed = v.failed.map((t) => `${t.channel === undefined ? '' : `channel ${t.channel} `}tile ${t.index} ${t.status}`).join(', ');
-  return `h5stitch verify: ${v.ok ? 'OK' : 'FAILED'}: ${v.tiles - v.failed.length}/${v.tiles} tiles ok` +
+  const failed = [...v.failed.map((t) => `${t.channel === undefined ? '' : `channel ${t.channel} `}tile ${t.index} ${t.status}`),
+    ...(v.levels ?? []).filter((l) => l.status !== 'ok').map((l) => `level ${l.level} ${l.status}`)].join(', ');
+  const levels = v.levels ? `, ${v.levels.filter((l) => l.status === 'ok').length}/${v.levels.length} pyramid levels ok` : '';
+  return `h5stitch verify: ${v.ok ? 'OK' : 'FAILED'}: ${v.tiles - v.failed.length}/${v.tiles} tiles ok${levels}` +
     `${failed ? ` (${failed})` : ''}${v.complete ? '' : ', output not marked complete'} in ${v.seconds.toFixed(2)} s`;
 }
 
@@ -111,6 +129,11 @@ export const stitchCommand: Command = {
       dtype: { value: 'D', help: 'float32 (default) | float64 | uint8 | uint16 | int16 | int32 | uint32' },
       chunk: { value: 'HxW', help: 'chunked output; bands are whole chunk rows (one chunk row may exceed --mem-per-rank, up to 1 GiB)' },
       compress: { value: 'gzip[:L]', help: 'gzip level L (default 4); needs --chunk; written collectively, each chunk once' },
+      pyramid: { flag: true, help: 'also write a multiscale pyramid, in the same pass, until the coarsest level fits in 512 px (slab only; docs/pyramid.md)' },
+      levels: { value: 'N', help: 'pyramid levels, level 0 included (implies --pyramid)' },
+      format: { value: 'F', help: 'hdf5 (default: /stitched, and /multiscale with --pyramid) | bdv (BigDataViewer HDF5 + XML)' },
+      'voxel-size': { value: 'X[,Y]', help: "a pixel's size for viewers (N5 pixelResolution, BigDataViewer voxelSize; default 1)" },
+      'voxel-unit': { value: 'U', help: 'unit of --voxel-size (default pixel)' },
       ...PLACEMENT_OPTIONS,
       'mem-per-rank': { value: 'SIZE', help: 'band memory per rank (default 16M)' },
       ...MPIIO_OPTIONS,

@@ -9,6 +9,17 @@ import { onePositional, optBytes, optFlag, optOverlap, optString, splitTarget, t
 import type { Command } from './command';
 import { PLACEMENT_OPTIONS } from './stitch';
 
+/** One line per pyramid level that is not the block mean of the level below. */
+export function levelLines(levels: VerifyReport['levels']): string[] {
+  return (levels ?? []).filter((l) => l.status !== 'ok').map((l) => {
+    const below = `level ${l.level - 1}`;
+    if (l.status === 'missing') return `level ${l.level} (${l.path}): missing, or not a 2-D dataset of the output's dtype`;
+    if (l.status === 'shape') return `level ${l.level} (${l.path}): shape ${l.shape?.join('x')} is not half of ${below} (rounded up)`;
+    return `level ${l.level} (${l.path}): wrong: ${l.mismatched} pixels differ from the 2x2 mean of ${below}; first at y=${l.firstAt?.[0]}, x=${l.firstAt?.[1]} ` +
+      `(${l.got} stored, ${l.expected} expected)`;
+  });
+}
+
 function printVerdict(report: VerifyReport): void {
   const inChannel = (c: number | undefined) => (c === undefined ? '' : `channel ${c} `);
   for (const t of report.failed) {
@@ -19,10 +30,12 @@ function printVerdict(report: VerifyReport): void {
     console.log(`${u.mismatched} pixels no tile covers are not 0 (first at ${inChannel(u.channel)}y=${u.firstAt?.[0]}, x=${u.firstAt?.[1]})`);
   }
   if (!report.complete) console.log('output is not marked complete=1: the stitch did not finish');
+  for (const line of levelLines(report.levels)) console.log(line);
   const ok = report.tiles.length - report.failed.length;
   const count = (status: string) => report.failed.filter((t) => t.status === status).length;
   const channels = report.channels ? ` (${report.channels.length} channel${report.channels.length > 1 ? 's' : ''} of ${report.tiles.length / report.channels.length} tiles)` : '';
-  console.log(`h5stitch verify: ${report.ok ? 'OK' : 'FAILED'}: ${ok}/${report.tiles.length} tiles ok${channels}, ${count('missing')} missing, ${count('wrong')} wrong`);
+  const levels = report.levels ? `; ${report.levels.filter((l) => l.status === 'ok').length}/${report.levels.length} pyramid levels ok` : '';
+  console.log(`h5stitch verify: ${report.ok ? 'OK' : 'FAILED'}: ${ok}/${report.tiles.length} tiles ok${channels}, ${count('missing')} missing, ${count('wrong')} wrong${levels}`);
 }
 
 /** The placement options, when any is given: verify then places the tiles itself (no provenance needed). */

@@ -8,6 +8,8 @@ import type { Transfer } from '../../runtime/addon';
 import { openFile, type Dataset, type H5File } from '../../runtime/hdf5';
 import type { Mpi } from '../../runtime/mpi';
 import { writeProvenance } from '../provenance';
+import { storedDtype } from '../../core/pyramid';
+import { createLevels, storedView, writeBdvXml, type PyramidLevels, type PyramidSpec } from './pyramid';
 import type { OutputSink, ScratchCanvas } from './sink';
 
 export interface Hdf5OutputSpec {
@@ -26,6 +28,12 @@ export interface Hdf5OutputSpec {
   planes?: number;
   /** With `planes`: 'datasets' writes each plane as its own 2-D dataset, `<dataset>/c<k>`, instead. */
   planesAs?: 'planes' | 'datasets';
+  /**
+   * Multiscale levels made from the rows as they are written (sinks/pyramid.ts), in the default
+   * layout (/multiscale) or BigDataViewer's (then `dataset` is level 0, [1, H, W]: planes 1).
+   * Not with `planesAs: 'datasets'`.
+   */
+  pyramid?: PyramidSpec;
 }
 
 /** The 2-D dataset of channel `c` in an output written with --channels-as datasets. */
@@ -48,10 +56,11 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
   const separate = spec.planes !== undefined && spec.planesAs === 'datasets';
   const planes = separate ? 0 : spec.planes ?? 0;
   const chunk = spec.chunk ? [Math.min(spec.chunk[0], height), Math.min(spec.chunk[1], width)] : undefined;
+  const stored = storedDtype(spec.pyramid?.format ?? 'hdf5', spec.dtype);
   const create = (name: string) => {
     const ds = file.createDataset(name, {
       shape: planes ? [planes, height, width] : [height, width],
-      dtype: spec.dtype,
+      dtype: stored,
       chunk: chunk && planes ? [1, ...chunk] : chunk,
       gzip: spec.gzip,
       fillValue: 0,
@@ -69,6 +78,8 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
     })
     : [create(spec.dataset)];
   const canvas = datasets[0];
+  const levels: PyramidLevels | undefined = spec.pyramid && createLevels(file, spec.dataset, [height, width], spec.dtype, spec.gzip, spec.pyramid);
+  let xml: [string, string] | undefined;
   // A contiguous dataset's bytes are one run: each band's range can be handed to the OS.
   const offsets = datasets.map((ds) => (spec.earlyWriteback ? ds.fileOffset : null));
   const rowBytes = width * bytesOf(spec.dtype);
@@ -80,14 +91,18 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
     name: `${paths.final}:${spec.dataset}`,
     canvas,
     writeRows(y0: number, rows: number, data: NumericArray, transfer: Transfer, plane = 0): void {
-      if (planes) canvas.write([plane, y0, 0], [1, rows, width], data, { transfer });
+      if (planes) canvas.write([plane, y0, 0], [1, rows, width], storedView(data, stored), { transfer });
       else datasets[separate ? plane : 0].write([y0, 0], [rows, width], data, { transfer });
+      levels?.addRows(y0, rows, data, transfer);
       if (rows === 0 || !spec.earlyWriteback) return;
       // This band's bytes (whole rows: one contiguous run), or the whole file when chunked.
       const offset = offsets[separate ? plane : 0];
       if (offset === null) file.startWriteback();
       else file.startWriteback(offset + ((separate ? 0 : plane) * height + y0) * rowBytes, rows * rowBytes);
     },
+    pyramidCollective: levels?.collective,
+    pyramidStats: levels?.stats,
+    endRows: levels && ((transfer: Transfer) => { levels.finish(transfer); }),
     openScratch(dtype) {
       scratch = openScratch(paths.scratch, spec, dtype);
       return scratch;
@@ -98,24 +113,30 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
     commit(provenance: Omit<Provenance, 'complete'>): void {
       // The tile tables once (the first dataset); every channel dataset gets the attributes.
       datasets.forEach((ds, c) => writeProvenance(file, ds, provenance, mpi.rank === 0, c === 0));
+      levels?.commit(file, mpi.rank === 0);
+      if (spec.pyramid?.format === 'bdv' && mpi.rank === 0) xml = writeBdvXml(paths.final, [height, width], spec.pyramid.voxelSize, spec.pyramid.voxelUnit);
       file.flush();
       for (const ds of datasets) ds.setAttr(PROVENANCE.attr.complete, 1);
+      levels?.close();
       for (const ds of datasets) ds.close();
       file.close();
       mpi.barrier();
       if (mpi.rank === 0) {
         fs.renameSync(paths.partial, paths.final);
+        // The XML names the file: it appears once the file is in place.
+        if (xml) fs.renameSync(xml[0], xml[1]);
         fs.rmSync(paths.scratch, { force: true });
       }
       mpi.barrier();
     },
     discard(): void {
-      for (const p of [paths.partial, paths.scratch]) fs.rmSync(p, { force: true });
+      for (const p of [paths.partial, paths.scratch, ...(xml ? [xml[0]] : [])]) fs.rmSync(p, { force: true });
     },
     abandon(): void {
       try {
         scratch?.close();
         if (file.isOpen) {
+          levels?.close();
           for (const ds of datasets) ds.close();
           file.close();
         }

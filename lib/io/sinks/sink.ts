@@ -20,6 +20,16 @@ export interface OutputSink {
    * multi-channel output (default 0).
    */
   writeRows(y0: number, rows: number, data: NumericArray, transfer: Transfer, plane?: number): void;
+  /**
+   * Pyramid levels are made from the rows as they are written, and written collectively whatever
+   * `transfer` says for the canvas: every rank must then call writeRows for every band (rows = 0
+   * when it has none). Absent or false otherwise.
+   */
+  readonly pyramidCollective?: boolean;
+  /** This rank's seconds making and writing pyramid levels, and the level bytes it wrote (absent without a pyramid). */
+  readonly pyramidStats?: { reduceSeconds: number; writeSeconds: number; bytes: number; heldBytes: number };
+  /** After this rank's last writeRows: writes what is left of the pyramid levels (absent without one). Collective like writeRows. */
+  endRows?(transfer: Transfer): void;
   /** The canvas dataset, for strategies that read-add-write rectangles (it starts at 0). */
   readonly canvas: Dataset;
   /** A float canvas of the same shape starting at 0 (read-add-write into integer outputs). Collective. */

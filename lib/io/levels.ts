@@ -1,0 +1,86 @@
+/**
+ * Reading an output's pyramid: which levels it records (provenance on /h5stitch, names in
+ * core/pyramid.ts) and each level as a 2-D image of its meant element type, whatever the layout
+ * stores (bdv: [1, h, w], uint16 as int16 bits). For verify, and for viewers of the levels.
+ */
+import { isDtype, newArray, type Dtype, type NumericArray } from '../core/dtype';
+import { levelPath, OUTPUT_FORMATS, PYRAMID_PROVENANCE, type OutputFormat } from '../core/pyramid';
+import { PROVENANCE } from '../core/provenance';
+import { UsageError } from '../errors';
+import type { Transfer } from '../runtime/addon';
+import type { Dataset, H5File } from '../runtime/hdf5';
+
+export interface PyramidInfo {
+  /** Levels, level 0 included. */
+  levels: number;
+  format: OutputFormat;
+  /** The element type as meant (a bdv uint16 output stores int16 bits). */
+  dtype: Dtype;
+  /** Level 0, the full-resolution canvas: /multiscale/s0 (a hard link to /stitched or the --out dataset), or bdv's /t00000/s00/0/cells. */
+  canvasPath: string;
+}
+
+/** The pyramid an output records, or null for a flat output (or one written before pyramids). */
+export function readPyramidInfo(file: H5File): PyramidInfo | null {
+  if (file.objectType(PROVENANCE.group) !== 'group') return null;
+  const levels = file.getAttr(PROVENANCE.group, PYRAMID_PROVENANCE.levels);
+  if (levels === undefined) return null;
+  const format = String(file.getAttr(PROVENANCE.group, PYRAMID_PROVENANCE.format));
+  const dtype = String(file.getAttr(PROVENANCE.group, PYRAMID_PROVENANCE.dtype));
+  if (typeof levels !== 'number' || !Number.isInteger(levels) || levels < 1 || !OUTPUT_FORMATS.includes(format as OutputFormat) || !isDtype(dtype)) {
+    throw new UsageError(`${file.path}:${PROVENANCE.group} has pyramid attributes h5stitch did not write (levels ${String(levels)}, format ${format}, dtype ${dtype})`);
+  }
+  const f = format as OutputFormat;
+  return { levels, format: f, dtype, canvasPath: levelPath(f, 0) };
+}
+
+/** One level as a 2-D image. */
+export interface LevelView {
+  readonly path: string;
+  readonly shape: [number, number];
+  /** As meant. */
+  readonly dtype: Dtype;
+  readonly dataset: Dataset;
+  /** Rows [y0, y0 + rows) into `out` (of `dtype`, rows x width); collective when `transfer` is. */
+  read(y0: number, rows: number, out: NumericArray, transfer?: Transfer): NumericArray;
+  close(): void;
+}
+
+/**
+ * A dataset as a 2-D image: [h, w], or [1, h, w] (bdv); `meant` uint16 over stored int16 is read
+ * as the same bits. Null when `path` is not a dataset of that form.
+ */
+export function openImage(file: H5File, path: string, meant?: Dtype): LevelView | null {
+  if (file.objectType(path) !== 'dataset') return null;
+  const dataset = file.openDataset(path);
+  const shape = dataset.shape;
+  const stored = dataset.dtype;
+  const threeD = shape.length === 3 && shape[0] === 1;
+  const dtype = meant === 'uint16' && stored === 'int16' ? 'uint16' : stored;
+  if (!stored || !(shape.length === 2 || threeD) || (meant !== undefined && dtype !== meant)) {
+    dataset.close();
+    return null;
+  }
+  const [h, w] = threeD ? [shape[1], shape[2]] : [shape[0], shape[1]];
+  return {
+    path, shape: [h, w], dtype: dtype as Dtype, dataset,
+    read(y0, rows, out, transfer) {
+      const into = dtype !== stored ? new Int16Array(out.buffer, out.byteOffset, out.length) : out;
+      const options = transfer ? { transfer } : {};
+      if (threeD) dataset.read([0, rows > 0 ? y0 : 0, 0], [1, rows, w], into, options);
+      else dataset.read([rows > 0 ? y0 : 0, 0], [rows, w], into, options);
+      return out;
+    },
+    close: () => dataset.close(),
+  };
+}
+
+/** Level k of `info`'s pyramid, or null when the file does not hold it as a 2-D image of its dtype. */
+export function openLevel(file: H5File, info: PyramidInfo, k: number): LevelView | null {
+  return openImage(file, levelPath(info.format, k), info.dtype);
+}
+
+/** A buffer for `rows` rows of a level. */
+export function levelRowsBuffer(level: Pick<LevelView, 'dtype' | 'shape'>, rows: number): NumericArray {
+  return newArray(level.dtype, rows * level.shape[1]);
+}
