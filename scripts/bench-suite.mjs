@@ -34,8 +34,16 @@ const CASES = {
   '476MiB': { tiles: [12, 12], tile: 1024, overlap: 102 },
   '3.3GiB': { tiles: [16, 16], tile: 2048, overlap: 205 },
   '90k-tiles': { tiles: [300, 300], tile: 16, overlap: 2 },
+  // Compression throughput against the rank count: only h5stitch (the classic recipe writes no
+  // filtered chunks, and the raw write is no floor for compressed bytes). The rank counts run in
+  // the same rounds (interleaveRanks), so "speed-up over the first rank count" is a paired ratio;
+  // --bind-to none so that neither a lone rank nor two ranks are held to one core each by Open MPI.
+  '476MiB-gzip': {
+    tiles: [12, 12], tile: 1024, overlap: 102, stitchArgs: ['--chunk', '1024x1024', '--compress', 'gzip:4'],
+    variants: ['h5stitch'], mpirunArgs: ['--bind-to', 'none'], interleaveRanks: true,
+  },
 };
-const SUITES = { classic: ['small-224MB'], scale: ['476MiB', '3.3GiB', '90k-tiles'] };
+const SUITES = { classic: ['small-224MB'], scale: ['476MiB', '3.3GiB', '90k-tiles', '476MiB-gzip'] };
 const VARIANTS = {
   h5stitch: [],
   'h5stitch-none': ['--blend', 'none'],
@@ -43,6 +51,8 @@ const VARIANTS = {
   'h5stitch-independent': ['--io', 'independent'],
   // Leaves writing to the final sync instead of starting it band by band (--writeback early).
   'h5stitch-writeback-end': ['--writeback', 'end'],
+  // Every band through HDF5 and MPI-IO on the main thread (no copy split over a spare CPU).
+  'h5stitch-write-threads-1': ['--write-threads', '1'],
 };
 const ALL_VARIANTS = [...Object.keys(VARIANTS), 'classic', 'raw'];
 
@@ -104,7 +114,7 @@ function run(cmd, args, what) {
 const lastJson = (text) => JSON.parse(text.trim().split('\n').filter((l) => l.startsWith('{')).pop());
 /** Each rank runs under GNU time, which prints its peak RSS (KiB) on stderr. */
 const rssOf = (stderr) => [...stderr.matchAll(/^suite-rss (\d+)$/gm)].map((m) => Number(m[1]));
-const mpirun = (n, argv) => ['mpirun', [...mpirunArgs, '-n', String(n), '/usr/bin/time', '-f', 'suite-rss %M', ...argv]];
+const mpirun = (n, argv) => ['mpirun', [...mpirunArgs, ...(CASES[currentCase]?.mpirunArgs ?? []), '-n', String(n), '/usr/bin/time', '-f', 'suite-rss %M', ...argv]];
 
 function tileSet(name) {
   const c = CASES[name];
@@ -119,11 +129,12 @@ function tileSet(name) {
   return file;
 }
 
-// Named by case too: suites of different cases may share --dir (and run at the same time).
-const outFile = (v) => path.join(dir, `out-${currentCase}-${v}.h5`);
+// Named by case and rank count too: suites of different cases may share --dir (and run at the
+// same time), and a case may interleave its rank counts.
+const outFile = (v, n) => path.join(dir, `out-${currentCase}-n${n}-${v}.h5`);
 let currentCase = '';
 function runVariant(v, n, input, bytes) {
-  const out = outFile(v);
+  const out = outFile(v, n);
   fs.rmSync(out, { force: true });
   if (v === 'raw') {
     // One process, the same byte count, a new file, fsync: the floor for writing this output here.
@@ -137,7 +148,7 @@ function runVariant(v, n, input, bytes) {
     const j = lastJson(r.stdout);
     return { wall: j.wall_s, job: r.seconds, phases: j.phases, rss: rssOf(r.stderr) };
   }
-  const [cmd, args] = mpirun(n, ['node', stitchJs, input, '--out', out, '--force', '--json', ...VARIANTS[v]]);
+  const [cmd, args] = mpirun(n, ['node', stitchJs, input, '--out', out, '--force', '--json', ...(CASES[currentCase].stitchArgs ?? []), ...VARIANTS[v]]);
   const r = run(cmd, args, `${v} (${n} ranks)`);
   const j = lastJson(r.stdout);
   return { wall: j.wallSeconds, job: r.seconds, phases: j.phases, rss: rssOf(r.stderr), io: j.io, pipeline: j.pipeline, memory: j.memory, bytes: j.bytes };
@@ -150,43 +161,57 @@ const median = (xs) => {
 
 /** SHA-256 of an output's /stitched values (bench/dataset_digest.py): same pixels, bit for bit. */
 function digest(file) {
-  return lastJson(run('/usr/bin/python3', [digestPy, file, '/stitched'], `digest of ${file}`).stdout).sha256;
+  return lastJson(run('/usr/bin/python3', [digestPy, file, '/stitched'], `digest of ${file}`).stdout);
 }
 
 /**
- * Checks every output of one rank count. Per case, the first h5stitch output of each blend is
- * checked by `verify` (every tile against its pixels: timed, for the verify / stitch ratio); every
- * other output must equal a verified one bit for bit (a digest of its pixels), which is as strong
- * and takes seconds instead of minutes. The classic output must equal h5stitch --blend none.
+ * Checks every output of one rank count. Per blend, the first h5stitch output is checked by
+ * `verify` on the same ranks (every tile against its pixels; timed, for the verify / stitch
+ * ratio); every other output must equal it bit for bit (a digest of its pixels), which is as
+ * strong and takes seconds. Each blend's pixels must also equal those of the first rank count
+ * (`firstDigests`), and the classic output must equal h5stitch --blend none.
  */
-function checkOutputs(n, input, runs, verified) {
+function checkOutputs(n, input, runs, firstDigests) {
   const checks = {};
   const digests = {};
-  for (const v of [...Object.keys(VARIANTS), 'classic']) if (runs[v]) digests[v] = digest(outFile(v));
+  const verified = {};
+  for (const v of [...Object.keys(VARIANTS), 'classic']) {
+    if (!runs[v]) continue;
+    const d = digest(outFile(v, n));
+    digests[v] = d.sha256;
+    checks[v] = { fileBytes: d.fileBytes, storageBytes: d.storageBytes };
+  }
   for (const v of Object.keys(VARIANTS)) {
     if (!runs[v]) continue;
     const blend = v === 'h5stitch-none' ? 'none' : 'linear';
+    const sameAcrossRanks = (firstDigests[blend] ??= digests[v]) === digests[v];
     if (verified[blend] === undefined && !opt['verify-blends'].split(',').includes(blend)) {
       // Unverified, but every output of a blend must still hold the same pixels as the first one.
-      const first = (verified.unverifiedFirst ??= {});
-      first[blend] ??= digests[v];
-      checks[v] = { verified: undefined, verifiedBy: 'not run', sameAsFirst: digests[v] === first[blend] };
+      verified[blend] = null;
+      Object.assign(checks[v], { verified: undefined, verifiedBy: 'not run', sameAsFirst: sameAcrossRanks });
+    } else if (verified[blend] === null) {
+      Object.assign(checks[v], { verified: undefined, verifiedBy: 'not run', sameAsFirst: digests[v] === firstDigests[blend] });
     } else if (verified[blend] === undefined) {
-      const [cmd, args] = ['mpirun', [...mpirunArgs, '-n', String(n), 'node', stitchJs, 'verify', outFile(v), '--input', input, '--json']];
+      const [cmd, args] = mpirun(n, ['node', stitchJs, 'verify', outFile(v, n), '--input', input, '--json']);
       const t0 = process.hrtime.bigint();
       const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 64 << 20 });
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       let ok = false;
-      try { ok = r.status === 0 && lastJson(r.stdout).ok === true; } catch { /* no report: not verified */ }
+      let wall;
+      try {
+        const j = lastJson(r.stdout);
+        ok = r.status === 0 && j.ok === true;
+        wall = j.wallSeconds;
+      } catch { /* no report: not verified */ }
       log(`verify ${v} (${n} ranks): ${ok ? 'ok' : 'FAILED'} in ${seconds.toFixed(1)} s`);
       if (ok) verified[blend] = digests[v];
-      checks[v] = { verified: ok, verifiedBy: 'verify', verifyJobSeconds: seconds };
+      Object.assign(checks[v], { verified: ok && sameAcrossRanks, verifiedBy: 'verify', verifyJobSeconds: seconds, verifyWallSeconds: wall, sameAcrossRanks });
     } else {
-      checks[v] = { verified: digests[v] === verified[blend], verifiedBy: 'same pixels as a verified output' };
+      Object.assign(checks[v], { verified: digests[v] === verified[blend] && sameAcrossRanks, verifiedBy: 'same pixels as a verified output', sameAcrossRanks });
     }
   }
   // Same arithmetic (plain sum of float32 tiles): identical pixels expected.
-  if (runs.classic && runs['h5stitch-none']) checks.classic = { identicalToBlendNone: digests.classic === digests['h5stitch-none'] };
+  if (runs.classic && runs['h5stitch-none']) checks.classic.identicalToBlendNone = digests.classic === digests['h5stitch-none'];
   return checks;
 }
 
@@ -197,40 +222,52 @@ function runCase(name, save) {
   const canvas = [0, 1].map((a) => (c.tiles[a] - 1) * (c.tile - c.overlap) + c.tile);
   const bytes = canvas[0] * canvas[1] * 4;
   const perRanks = [];
-  const verified = {};
-  for (const n of ranksList) {
-    // One rank: slab always writes independently, so the --io variants repeat the default.
-    const vs = variants.filter((v) => !(n === 1 && (v === 'h5stitch-collective' || v === 'h5stitch-independent')));
-    const runs = Object.fromEntries(vs.map((v) => [v, []]));
+  const firstDigests = {};
+  const caseVariants = variants.filter((v) => !c.variants || c.variants.includes(v));
+  // One rank: slab always writes independently, so the --io variants repeat the default.
+  const variantsAt = (n) => caseVariants.filter((v) => !(n === 1 && (v === 'h5stitch-collective' || v === 'h5stitch-independent')));
+  // Rank counts one after the other (each its own rounds), or all in the same rounds.
+  const groups = c.interleaveRanks ? [ranksList] : ranksList.map((n) => [n]);
+  for (const group of groups) {
+    const jobs = group.flatMap((n) => variantsAt(n).map((v) => ({ n, v })));
+    const runs = Object.fromEntries(group.map((n) => [n, Object.fromEntries(variantsAt(n).map((v) => [v, []]))]));
+    const load = { start: os.loadavg(), startedAt: new Date().toISOString() };
     for (let i = 0; i < repeat; i++) {
-      const order = vs.map((_, k) => vs[(k + i) % vs.length]);
-      for (const v of order) {
+      const order = jobs.map((_, k) => jobs[(k + i) % jobs.length]);
+      for (const { n, v } of order) {
         const r = runVariant(v, n, input, bytes);
-        runs[v].push(r);
+        runs[n][v].push(r);
         log(`${name} n=${n} round ${i + 1}/${repeat} ${v}: ${r.wall.toFixed(3)} s (job ${r.job.toFixed(2)} s)`);
       }
     }
-    const checks = opt['skip-verify'] ? {} : checkOutputs(n, input, runs, verified);
-    const summary = {};
-    for (const v of vs) {
-      const rs = runs[v];
-      const walls = rs.map((r) => r.wall);
-      const mid = rs[walls.indexOf([...walls].sort((a, b) => a - b)[Math.floor((walls.length - 1) / 2)])];
-      const paired = (other) => (runs[other] ? median(rs.map((r, i) => r.wall / runs[other][i].wall)) : undefined);
-      summary[v] = {
-        runs: walls, median: median(walls), jobMedian: median(rs.map((r) => r.job)),
-        phases: mid.phases, io: mid.io, pipeline: mid.pipeline, memory: mid.memory,
-        peakRssKiB: rs[0].rss ? Math.max(...rs.flatMap((r) => r.rss)) : undefined,
-        toRaw: paired('raw'), classicOver: runs.classic ? median(rs.map((r, i) => runs.classic[i].wall / r.wall)) : undefined,
-        verifySeconds: checks[v]?.verifyJobSeconds, verifyOverStitch: checks[v] ? checks[v].verifyJobSeconds / median(rs.map((r) => r.job)) : undefined,
-        ...checks[v],
-      };
+    load.end = os.loadavg();
+    load.endedAt = new Date().toISOString();
+    for (const n of group) {
+      const checks = opt['skip-verify'] ? {} : checkOutputs(n, input, runs[n], firstDigests);
+      const summary = {};
+      for (const v of variantsAt(n)) {
+        const rs = runs[n][v];
+        const walls = rs.map((r) => r.wall);
+        const mid = rs[walls.indexOf([...walls].sort((a, b) => a - b)[Math.floor((walls.length - 1) / 2)])];
+        const paired = (other) => (runs[n][other] ? median(rs.map((r, i) => r.wall / runs[n][other][i].wall)) : undefined);
+        const pairedJob = (other) => (runs[n][other] ? median(rs.map((r, i) => runs[n][other][i].job / r.job)) : undefined);
+        summary[v] = {
+          runs: walls, jobRuns: rs.map((r) => r.job), median: median(walls), jobMedian: median(rs.map((r) => r.job)),
+          phases: mid.phases, io: mid.io, pipeline: mid.pipeline, memory: mid.memory,
+          peakRssKiB: rs[0].rss ? Math.max(...rs.flatMap((r) => r.rss)) : undefined,
+          toRaw: paired('raw'), classicOver: runs[n].classic ? median(rs.map((r, i) => runs[n].classic[i].wall / r.wall)) : undefined,
+          classicOverJob: v === 'classic' || v === 'raw' ? undefined : pairedJob('classic'),
+          // Interleaved rank counts: the first rank count's time over this one's, round by round.
+          overFirstRanks: c.interleaveRanks && n !== group[0] ? median(rs.map((r, i) => runs[group[0]][v][i].wall / r.wall)) : undefined,
+          verifySeconds: checks[v]?.verifyJobSeconds, verifyOverStitch: checks[v]?.verifyJobSeconds ? checks[v].verifyJobSeconds / median(rs.map((r) => r.job)) : undefined,
+          ...checks[v],
+        };
+      }
+      perRanks.push({ ranks: n, load, variants: summary });
     }
-    perRanks.push({ ranks: n, variants: summary });
     save({ case: name, ...c, canvas, bytes, input, results: perRanks, partial: true });
-    if (opt.keep && n === ranksList[ranksList.length - 1]) continue;
-    for (const v of Object.keys(VARIANTS)) fs.rmSync(outFile(v), { force: true });
-    fs.rmSync(outFile('classic'), { force: true });
+    if (opt.keep && group === groups[groups.length - 1]) continue;
+    for (const n of group) for (const v of [...Object.keys(VARIANTS), 'classic']) fs.rmSync(outFile(v, n), { force: true });
   }
   return { case: name, ...c, canvas, bytes, input, results: perRanks };
 }
@@ -248,24 +285,31 @@ function markdown(doc) {
   const lines = [`# h5stitch bench suite "${doc.suite}": ${m.host}`, '',
     `${m.cpus} CPUs (${m.cpuModel}), ${m.memGiB} GiB, ${m.mpi}, HDF5 ${m.hdf5}, output on ${m.fileSystem} (${m.dir}); ` +
     `load average at start ${m.load.map((x) => x.toFixed(1)).join(' ')}. Interleaved rounds (each case says how many); medians; ratios are medians of per-round ratios.`, ''];
+  const loadText = (l) => (l ? `${l.start.map((x) => x.toFixed(1)).join(' ')} → ${l.end.map((x) => x.toFixed(1)).join(' ')}` : '');
   for (const c of doc.cases) {
-    lines.push(`## ${c.case}: ${c.tiles.join('x')} tiles of ${c.tile}² float32, overlap ${c.overlap} → ${c.canvas.join('x')} (${(c.bytes / 2 ** 20).toFixed(0)} MiB); ${c.repeat ?? doc.repeat} rounds` +
-      (c.date ? `, finished ${c.date.slice(11, 16)} UTC, load average then ${c.loadAtEnd.map((x) => x.toFixed(1)).join(' ')}` : ''), '');
-    lines.push('| ranks | variant | wall s | job s | read | compute | convert | write | sync | plan | io | pipelined | peak RSS MiB (max rank) | bound MiB | time ÷ raw write | classic time ÷ this | verify s | verified |');
-    lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---|');
+    lines.push(`## ${c.case}: ${c.tiles.join('x')} tiles of ${c.tile}² float32, overlap ${c.overlap} → ${c.canvas.join('x')} (${(c.bytes / 2 ** 20).toFixed(0)} MiB)` +
+      `${c.stitchArgs ? `, \`${c.stitchArgs.join(' ')}\`` : ''}${c.mpirunArgs ? `, \`mpirun ${c.mpirunArgs.join(' ')}\`` : ''}; ${c.repeat ?? doc.repeat} rounds` +
+      (c.date ? `, finished ${c.date.slice(0, 16).replace('T', ' ')} UTC` : ''), '');
+    const extra = c.interleaveRanks || c.stitchArgs;
+    lines.push('| ranks | variant | wall s | job s | plan | read | compute | convert | write | sync | io | pipelined | peak RSS MiB (max rank) | bound MiB | time ÷ raw write | classic ÷ this (wall) | classic ÷ this (job) |' +
+      (extra ? ' speed-up over first ranks | file MB | dataset stored MB | file ÷ stored |' : '') + ' verify s | verify ÷ stitch job | verified |');
+    lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|' + (extra ? '---:|---:|---:|---:|' : '') + '---:|---:|---|');
     for (const r of c.results) {
       for (const [v, s] of Object.entries(r.variants)) {
         const p = s.phases ?? {};
         const cl = v === 'classic';
         const bound = s.memory?.boundKiB ? Math.max(...s.memory.boundKiB) / 1024 : undefined;
         const verified = cl ? (s.identicalToBlendNone === undefined ? '' : s.identicalToBlendNone ? '= --blend none' : 'DIFFERS') : v === 'raw' ? '' : s.verified === undefined ? (s.sameAsFirst === false ? 'DIFFERS from the first output' : s.verifiedBy ? 'not run (= first output)' : '') : s.verified ? (s.verifiedBy === 'verify' ? 'yes (verify)' : 'yes (= verified pixels)') : 'NO';
-        lines.push(`| ${r.ranks} | ${v} | ${f(s.median)} | ${f(s.jobMedian, 2)} | ${cl ? f(p.read_tiles_s) : f(p.read)} | ${f(p.compute)} | ${f(p.convert)} | ${cl ? f(p.add_write_s) : f(p.write)} | ${cl ? f(p.flush_s + p.close_s) : f(p.sync)} | ${f(p.plan)} | ${s.io ?? (cl ? 'indep. (atomic)' : '')} | ${s.pipeline === undefined ? '' : s.pipeline ? 'yes' : 'no'} | ${s.peakRssKiB ? f(s.peakRssKiB / 1024, 0) : ''} | ${f(bound, 0)} | ${f(s.toRaw, 2)} | ${v === 'raw' || cl ? '' : f(s.classicOver, 2)} | ${f(s.verifySeconds, 2)} | ${verified} |`);
+        const ext = extra ? ` ${f(s.overFirstRanks, 2)} | ${f(s.fileBytes / 1e6, 1)} | ${f(s.storageBytes / 1e6, 1)} | ${f(s.fileBytes / s.storageBytes, 4)} |` : '';
+        lines.push(`| ${r.ranks} | ${v} | ${f(s.median)} | ${f(s.jobMedian, 2)} | ${cl ? '' : f(p.plan)} | ${cl ? f(p.read_tiles_s) : f(p.read)} | ${f(p.compute)} | ${f(p.convert)} | ${cl ? f(p.add_write_s) : f(p.write)} | ${cl ? f(p.flush_s + p.close_s) : f(p.sync)} | ${s.io ?? (cl ? 'indep. (atomic)' : '')} | ${s.pipeline === undefined ? '' : s.pipeline ? 'yes' : 'no'} | ${s.peakRssKiB ? f(s.peakRssKiB / 1024, 0) : ''} | ${f(bound, 0)} | ${f(s.toRaw, 2)} | ${v === 'raw' || cl ? '' : f(s.classicOver, 2)} | ${f(s.classicOverJob, 2)} |${ext} ${f(s.verifySeconds, 2)} | ${f(s.verifyOverStitch, 2)} | ${verified} |`);
       }
     }
-    lines.push('');
+    lines.push('', 'Load average (1, 5, 15 min) at the start → end of each rank count\'s rounds: ' +
+      [...new Map(c.results.map((r) => [JSON.stringify(r.load), r])).values()].map((r) => `${r.load?.startedAt?.slice(11, 16) ?? ''} UTC n=${c.interleaveRanks ? ranksOf(c) : r.ranks}: ${loadText(r.load)}`).join('; ') + '.', '');
   }
   return `${lines.join('\n')}\n`;
 }
+const ranksOf = (c) => c.results.map((r) => r.ranks).join(',');
 
 if (opt.merge) {
   if (!opt.out || positionals.length === 0) usage('--merge needs suite documents and --out');
