@@ -68,6 +68,9 @@ const { values: opt, positionals } = parseArgs({
     out: { type: 'string' },
     'mpirun-args': { type: 'string', default: '' },
     'skip-verify': { type: 'boolean', default: false },
+    // verify runs right after each default h5stitch job, on its output, in every round (paired:
+    // the verify / stitch ratio is a median of per-round ratios of adjacent jobs); 0 turns it off.
+    'verify-rounds': { type: 'string', default: '1' },
     // Blends whose first output `verify` checks (minutes at GiB sizes here); --blend none outputs
     // not verified are still compared with the classic recipe's (an independent implementation).
     'verify-blends': { type: 'string', default: 'linear,none' },
@@ -151,7 +154,23 @@ function runVariant(v, n, input, bytes) {
   const [cmd, args] = mpirun(n, ['node', stitchJs, input, '--out', out, '--force', '--json', ...(CASES[currentCase].stitchArgs ?? []), ...VARIANTS[v]]);
   const r = run(cmd, args, `${v} (${n} ranks)`);
   const j = lastJson(r.stdout);
-  return { wall: j.wallSeconds, job: r.seconds, phases: j.phases, rss: rssOf(r.stderr), io: j.io, pipeline: j.pipeline, memory: j.memory, bytes: j.bytes };
+  const result = { wall: j.wallSeconds, job: r.seconds, phases: j.phases, rss: rssOf(r.stderr), io: j.io, pipeline: j.pipeline, writeThreads: j.writeThreads, memory: j.memory, bytes: j.bytes };
+  if (v === 'h5stitch' && opt['verify-rounds'] !== '0' && !opt['skip-verify']) result.verify = verifyJob(n, out, input);
+  return result;
+}
+
+/** `verify` of one output on n ranks: its whole-job seconds and verdict. */
+function verifyJob(n, file, input) {
+  const [cmd, args] = mpirun(n, ['node', stitchJs, 'verify', file, '--input', input, '--json']);
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  let ok = false;
+  try {
+    ok = r.status === 0 && lastJson(r.stdout).ok === true;
+  } catch { /* no report: not verified */ }
+  log(`verify (${n} ranks): ${ok ? 'ok' : 'FAILED'} in ${seconds.toFixed(1)} s`);
+  return { ok, seconds };
 }
 
 const median = (xs) => {
@@ -191,21 +210,15 @@ function checkOutputs(n, input, runs, firstDigests) {
       Object.assign(checks[v], { verified: undefined, verifiedBy: 'not run', sameAsFirst: sameAcrossRanks });
     } else if (verified[blend] === null) {
       Object.assign(checks[v], { verified: undefined, verifiedBy: 'not run', sameAsFirst: digests[v] === firstDigests[blend] });
-    } else if (verified[blend] === undefined) {
-      const [cmd, args] = mpirun(n, ['node', stitchJs, 'verify', outFile(v, n), '--input', input, '--json']);
-      const t0 = process.hrtime.bigint();
-      const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 64 << 20 });
-      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      let ok = false;
-      let wall;
-      try {
-        const j = lastJson(r.stdout);
-        ok = r.status === 0 && j.ok === true;
-        wall = j.wallSeconds;
-      } catch { /* no report: not verified */ }
-      log(`verify ${v} (${n} ranks): ${ok ? 'ok' : 'FAILED'} in ${seconds.toFixed(1)} s`);
+    } else if (verified[blend] === undefined && runs[v].every((r) => r.verify)) {
+      // Verified in every round, right after each stitch (the last output is the one kept).
+      const ok = runs[v].every((r) => r.verify.ok);
       if (ok) verified[blend] = digests[v];
-      Object.assign(checks[v], { verified: ok && sameAcrossRanks, verifiedBy: 'verify', verifyJobSeconds: seconds, verifyWallSeconds: wall, sameAcrossRanks });
+      Object.assign(checks[v], { verified: ok && sameAcrossRanks, verifiedBy: 'verify', verifyRounds: runs[v].length, sameAcrossRanks });
+    } else if (verified[blend] === undefined) {
+      const { ok, seconds } = verifyJob(n, outFile(v, n), input);
+      if (ok) verified[blend] = digests[v];
+      Object.assign(checks[v], { verified: ok && sameAcrossRanks, verifiedBy: 'verify', verifyJobSeconds: seconds, sameAcrossRanks });
     } else {
       Object.assign(checks[v], { verified: digests[v] === verified[blend] && sameAcrossRanks, verifiedBy: 'same pixels as a verified output', sameAcrossRanks });
     }
@@ -259,7 +272,9 @@ function runCase(name, save) {
           classicOverJob: v === 'classic' || v === 'raw' ? undefined : pairedJob('classic'),
           // Interleaved rank counts: the first rank count's time over this one's, round by round.
           overFirstRanks: c.interleaveRanks && n !== group[0] ? median(rs.map((r, i) => runs[group[0]][v][i].wall / r.wall)) : undefined,
-          verifySeconds: checks[v]?.verifyJobSeconds, verifyOverStitch: checks[v]?.verifyJobSeconds ? checks[v].verifyJobSeconds / median(rs.map((r) => r.job)) : undefined,
+          ...(rs.every((r) => r.verify)
+            ? { verifySeconds: median(rs.map((r) => r.verify.seconds)), verifyOverStitch: median(rs.map((r) => r.verify.seconds / r.job)) }
+            : { verifySeconds: checks[v]?.verifyJobSeconds, verifyOverStitch: checks[v]?.verifyJobSeconds ? checks[v].verifyJobSeconds / median(rs.map((r) => r.job)) : undefined }),
           ...checks[v],
         };
       }
@@ -284,7 +299,8 @@ function markdown(doc) {
   const m = doc.machine;
   const lines = [`# h5stitch bench suite "${doc.suite}": ${m.host}`, '',
     `${m.cpus} CPUs (${m.cpuModel}), ${m.memGiB} GiB, ${m.mpi}, HDF5 ${m.hdf5}, output on ${m.fileSystem} (${m.dir}); ` +
-    `load average at start ${m.load.map((x) => x.toFixed(1)).join(' ')}. Interleaved rounds (each case says how many); medians; ratios are medians of per-round ratios.`, ''];
+    `load average at start ${m.load.map((x) => x.toFixed(1)).join(' ')}. Interleaved rounds (each case says how many); medians; ratios are medians of per-round ratios ` +
+    '(in brackets: the lowest and highest per-round ratio).', ''];
   const loadText = (l) => (l ? `${l.start.map((x) => x.toFixed(1)).join(' ')} → ${l.end.map((x) => x.toFixed(1)).join(' ')}` : '');
   for (const c of doc.cases) {
     lines.push(`## ${c.case}: ${c.tiles.join('x')} tiles of ${c.tile}² float32, overlap ${c.overlap} → ${c.canvas.join('x')} (${(c.bytes / 2 ** 20).toFixed(0)} MiB)` +
@@ -300,8 +316,16 @@ function markdown(doc) {
         const cl = v === 'classic';
         const bound = s.memory?.boundKiB ? Math.max(...s.memory.boundKiB) / 1024 : undefined;
         const verified = cl ? (s.identicalToBlendNone === undefined ? '' : s.identicalToBlendNone ? '= --blend none' : 'DIFFERS') : v === 'raw' ? '' : s.verified === undefined ? (s.sameAsFirst === false ? 'DIFFERS from the first output' : s.verifiedBy ? 'not run (= first output)' : '') : s.verified ? (s.verifiedBy === 'verify' ? 'yes (verify)' : 'yes (= verified pixels)') : 'NO';
+        // The spread of the per-round ratios (round by round: the runs arrays are in round order).
+        const spread = (num, den) => {
+          if (!num || !den || num.length !== den.length) return '';
+          const rs = num.map((x, i) => x / den[i]);
+          return ` (${f(Math.min(...rs), 2)}–${f(Math.max(...rs), 2)})`;
+        };
+        const rawSpread = v === 'raw' ? '' : spread(s.runs, r.variants.raw?.runs);
+        const classicSpread = v === 'raw' || cl ? '' : spread(r.variants.classic?.runs, s.runs);
         const ext = extra ? ` ${f(s.overFirstRanks, 2)} | ${f(s.fileBytes / 1e6, 1)} | ${f(s.storageBytes / 1e6, 1)} | ${f(s.fileBytes / s.storageBytes, 4)} |` : '';
-        lines.push(`| ${r.ranks} | ${v} | ${f(s.median)} | ${f(s.jobMedian, 2)} | ${cl ? '' : f(p.plan)} | ${cl ? f(p.read_tiles_s) : f(p.read)} | ${f(p.compute)} | ${f(p.convert)} | ${cl ? f(p.add_write_s) : f(p.write)} | ${cl ? f(p.flush_s + p.close_s) : f(p.sync)} | ${s.io ?? (cl ? 'indep. (atomic)' : '')} | ${s.pipeline === undefined ? '' : s.pipeline ? 'yes' : 'no'} | ${s.peakRssKiB ? f(s.peakRssKiB / 1024, 0) : ''} | ${f(bound, 0)} | ${f(s.toRaw, 2)} | ${v === 'raw' || cl ? '' : f(s.classicOver, 2)} | ${f(s.classicOverJob, 2)} |${ext} ${f(s.verifySeconds, 2)} | ${f(s.verifyOverStitch, 2)} | ${verified} |`);
+        lines.push(`| ${r.ranks} | ${v} | ${f(s.median)} | ${f(s.jobMedian, 2)} | ${cl ? '' : f(p.plan)} | ${cl ? f(p.read_tiles_s) : f(p.read)} | ${f(p.compute)} | ${f(p.convert)} | ${cl ? f(p.add_write_s) : f(p.write)} | ${cl ? f(p.flush_s + p.close_s) : f(p.sync)} | ${s.io ?? (cl ? 'indep. (atomic)' : '')} | ${s.pipeline === undefined ? '' : s.pipeline ? 'yes' : 'no'} | ${s.peakRssKiB ? f(s.peakRssKiB / 1024, 0) : ''} | ${f(bound, 0)} | ${f(s.toRaw, 2)}${s.toRaw === undefined ? '' : rawSpread} | ${v === 'raw' || cl ? '' : f(s.classicOver, 2) + (s.classicOver === undefined ? '' : classicSpread)} | ${f(s.classicOverJob, 2)} |${ext} ${f(s.verifySeconds, 2)} | ${f(s.verifyOverStitch, 2)} | ${verified} |`);
       }
     }
     lines.push('', 'Load average (1, 5, 15 min) at the start → end of each rank count\'s rounds: ' +
@@ -311,12 +335,101 @@ function markdown(doc) {
 }
 const ranksOf = (c) => c.results.map((r) => r.ranks).join(',');
 
+/**
+ * The suite's chart: same-run ratios only (medians of per-round ratios), per case and rank count:
+ * h5stitch's time over the raw write's (target <= 1.25) and the classic recipe's time over
+ * h5stitch's (target >= 2), plus verify over stitch. Written as a vega-lite spec (FILE.vl.json,
+ * data inline) and rendered offline to FILE.svg with the vega / vega-lite devDependencies.
+ */
+function chartSpec(doc) {
+  const values = [];
+  for (const c of doc.cases) {
+    for (const r of c.results) {
+      const s = r.variants.h5stitch;
+      if (!s) continue;
+      const ranks = `${r.ranks} rank${r.ranks > 1 ? 's' : ''}`;
+      if (s.toRaw !== undefined) values.push({ case: c.case, ranks, measure: 'h5stitch ÷ raw write (target ≤ 1.25)', ratio: s.toRaw });
+      if (s.classicOver !== undefined) values.push({ case: c.case, ranks, measure: 'classic ÷ h5stitch (target ≥ 2)', ratio: s.classicOver });
+      if (s.verifyOverStitch !== undefined) values.push({ case: c.case, ranks, measure: 'verify ÷ stitch, jobs (target ≤ 1.5)', ratio: s.verifyOverStitch });
+      if (s.overFirstRanks !== undefined) values.push({ case: c.case, ranks, measure: `time at ${c.results[0].ranks} rank ÷ this (target ≥ 1.7)`, ratio: s.overFirstRanks });
+    }
+  }
+  const targets = [
+    { measure: 'h5stitch ÷ raw write (target ≤ 1.25)', target: 1.25 },
+    { measure: 'classic ÷ h5stitch (target ≥ 2)', target: 2 },
+    { measure: 'verify ÷ stitch, jobs (target ≤ 1.5)', target: 1.5 },
+    ...[...new Set(values.map((v) => v.measure).filter((m) => m.includes('≥ 1.7')))].map((measure) => ({ measure, target: 1.7 })),
+  ].filter((t) => values.some((v) => v.measure === t.measure));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: { text: `h5stitch bench suite, ${doc.machine.host} (${doc.machine.cpus} CPUs, shared): same-run ratios`, subtitle: 'medians of per-round ratios of interleaved jobs; black line: the target' },
+    data: { values: [...values.map((v) => ({ ...v, kind: 'ratio' })), ...targets.map((t) => ({ ...t, kind: 'target' }))] },
+    facet: { row: { field: 'measure', type: 'nominal', title: null, sort: targets.map((t) => t.measure), header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top', labelFontWeight: 'bold' } } },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 420,
+      height: 130,
+      layer: [
+        {
+          transform: [{ filter: "datum.kind === 'ratio'" }],
+          mark: 'bar',
+          encoding: {
+            x: { field: 'case', type: 'nominal', title: null, sort: doc.cases.map((c) => c.case), axis: { labelAngle: 0 } },
+            xOffset: { field: 'ranks', type: 'nominal' },
+            y: { field: 'ratio', type: 'quantitative', title: 'ratio' },
+            color: { field: 'ranks', type: 'nominal', title: 'MPI ranks' },
+            tooltip: [{ field: 'case' }, { field: 'ranks' }, { field: 'ratio', format: '.2f' }],
+          },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'ratio'" }],
+          mark: { type: 'text', dy: -6, fontSize: 9 },
+          encoding: {
+            x: { field: 'case', type: 'nominal', sort: doc.cases.map((c) => c.case) },
+            xOffset: { field: 'ranks', type: 'nominal' },
+            y: { field: 'ratio', type: 'quantitative' },
+            text: { field: 'ratio', format: '.2f' },
+          },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'target'" }],
+          mark: { type: 'rule', color: 'black', strokeDash: [6, 3], strokeWidth: 1.5 },
+          encoding: { y: { field: 'target', type: 'quantitative' } },
+        },
+      ],
+    },
+  };
+}
+
+/** Writes FILE.vl.json and, when the vega packages are installed (devDependencies), FILE.svg. */
+async function writeChart(file, doc) {
+  const base = file.replace(/\.json$/, '');
+  const spec = chartSpec(doc);
+  fs.writeFileSync(`${base}.vl.json`, `${JSON.stringify(spec, null, 1)}\n`);
+  try {
+    const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+    const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
+    fs.writeFileSync(`${base}.svg`, await view.toSVG());
+    view.finalize();
+  } catch (error) {
+    log(`chart: wrote ${base}.vl.json; no SVG (${error.message})`);
+  }
+}
+
 if (opt.merge) {
   if (!opt.out || positionals.length === 0) usage('--merge needs suite documents and --out');
   const docs = positionals.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
-  const merged = { ...docs[0], suite: 'merged', runs: docs.flatMap((d) => d.runs ?? []), cases: docs.flatMap((d) => d.cases) };
+  // A case run again in another run (e.g. an A/B of one rank count) keeps both, named apart.
+  const seen = new Set();
+  const cases = docs.flatMap((d) => d.cases).map((c) => {
+    const name = seen.has(c.case) ? `${c.case} (${c.date?.slice(11, 16) ?? 'again'})` : c.case;
+    seen.add(c.case);
+    return { ...c, case: name };
+  });
+  const merged = { ...docs[0], suite: 'merged', runs: docs.flatMap((d) => d.runs ?? [{ date: d.date, cases: d.cases.map((c) => c.case), repeat: d.repeat, ranks: d.ranks, variants: d.variants, machine: d.machine }]), cases };
   fs.writeFileSync(opt.out, `${JSON.stringify(merged, null, 1)}\n`);
   fs.writeFileSync(opt.out.replace(/\.json$/, '.md'), markdown(merged));
+  await writeChart(opt.out, merged);
   process.stdout.write(markdown(merged));
   process.exit(0);
 }
@@ -342,7 +455,8 @@ for (const name of caseNames) {
   fs.writeFileSync(out, `${JSON.stringify(doc, null, 1)}\n`);
   fs.writeFileSync(out.replace(/\.json$/, '.md'), markdown(doc));
 }
-log(`wrote ${out} and ${out.replace(/\.json$/, '.md')}`);
+await writeChart(out, doc);
+log(`wrote ${out}, ${out.replace(/\.json$/, '.md')} and the chart (.vl.json, .svg)`);
 process.stdout.write(markdown(doc));
 const bad = doc.cases.flatMap((c) => c.results.flatMap((r) => Object.entries(r.variants)
   .filter(([v, s]) => s.verified === false || s.identicalToBlendNone === false || s.sameAsFirst === false).map(([v]) => `${c.case} n=${r.ranks} ${v}`)));
