@@ -69,12 +69,6 @@ export interface NativeFile {
    * where unavailable. A hint, not a sync: flush() still makes data durable.
    */
   startWriteback(offset?: number, length?: number): boolean;
-  /**
-   * Writes `data`'s bytes at `offset` with pwrite, split into `threads` page-aligned parts written
-   * at once. For the raw bytes of a contiguous dataset of the same type, when no other writer
-   * touches them (see io/sinks/hdf5.ts); flush() still makes them durable.
-   */
-  writeAt(offset: number, data: ArrayBufferView, threads: number): void;
   getAtomicity(): boolean;
   setAtomicity(on: boolean): void;
   createDataset(name: string, options: DatasetOptions): NativeDataset;

@@ -33,12 +33,6 @@ export interface StitchOptions {
   pipeline?: 'auto' | 'on' | 'off';
   /** slab: `early` (default) starts the OS writing each band as soon as it is written; `end` leaves it to the final sync. */
   writeback?: 'early' | 'end';
-  /**
-   * slab, independent writes to a contiguous output on a node-local file system: threads that copy
-   * each band into the file. `auto` (default): the rank's CPUs when it pipelines (up to 4), else 1;
-   * 1 writes through HDF5 and MPI-IO.
-   */
-  writeThreads?: 'auto' | number;
   /** MPI-IO atomic mode while writing. */
   atomic?: boolean;
   /** `linear` (default), `none` (plain sum), `max`. */
@@ -94,7 +88,6 @@ export interface StitchRequest {
   io: Transfer | 'auto';
   pipeline: 'auto' | 'on' | 'off';
   writeback: 'early' | 'end';
-  writeThreads: 'auto' | number;
   atomic: boolean;
   blend: BlendMode;
   dtype: Dtype;
@@ -175,8 +168,6 @@ export function resolveStitchOptions(options: StitchOptions): StitchRequest {
   const io = choice<Transfer | 'auto'>(o.io, ['auto', 'collective', 'independent'], '--io', 'auto');
   const pipeline = choice(o.pipeline, ['auto', 'on', 'off'] as const, '--pipeline', 'auto');
   const writeback = choice(o.writeback, ['early', 'end'] as const, '--writeback', 'early');
-  const writeThreads = o.writeThreads === undefined || o.writeThreads === 'auto' ? 'auto' : integer(o.writeThreads, '--write-threads', 1)!;
-  if (typeof writeThreads === 'number' && writeThreads > 64) throw expected('auto or an integer 1-64', '--write-threads', writeThreads);
   const blend = choice(o.blend, BLENDS, '--blend', 'linear');
   const dtype = choice(o.dtype, OUTPUT_DTYPES, '--dtype', 'float32');
   const chunk = pair(o.chunk, '--chunk', 1);
@@ -193,7 +184,7 @@ export function resolveStitchOptions(options: StitchOptions): StitchRequest {
     throw expected('a 2-D array of tile indices', 'layout', o.layout);
   }
   const request: StitchRequest = {
-    input, output, dataset, strategy, io, pipeline, writeback, writeThreads, blend, dtype, chunk, gzip, memPerRank, hints, overlap,
+    input, output, dataset, strategy, io, pipeline, writeback, blend, dtype, chunk, gzip, memPerRank, hints, overlap,
     atomic: flag(o.atomic, '--atomic'),
     layout: o.layout as number[][] | undefined,
     layoutFile: text(o.layoutFile, '--layout'),

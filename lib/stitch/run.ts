@@ -43,8 +43,6 @@ export interface StitchReport {
   io?: Transfer;
   /** slab blended on a second thread while bands were written (phases then overlap). */
   pipeline: boolean;
-  /** Threads that copied each band into the file (1: through HDF5 and MPI-IO; see --write-threads). */
-  writeThreads: number;
   blend: BlendMode;
   dtype: Dtype;
   ranks: number;
@@ -100,18 +98,6 @@ export function choosePipeline(mpi: Mpi, req: Pick<StitchRequest, 'strategy' | '
   return on;
 }
 
-/**
- * Threads copying each band into the file (see Hdf5OutputSpec.writeThreads). Copying into the
- * page cache is most of a pipelined rank's main-thread time (a one-rank stitch of 476 MiB: 55 % of
- * its CPU samples in the kernel's copy), and its spare CPU idles between blends, so `auto` splits
- * the copy over the rank's CPUs. Only slab on a node-local file system (no other node caches the
- * pages) into a contiguous, unfiltered dataset; the sink uses it for independent bands only.
- */
-function writeThreadsOf(mpi: Mpi, req: StitchRequest, run: { pipeline: boolean; fsClass: FsClass }): number {
-  if (req.strategy !== 'slab' || run.fsClass !== 'local' || req.chunk || req.gzip !== undefined) return 1;
-  if (req.writeThreads !== 'auto') return req.writeThreads;
-  return run.pipeline ? Math.max(1, Math.min(4, Math.floor(nodeCpus() / mpi.localSize()))) : 1;
-}
 
 // The tile table (provenance) and the kernel's tile records hold y and x as int32.
 const MAX_AXIS = 2 ** 31 - 1;
@@ -196,14 +182,12 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
 
   let sink: OutputSink | undefined;
   let io: Transfer = 'collective';
-  const writeThreads = writeThreadsOf(mpi, req, { pipeline, fsClass: fileSystem.class });
   try {
     sink = createHdf5Sink(mpi, {
       file: req.output, dataset: req.dataset, shape: [plan.canvas.height, plan.canvas.width], dtype, chunk: req.chunk, gzip: req.gzip,
       // slab writes every pixel: skip the fill. serial/rounds start from HDF5's fill at allocation.
       fillTime: strategy === 'slab' ? 'never' : 'alloc',
       hints: req.hints, earlyWriteback: strategy === 'slab' && req.writeback === 'early', planes: channels > 1 ? channels : undefined,
-      writeThreads,
     });
     if (req.atomic) sink.setAtomicity(true);
     const mpioLayer = mpioLayerOf(sink.mpioHints(), req.hints, native().mpi.libraryVersion().library);
@@ -240,7 +224,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   } finally {
     source.close();
   }
-  const result = report(mpi, req, { io, pipeline, writeThreads: io === 'independent' ? writeThreads : 1, plan, meter, started, fileSystem, channels, startKiB, tileBytes: source.height * source.width * bytesOf(req.dtype) });
+  const result = report(mpi, req, { io, pipeline, plan, meter, started, fileSystem, channels, startKiB, tileBytes: source.height * source.width * bytesOf(req.dtype) });
   if (req.verify) result.verify = verifyAtEnd(mpi, req, hooks);
   return result;
 }
@@ -255,7 +239,7 @@ function verifyAtEnd(mpi: Mpi, req: StitchRequest, hooks: TestHooks): StitchRepo
   return { ok: v.ok, complete: v.complete, tiles: v.tiles.length, failed: v.failed, seconds: mpi.wtime() - started };
 }
 
-interface RunFacts { io: Transfer; pipeline: boolean; writeThreads: number; plan: StitchPlan; meter: Meter; started: number; fileSystem: FileSystemInfo; channels: number; startKiB: number; tileBytes: number }
+interface RunFacts { io: Transfer; pipeline: boolean; plan: StitchPlan; meter: Meter; started: number; fileSystem: FileSystemInfo; channels: number; startKiB: number; tileBytes: number }
 
 /** Each channel stitched with the same plan into its plane of the [C, H, W] output (slab). Collective. */
 function runChannels(ctx: StrategyContext, source: ChannelSource): void {
@@ -304,7 +288,7 @@ function report(mpi: Mpi, req: StitchRequest, run: RunFacts): StitchReport {
   const outBytes = run.channels * plan.canvas.height * plan.canvas.width * bytesOf(req.dtype);
   return {
     command: 'stitch', output: `${path.resolve(req.output)}:${req.dataset}`, strategy: req.strategy, io: req.strategy === 'serial' ? undefined : run.io,
-    pipeline: run.pipeline, writeThreads: run.writeThreads, blend: req.blend, dtype: req.dtype, ranks: mpi.size, tiles: plan.planned.length,
+    pipeline: run.pipeline, blend: req.blend, dtype: req.dtype, ranks: mpi.size, tiles: plan.planned.length,
     canvas: [plan.canvas.height, plan.canvas.width], ...(run.channels > 1 ? { channels: run.channels } : {}), wallSeconds: wall,
     phases: { plan: phases[0], read: phases[1], compute: phases[2], convert: phases[3], write: phases[4], sync: phases[5] },
     bytes: { output: outBytes, read: totals[0], written: totals[1], tilesHeld }, outputMBps: outBytes / 1e6 / wall,

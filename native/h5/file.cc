@@ -7,17 +7,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <system_error>
-#include <thread>
 
 #include "common/args.h"
 #include "common/errors.h"
 #include "h5/attributes.h"
 #include "h5/dataset.h"
 #include "h5/types.h"
-#include "kernels/background.h"
 #include "runtime/mpi_info.h"
 #include "runtime/mpi_runtime.h"
 
@@ -30,7 +25,6 @@ void H5File::Register(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&H5File::Close>("close"),
           InstanceMethod<&H5File::Flush>("flush"),
           InstanceMethod<&H5File::StartWriteback>("startWriteback"),
-          InstanceMethod<&H5File::WriteAt>("writeAt"),
           InstanceMethod<&H5File::GetAtomicity>("getAtomicity"),
           InstanceMethod<&H5File::SetAtomicity>("setAtomicity"),
           InstanceMethod<&H5File::CreateDataset>("createDataset"),
@@ -131,7 +125,6 @@ void Fd::Reset(int fd) {
 Napi::Value H5File::Close(const Napi::CallbackInfo& info) {
   if (!file_.valid()) return info.Env().Undefined();  // closing twice is harmless
   writeback_.Reset();
-  direct_.Reset();
   DetachDatasets(true);
   CheckHdf5(info.Env(), file_.Close(), "H5Fclose(" + path_ + ")");
   return info.Env().Undefined();
@@ -165,64 +158,6 @@ Napi::Value H5File::StartWriteback(const Napi::CallbackInfo& info) {
   started = writeback_.get() >= 0 && sync_file_range(writeback_.get(), from, to > 0 ? to - from : 0, SYNC_FILE_RANGE_WRITE) == 0;
 #endif
   return Napi::Boolean::New(env, started);
-}
-
-// writeAt(offset, data, threads): writes the bytes of `data` at `offset` of the file with
-// pwrite, split into `threads` page-aligned parts written at once (the calling thread writes the
-// first). For the raw bytes of a contiguous dataset whose file type is the memory type (what
-// H5Dwrite would copy unchanged), when the caller knows no other writer touches those bytes: on
-// a node-local file system, copying into the page cache is most of a one-rank stitch's CPU time,
-// and a spare CPU can take half of it. Nothing is cached by HDF5 or MPI-IO for raw data here, and
-// flush() (MPI_File_sync: fsync of the same file) still makes the bytes durable.
-Napi::Value H5File::WriteAt(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RequireOpen(env, "write");
-  const int64_t offset = ByteCountArg(info, 0, "offset");
-  if (!info[1].IsTypedArray()) ThrowTypeError(env, "a typed array", "data", info[1]);
-  Napi::TypedArray data = info[1].As<Napi::TypedArray>();
-  const char* bytes = static_cast<const char*>(data.ArrayBuffer().Data()) + data.ByteOffset();
-  const size_t length = data.ByteLength();
-  const int threads = info[2].IsNumber() ? std::clamp(info[2].As<Napi::Number>().Int32Value(), 1, 64) : 1;
-  if (direct_.get() < 0) direct_.Reset(::open(path_.c_str(), O_WRONLY | O_CLOEXEC));
-  if (direct_.get() < 0) ThrowWithCode(env, kCodeHdf5, "open(" + path_ + ") for writing failed: " + std::strerror(errno));
-  const int fd = direct_.get();
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  std::vector<int> failed(threads, 0);
-  // Part k: [from, to), its inner edges on file page boundaries so no page is written by two threads.
-  auto edge = [&](int k) -> size_t {
-    if (k == 0) return 0;
-    if (k == threads) return length;
-    const size_t file = static_cast<size_t>(offset) + length * k / threads;
-    const size_t aligned = file / page * page;
-    return std::clamp(aligned, static_cast<size_t>(offset), static_cast<size_t>(offset) + length) - static_cast<size_t>(offset);
-  };
-  auto write_part = [&](int k, bool widen) {
-    if (widen) kernels::WidenIfAsked();
-    for (size_t at = edge(k), to = edge(k + 1); at < to;) {
-      const ssize_t n = ::pwrite(fd, bytes + at, to - at, offset + static_cast<off_t>(at));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        failed[k] = n < 0 ? errno : EIO;
-        return;
-      }
-      at += static_cast<size_t>(n);
-    }
-  };
-  std::vector<std::thread> workers;
-  std::vector<int> here{0};  // parts this thread writes (a thread that cannot start leaves its part here)
-  for (int k = 1; k < threads; k++) {
-    try {
-      workers.emplace_back(write_part, k, true);
-    } catch (const std::system_error&) {
-      here.push_back(k);
-    }
-  }
-  for (int k : here) write_part(k, false);
-  for (std::thread& w : workers) w.join();
-  for (int error : failed) {
-    if (error) ThrowWithCode(env, kCodeHdf5, "write to " + path_ + " at byte " + std::to_string(offset) + " failed: " + std::strerror(error));
-  }
-  return env.Undefined();
 }
 
 Napi::Value H5File::GetAtomicity(const Napi::CallbackInfo& info) {

@@ -41,7 +41,6 @@ class H5File : public Napi::ObjectWrap<H5File> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Flush(const Napi::CallbackInfo& info);
   Napi::Value StartWriteback(const Napi::CallbackInfo& info);
-  Napi::Value WriteAt(const Napi::CallbackInfo& info);
   Napi::Value GetAtomicity(const Napi::CallbackInfo& info);
   Napi::Value SetAtomicity(const Napi::CallbackInfo& info);
   Napi::Value CreateDataset(const Napi::CallbackInfo& info);
@@ -69,7 +68,6 @@ class H5File : public Napi::ObjectWrap<H5File> {
   std::string path_;
   bool parallel_ = false;
   Fd writeback_;  // read-only descriptor for StartWriteback (the data goes through MPI-IO)
-  Fd direct_;     // write-only descriptor for WriteAt (raw bytes of a contiguous dataset)
   std::vector<H5Dataset*> datasets_;  // open datasets, closed (in creation order) before the file
 };
 

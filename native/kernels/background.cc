@@ -54,10 +54,6 @@ Napi::Value WaitJs(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void WidenIfAsked() {
-  if (widenWorkers.load()) WidenThisThread();
-}
-
 Napi::Function StartBackground(Napi::Env env, const char* what, const std::vector<Napi::Value>& held,
                                std::function<void()> work) {
   auto batch = std::make_unique<Background>();

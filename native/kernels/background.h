@@ -12,10 +12,6 @@ namespace h5stitch::kernels {
 // the thread and returns the seconds `work` took, or throws ERR_KERNEL "<what> failed: ..." when
 // it threw; idempotent. The `held` values (the typed arrays `work` reads and writes) stay
 // referenced until then; JS must leave them alone meanwhile (lib/blend.ts does).
-// On a thread this module did not start (e.g. a writer): leaves the launcher's one-CPU binding
-// when setWorkerCpus('node') asked for it, as the blend thread does.
-void WidenIfAsked();
-
 Napi::Function StartBackground(Napi::Env env, const char* what, const std::vector<Napi::Value>& held,
                                std::function<void()> work);
 

@@ -5,7 +5,7 @@ import { runStitch, type StitchReport } from '../../stitch/run';
 import { resolveStitchOptions } from '../../stitch/options';
 import { testHooks } from '../../testing/hooks';
 import { resolvePositions } from '../../register/positions-file';
-import { onePositional, optBytes, optFlag, optHints, optInt, optOverlap, optPair, optString, splitTarget, type OptionSpec, type ParsedArgs } from '../args';
+import { onePositional, optBytes, optFlag, optHints, optOverlap, optPair, optString, splitTarget, type OptionSpec, type ParsedArgs } from '../args';
 import type { Command } from './command';
 
 /** Where the tiles go: `stitch` and `register` place them alike. */
@@ -44,7 +44,6 @@ export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
     io: optString(args, 'io') as StitchOptions['io'],
     pipeline: optString(args, 'pipeline') as StitchOptions['pipeline'],
     writeback: optString(args, 'writeback') as StitchOptions['writeback'],
-    writeThreads: optString(args, 'write-threads') === 'auto' ? 'auto' : optInt(args, 'write-threads', 1),
     blend: optString(args, 'blend') as StitchOptions['blend'],
     dtype: optString(args, 'dtype') as StitchOptions['dtype'],
     atomic: optFlag(args, 'atomic'),
@@ -92,7 +91,6 @@ export const stitchCommand: Command = {
       io: { value: 'M', help: 'auto (default) | collective | independent   (rounds and slab; auto: slab independent with OMPIO on a local file system, else collective)' },
       pipeline: { value: 'P', help: 'auto (default) | on | off   slab: blend on a second thread while bands are written (auto: when the node has 2+ CPUs per rank, whatever the binding)' },
       writeback: { value: 'W', help: 'early (default) | end   slab: start writing each band to disk at once, or at the final sync' },
-      'write-threads': { value: 'N', help: 'auto (default) | N   slab, independent writes to a contiguous output on a local file system: threads copying each band into the file (auto: the CPUs of a pipelined rank, up to 4)' },
       atomic: { flag: true, help: 'MPI-IO atomic mode while writing' },
       blend: { value: 'B', help: 'linear (default) | none | max' },
       dtype: { value: 'D', help: 'float32 (default) | float64 | uint8 | uint16 | int16 | int32 | uint32' },

@@ -24,13 +24,6 @@ export interface Hdf5OutputSpec {
   earlyWriteback: boolean;
   /** Channels: the dataset is [planes, H, W], one plane per channel (chunks one plane deep). */
   planes?: number;
-  /**
-   * Threads that copy each independently written band straight into the file (pwrite at the
-   * contiguous dataset's offset; H5File.writeAt) instead of H5Dwrite: only when no other process
-   * writes the same pages and the file system is node-local (the caller's choice). 1 or unset:
-   * every band goes through HDF5 and MPI-IO.
-   */
-  writeThreads?: number;
 }
 
 /** Where the output lives while it is being written: hidden, beside the final path. */
@@ -56,11 +49,8 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
     fillTime: spec.fillTime,
   });
   canvas.setAttr(PROVENANCE.attr.complete, 0);
-  // A contiguous dataset's bytes are one run: each band's range can be handed to the OS, or
-  // written by several threads. Its type is the memory type (createDataset stores native types).
-  const writeThreads = spec.writeThreads ?? 1;
-  const contiguousAt = spec.earlyWriteback || writeThreads > 1 ? canvas.fileOffset : null;
-  const offset = spec.earlyWriteback ? contiguousAt : null;
+  // A contiguous dataset's bytes are one run: each band's range can be handed to the OS.
+  const offset = spec.earlyWriteback ? canvas.fileOffset : null;
   const rowBytes = width * bytesOf(spec.dtype);
   let scratch: ScratchCanvas | undefined;
 
@@ -70,11 +60,7 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
     name: `${paths.final}:${spec.dataset}`,
     canvas,
     writeRows(y0: number, rows: number, data: NumericArray, transfer: Transfer, plane = 0): void {
-      if (writeThreads > 1 && contiguousAt !== null && transfer === 'independent' && rows > 0) {
-        // Raw bytes: the band must already be in the dataset's type (a defect otherwise).
-        if (data.byteLength !== rows * rowBytes) throw new Error(`band of ${rows} rows has ${data.byteLength} bytes, not ${rows * rowBytes} (${spec.dtype})`);
-        file.writeAt(contiguousAt + (plane * height + y0) * rowBytes, data, writeThreads);
-      } else if (planes) canvas.write([plane, y0, 0], [1, rows, width], data, { transfer });
+      if (planes) canvas.write([plane, y0, 0], [1, rows, width], data, { transfer });
       else canvas.write([y0, 0], [rows, width], data, { transfer });
       if (rows === 0 || !spec.earlyWriteback) return;
       // This band's bytes (whole rows: one contiguous run), or the whole file when chunked.
