@@ -5,13 +5,15 @@
 //
 //   node scripts/bench-suite.mjs [--suite classic|scale] [--cases a,b] [--ranks 1,2,4] [--repeat 3]
 //                                [--variants LIST] [--dir DIR] [--out FILE.json [--append]] [--mpirun-args "..."]
+//                                [--verify-rounds 0|1] [--verify-blends linear,none] [--skip-verify] [--keep]
 //   node scripts/bench-suite.mjs --merge A.json B.json ... --out ALL.json   (cases run separately, one document)
 //
 // Why a plain Node parent and not `bench` inside mpirun: every job here is its own `mpirun`
 // (h5stitch and the classic recipe each start MPI as users do, and a rank of an MPI job must not
 // spawn mpirun). This process never initialises MPI; it only launches jobs, one at a time.
 //
-// Design: for each case and rank count, `repeat` rounds; each round runs every variant once
+// Design: for each case and rank count (or all rank counts together: interleaveRanks), `repeat`
+// rounds; each round runs every variant once
 // (h5stitch default, h5stitch --blend none, --io collective / --io independent, classic recipe,
 // raw write), the order rotated by one each round so no variant always runs after the same one.
 // The machine is shared and noisy, so every figure is a median over the rounds of one run, and
@@ -19,8 +21,10 @@
 // Times: "wall" is from after MPI start-up (all ranks past a barrier) to the closed file on both
 // sides (h5stitch: the report's wallSeconds; classic: its wall_s; raw: dd's process time);
 // "job" is the whole mpirun job (start-up, input checks, exit) as the shell sees it.
-// After the rounds every output is checked (see checkOutputs: `verify` once per blend and case,
-// pixel digests for the rest), and the classic output must equal h5stitch --blend none (plain sum).
+// `verify` runs after every default h5stitch job (the verify / stitch ratio is paired too). After
+// the rounds every output is checked (see checkOutputs: verified, or pixel digests equal to a
+// verified output and to the first rank count's), and the classic output must equal h5stitch
+// --blend none (plain sum). Each run writes FILE.json, FILE.md and its chart (FILE.vl.json, FILE.svg).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
