@@ -2,7 +2,8 @@
 """SHA-256 of one dataset's values (C order, native bytes), read in row blocks: tells whether two
 outputs hold the same pixels bit for bit, whatever their attributes and file layout differ in.
 
-    python3 bench/dataset_digest.py FILE.h5 [/stitched]   ->   {"sha256": "...", "shape": [...], "dtype": "..."}
+    python3 bench/dataset_digest.py FILE.h5 [/stitched]
+      ->   {"sha256": "...", "shape": [...], "dtype": "...", "storageBytes": N, "fileBytes": N, ...}
 """
 import hashlib
 import json
@@ -20,4 +21,8 @@ with h5py.File(path, 'r') as f:
     rows = max(1, (64 << 20) // max(1, d.shape[1] * d.dtype.itemsize))
     for y in range(0, d.shape[0], rows):
         digest.update(d[y:y + rows].tobytes())
-    print(json.dumps({'sha256': digest.hexdigest(), 'shape': list(d.shape), 'dtype': str(d.dtype)}))
+    # Bytes the dataset's chunks (or contiguous block) take in the file: with the file's size, says
+    # whether compressed chunks were written once (no dead space) or rewritten.
+    print(json.dumps({'sha256': digest.hexdigest(), 'shape': list(d.shape), 'dtype': str(d.dtype),
+                      'storageBytes': d.id.get_storage_size(), 'chunks': d.chunks and list(d.chunks),
+                      'compression': d.compression, 'fileBytes': os.path.getsize(path)}))

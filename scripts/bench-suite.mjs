@@ -5,13 +5,15 @@
 //
 //   node scripts/bench-suite.mjs [--suite classic|scale|register] [--cases a,b] [--ranks 1,2,4] [--repeat 3]
 //                                [--variants LIST] [--dir DIR] [--out FILE.json [--append]] [--mpirun-args "..."]
+//                                [--verify-rounds 0|1] [--verify-blends linear,none] [--skip-verify] [--keep]
 //   node scripts/bench-suite.mjs --merge A.json B.json ... --out ALL.json   (cases run separately, one document)
 //
 // Why a plain Node parent and not `bench` inside mpirun: every job here is its own `mpirun`
 // (h5stitch and the classic recipe each start MPI as users do, and a rank of an MPI job must not
 // spawn mpirun). This process never initialises MPI; it only launches jobs, one at a time.
 //
-// Design: for each case and rank count, `repeat` rounds; each round runs every variant once
+// Design: for each case and rank count (or all rank counts together: interleaveRanks), `repeat`
+// rounds; each round runs every variant once
 // (h5stitch default, h5stitch --blend none, --io collective / --io independent, classic recipe,
 // raw write), the order rotated by one each round so no variant always runs after the same one.
 // The machine is shared and noisy, so every figure is a median over the rounds of one run, and
@@ -19,8 +21,10 @@
 // Times: "wall" is from after MPI start-up (all ranks past a barrier) to the closed file on both
 // sides (h5stitch: the report's wallSeconds; classic: its wall_s; raw: dd's process time);
 // "job" is the whole mpirun job (start-up, input checks, exit) as the shell sees it.
-// After the rounds every output is checked (see checkOutputs: `verify` once per blend and case,
-// pixel digests for the rest), and the classic output must equal h5stitch --blend none (plain sum).
+// `verify` runs after every default h5stitch job (the verify / stitch ratio is paired too). After
+// the rounds every output is checked (see checkOutputs: verified, or pixel digests equal to a
+// verified output and to the first rank count's), and the classic output must equal h5stitch
+// --blend none (plain sum). Each run writes FILE.json, FILE.md and its chart (FILE.vl.json, FILE.svg).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -40,8 +44,16 @@ const CASES = {
   '476MiB': { tiles: [12, 12], tile: 1024, overlap: 102 },
   '3.3GiB': { tiles: [16, 16], tile: 2048, overlap: 205 },
   '90k-tiles': { tiles: [300, 300], tile: 16, overlap: 2 },
+  // Compression throughput against the rank count: only h5stitch (the classic recipe writes no
+  // filtered chunks, and the raw write is no floor for compressed bytes). The rank counts run in
+  // the same rounds (interleaveRanks), so "speed-up over the first rank count" is a paired ratio;
+  // --bind-to none so that neither a lone rank nor two ranks are held to one core each by Open MPI.
+  '476MiB-gzip': {
+    tiles: [12, 12], tile: 1024, overlap: 102, stitchArgs: ['--chunk', '1024x1024', '--compress', 'gzip:4'],
+    variants: ['h5stitch'], mpirunArgs: ['--bind-to', 'none'], interleaveRanks: true,
+  },
 };
-const SUITES = { classic: ['small-224MB'], scale: ['476MiB', '3.3GiB', '90k-tiles'] };
+const SUITES = { classic: ['small-224MB'], scale: ['476MiB', '3.3GiB', '90k-tiles', '476MiB-gzip'] };
 const VARIANTS = {
   h5stitch: [],
   'h5stitch-none': ['--blend', 'none'],
@@ -51,6 +63,8 @@ const VARIANTS = {
   'h5stitch-writeback-end': ['--writeback', 'end'],
   // The multiscale pyramid in the same pass (docs/pyramid.md); its cost is its time ÷ h5stitch's.
   'h5stitch-pyramid': ['--pyramid'],
+  // The blend on a second thread even without a spare CPU per rank (the default pipelines only with one).
+  'h5stitch-pipeline-on': ['--pipeline', 'on'],
 };
 const ALL_VARIANTS = [...Object.keys(VARIANTS), 'classic', 'raw'];
 // Opt-in variants (--variants): not part of the default comparison.
@@ -68,6 +82,9 @@ const { values: opt, positionals } = parseArgs({
     out: { type: 'string' },
     'mpirun-args': { type: 'string', default: '' },
     'skip-verify': { type: 'boolean', default: false },
+    // verify runs right after each default h5stitch job, on its output, in every round (paired:
+    // the verify / stitch ratio is a median of per-round ratios of adjacent jobs); 0 turns it off.
+    'verify-rounds': { type: 'string', default: '1' },
     // Blends whose first output `verify` checks (minutes at GiB sizes here); --blend none outputs
     // not verified are still compared with the classic recipe's (an independent implementation).
     'verify-blends': { type: 'string', default: 'linear,none' },
@@ -114,7 +131,7 @@ function run(cmd, args, what) {
 const lastJson = (text) => JSON.parse(text.trim().split('\n').filter((l) => l.startsWith('{')).pop());
 /** Each rank runs under GNU time, which prints its peak RSS (KiB) on stderr. */
 const rssOf = (stderr) => [...stderr.matchAll(/^suite-rss (\d+)$/gm)].map((m) => Number(m[1]));
-const mpirun = (n, argv) => ['mpirun', [...mpirunArgs, '-n', String(n), '/usr/bin/time', '-f', 'suite-rss %M', ...argv]];
+const mpirun = (n, argv) => ['mpirun', [...mpirunArgs, ...(CASES[currentCase]?.mpirunArgs ?? []), '-n', String(n), '/usr/bin/time', '-f', 'suite-rss %M', ...argv]];
 
 function tileSet(name) {
   const c = CASES[name];
@@ -129,11 +146,12 @@ function tileSet(name) {
   return file;
 }
 
-// Named by case too: suites of different cases may share --dir (and run at the same time).
-const outFile = (v) => path.join(dir, `out-${currentCase}-${v}.h5`);
+// Named by case and rank count too: suites of different cases may share --dir (and run at the
+// same time), and a case may interleave its rank counts.
+const outFile = (v, n) => path.join(dir, `out-${currentCase}-n${n}-${v}.h5`);
 let currentCase = '';
 function runVariant(v, n, input, bytes) {
-  const out = outFile(v);
+  const out = outFile(v, n);
   fs.rmSync(out, { force: true });
   if (v === 'raw') {
     // One process, the same byte count, a new file, fsync: the floor for writing this output here.
@@ -147,10 +165,26 @@ function runVariant(v, n, input, bytes) {
     const j = lastJson(r.stdout);
     return { wall: j.wall_s, job: r.seconds, phases: j.phases, rss: rssOf(r.stderr) };
   }
-  const [cmd, args] = mpirun(n, ['node', stitchJs, input, '--out', out, '--force', '--json', ...VARIANTS[v]]);
+  const [cmd, args] = mpirun(n, ['node', stitchJs, input, '--out', out, '--force', '--json', ...(CASES[currentCase].stitchArgs ?? []), ...VARIANTS[v]]);
   const r = run(cmd, args, `${v} (${n} ranks)`);
   const j = lastJson(r.stdout);
-  return { wall: j.wallSeconds, job: r.seconds, phases: j.phases, rss: rssOf(r.stderr), io: j.io, pipeline: j.pipeline, memory: j.memory, bytes: j.bytes, pyramid: j.pyramid };
+  const result = { wall: j.wallSeconds, job: r.seconds, phases: j.phases, rss: rssOf(r.stderr), io: j.io, pipeline: j.pipeline, memory: j.memory, bytes: j.bytes, pyramid: j.pyramid };
+  if (v === 'h5stitch' && opt['verify-rounds'] !== '0' && !opt['skip-verify']) result.verify = verifyJob(n, out, input);
+  return result;
+}
+
+/** `verify` of one output on n ranks: its whole-job seconds and verdict. */
+function verifyJob(n, file, input) {
+  const [cmd, args] = mpirun(n, ['node', stitchJs, 'verify', file, '--input', input, '--json']);
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  let ok = false;
+  try {
+    ok = r.status === 0 && lastJson(r.stdout).ok === true;
+  } catch { /* no report: not verified */ }
+  log(`verify (${n} ranks): ${ok ? 'ok' : 'FAILED'} in ${seconds.toFixed(1)} s`);
+  return { ok, seconds };
 }
 
 const median = (xs) => {
@@ -160,43 +194,51 @@ const median = (xs) => {
 
 /** SHA-256 of an output's /stitched values (bench/dataset_digest.py): same pixels, bit for bit. */
 function digest(file) {
-  return lastJson(run('/usr/bin/python3', [digestPy, file, '/stitched'], `digest of ${file}`).stdout).sha256;
+  return lastJson(run('/usr/bin/python3', [digestPy, file, '/stitched'], `digest of ${file}`).stdout);
 }
 
 /**
- * Checks every output of one rank count. Per case, the first h5stitch output of each blend is
- * checked by `verify` (every tile against its pixels: timed, for the verify / stitch ratio); every
- * other output must equal a verified one bit for bit (a digest of its pixels), which is as strong
- * and takes seconds instead of minutes. The classic output must equal h5stitch --blend none.
+ * Checks every output of one rank count. Per blend, the first h5stitch output is checked by
+ * `verify` on the same ranks (every tile against its pixels; timed, for the verify / stitch
+ * ratio); every other output must equal it bit for bit (a digest of its pixels), which is as
+ * strong and takes seconds. Each blend's pixels must also equal those of the first rank count
+ * (`firstDigests`), and the classic output must equal h5stitch --blend none.
  */
-function checkOutputs(n, input, runs, verified) {
+function checkOutputs(n, input, runs, firstDigests) {
   const checks = {};
   const digests = {};
-  for (const v of [...Object.keys(VARIANTS), 'classic']) if (runs[v]) digests[v] = digest(outFile(v));
+  const verified = {};
+  for (const v of [...Object.keys(VARIANTS), 'classic']) {
+    if (!runs[v]) continue;
+    const d = digest(outFile(v, n));
+    digests[v] = d.sha256;
+    checks[v] = { fileBytes: d.fileBytes, storageBytes: d.storageBytes };
+  }
   for (const v of Object.keys(VARIANTS)) {
     if (!runs[v]) continue;
     const blend = v === 'h5stitch-none' ? 'none' : 'linear';
+    const sameAcrossRanks = (firstDigests[blend] ??= digests[v]) === digests[v];
     if (verified[blend] === undefined && !opt['verify-blends'].split(',').includes(blend)) {
       // Unverified, but every output of a blend must still hold the same pixels as the first one.
-      const first = (verified.unverifiedFirst ??= {});
-      first[blend] ??= digests[v];
-      checks[v] = { verified: undefined, verifiedBy: 'not run', sameAsFirst: digests[v] === first[blend] };
-    } else if (verified[blend] === undefined) {
-      const [cmd, args] = ['mpirun', [...mpirunArgs, '-n', String(n), 'node', stitchJs, 'verify', outFile(v), '--input', input, '--json']];
-      const t0 = process.hrtime.bigint();
-      const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 64 << 20 });
-      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      let ok = false;
-      try { ok = r.status === 0 && lastJson(r.stdout).ok === true; } catch { /* no report: not verified */ }
-      log(`verify ${v} (${n} ranks): ${ok ? 'ok' : 'FAILED'} in ${seconds.toFixed(1)} s`);
+      verified[blend] = null;
+      Object.assign(checks[v], { verified: undefined, verifiedBy: 'not run', sameAsFirst: sameAcrossRanks });
+    } else if (verified[blend] === null) {
+      Object.assign(checks[v], { verified: undefined, verifiedBy: 'not run', sameAsFirst: digests[v] === firstDigests[blend] });
+    } else if (verified[blend] === undefined && runs[v].every((r) => r.verify)) {
+      // Verified in every round, right after each stitch (the last output is the one kept).
+      const ok = runs[v].every((r) => r.verify.ok);
       if (ok) verified[blend] = digests[v];
-      checks[v] = { verified: ok, verifiedBy: 'verify', verifyJobSeconds: seconds };
+      Object.assign(checks[v], { verified: ok && sameAcrossRanks, verifiedBy: 'verify', verifyRounds: runs[v].length, sameAcrossRanks });
+    } else if (verified[blend] === undefined) {
+      const { ok, seconds } = verifyJob(n, outFile(v, n), input);
+      if (ok) verified[blend] = digests[v];
+      Object.assign(checks[v], { verified: ok && sameAcrossRanks, verifiedBy: 'verify', verifyJobSeconds: seconds, sameAcrossRanks });
     } else {
-      checks[v] = { verified: digests[v] === verified[blend], verifiedBy: 'same pixels as a verified output' };
+      Object.assign(checks[v], { verified: digests[v] === verified[blend] && sameAcrossRanks, verifiedBy: 'same pixels as a verified output', sameAcrossRanks });
     }
   }
   // Same arithmetic (plain sum of float32 tiles): identical pixels expected.
-  if (runs.classic && runs['h5stitch-none']) checks.classic = { identicalToBlendNone: digests.classic === digests['h5stitch-none'] };
+  if (runs.classic && runs['h5stitch-none']) checks.classic.identicalToBlendNone = digests.classic === digests['h5stitch-none'];
   return checks;
 }
 
@@ -207,42 +249,56 @@ function runCase(name, save) {
   const canvas = [0, 1].map((a) => (c.tiles[a] - 1) * (c.tile - c.overlap) + c.tile);
   const bytes = canvas[0] * canvas[1] * 4;
   const perRanks = [];
-  const verified = {};
-  for (const n of ranksList) {
-    // One rank: slab always writes independently, so the --io variants repeat the default.
-    const vs = variants.filter((v) => !(n === 1 && (v === 'h5stitch-collective' || v === 'h5stitch-independent')));
-    const runs = Object.fromEntries(vs.map((v) => [v, []]));
+  const firstDigests = {};
+  const caseVariants = variants.filter((v) => !c.variants || c.variants.includes(v));
+  // One rank: slab always writes independently, so the --io variants repeat the default.
+  const variantsAt = (n) => caseVariants.filter((v) => !(n === 1 && (v === 'h5stitch-collective' || v === 'h5stitch-independent')));
+  // Rank counts one after the other (each its own rounds), or all in the same rounds.
+  const groups = c.interleaveRanks ? [ranksList] : ranksList.map((n) => [n]);
+  for (const group of groups) {
+    const jobs = group.flatMap((n) => variantsAt(n).map((v) => ({ n, v })));
+    const runs = Object.fromEntries(group.map((n) => [n, Object.fromEntries(variantsAt(n).map((v) => [v, []]))]));
+    const load = { start: os.loadavg(), startedAt: new Date().toISOString() };
     for (let i = 0; i < repeat; i++) {
-      const order = vs.map((_, k) => vs[(k + i) % vs.length]);
-      for (const v of order) {
+      const order = jobs.map((_, k) => jobs[(k + i) % jobs.length]);
+      for (const { n, v } of order) {
         const r = runVariant(v, n, input, bytes);
-        runs[v].push(r);
+        runs[n][v].push(r);
         log(`${name} n=${n} round ${i + 1}/${repeat} ${v}: ${r.wall.toFixed(3)} s (job ${r.job.toFixed(2)} s)`);
       }
     }
-    const checks = opt['skip-verify'] ? {} : checkOutputs(n, input, runs, verified);
-    const summary = {};
-    for (const v of vs) {
-      const rs = runs[v];
-      const walls = rs.map((r) => r.wall);
-      const mid = rs[walls.indexOf([...walls].sort((a, b) => a - b)[Math.floor((walls.length - 1) / 2)])];
-      const paired = (other) => (runs[other] ? median(rs.map((r, i) => r.wall / runs[other][i].wall)) : undefined);
-      summary[v] = {
-        runs: walls, median: median(walls), jobMedian: median(rs.map((r) => r.job)),
-        phases: mid.phases, io: mid.io, pipeline: mid.pipeline, memory: mid.memory,
-        // A pyramid's own seconds (kernel, level writes; max over ranks), per round.
-        ...(mid.pyramid ? { pyramid: rs.map((r) => r.pyramid) } : {}),
-        peakRssKiB: rs[0].rss ? Math.max(...rs.flatMap((r) => r.rss)) : undefined,
-        toRaw: paired('raw'), toDefault: v === 'h5stitch' ? undefined : paired('h5stitch'), classicOver: runs.classic ? median(rs.map((r, i) => runs.classic[i].wall / r.wall)) : undefined,
-        verifySeconds: checks[v]?.verifyJobSeconds, verifyOverStitch: checks[v] ? checks[v].verifyJobSeconds / median(rs.map((r) => r.job)) : undefined,
-        ...checks[v],
-      };
+    load.end = os.loadavg();
+    load.endedAt = new Date().toISOString();
+    for (const n of group) {
+      const checks = opt['skip-verify'] ? {} : checkOutputs(n, input, runs[n], firstDigests);
+      const summary = {};
+      for (const v of variantsAt(n)) {
+        const rs = runs[n][v];
+        const walls = rs.map((r) => r.wall);
+        const mid = rs[walls.indexOf([...walls].sort((a, b) => a - b)[Math.floor((walls.length - 1) / 2)])];
+        const paired = (other) => (runs[n][other] ? median(rs.map((r, i) => r.wall / runs[n][other][i].wall)) : undefined);
+        const pairedJob = (other) => (runs[n][other] ? median(rs.map((r, i) => runs[n][other][i].job / r.job)) : undefined);
+        summary[v] = {
+          runs: walls, jobRuns: rs.map((r) => r.job), median: median(walls), jobMedian: median(rs.map((r) => r.job)),
+          phases: mid.phases, io: mid.io, pipeline: mid.pipeline, memory: mid.memory,
+          // A pyramid's own seconds (kernel, level writes; max over ranks), per round.
+          ...(mid.pyramid ? { pyramid: rs.map((r) => r.pyramid) } : {}),
+          peakRssKiB: rs[0].rss ? Math.max(...rs.flatMap((r) => r.rss)) : undefined,
+          toRaw: paired('raw'), toDefault: v === 'h5stitch' ? undefined : paired('h5stitch'), classicOver: runs[n].classic ? median(rs.map((r, i) => runs[n].classic[i].wall / r.wall)) : undefined,
+          classicOverJob: v === 'classic' || v === 'raw' ? undefined : pairedJob('classic'),
+          // Interleaved rank counts: the first rank count's time over this one's, round by round.
+          overFirstRanks: c.interleaveRanks && n !== group[0] ? median(rs.map((r, i) => runs[group[0]][v][i].wall / r.wall)) : undefined,
+          ...(rs.every((r) => r.verify)
+            ? { verifySeconds: median(rs.map((r) => r.verify.seconds)), verifyOverStitch: median(rs.map((r) => r.verify.seconds / r.job)) }
+            : { verifySeconds: checks[v]?.verifyJobSeconds, verifyOverStitch: checks[v]?.verifyJobSeconds ? checks[v].verifyJobSeconds / median(rs.map((r) => r.job)) : undefined }),
+          ...checks[v],
+        };
+      }
+      perRanks.push({ ranks: n, load, variants: summary });
     }
-    perRanks.push({ ranks: n, variants: summary });
     save({ case: name, ...c, canvas, bytes, input, results: perRanks, partial: true });
-    if (opt.keep && n === ranksList[ranksList.length - 1]) continue;
-    for (const v of Object.keys(VARIANTS)) fs.rmSync(outFile(v), { force: true });
-    fs.rmSync(outFile('classic'), { force: true });
+    if (opt.keep && group === groups[groups.length - 1]) continue;
+    for (const n of group) for (const v of [...Object.keys(VARIANTS), 'classic']) fs.rmSync(outFile(v, n), { force: true });
   }
   return { case: name, ...c, canvas, bytes, input, results: perRanks };
 }
@@ -259,12 +315,18 @@ function markdown(doc) {
   const m = doc.machine;
   const lines = [`# h5stitch bench suite "${doc.suite}": ${m.host}`, '',
     `${m.cpus} CPUs (${m.cpuModel}), ${m.memGiB} GiB, ${m.mpi}, HDF5 ${m.hdf5}, output on ${m.fileSystem} (${m.dir}); ` +
-    `load average at start ${m.load.map((x) => x.toFixed(1)).join(' ')}. Interleaved rounds (each case says how many); medians; ratios are medians of per-round ratios.`, ''];
+    `load average at start ${m.load.map((x) => x.toFixed(1)).join(' ')}. Interleaved rounds (each case says how many); medians; ratios are medians of per-round ratios ` +
+    '(in brackets: the lowest and highest per-round ratio).', ''];
+  const loadText = (l) => (l ? `${l.start.map((x) => x.toFixed(1)).join(' ')} → ${l.end.map((x) => x.toFixed(1)).join(' ')}` : '');
   for (const c of doc.cases) {
-    lines.push(`## ${c.case}: ${c.tiles.join('x')} tiles of ${c.tile}² float32, overlap ${c.overlap} → ${c.canvas.join('x')} (${(c.bytes / 2 ** 20).toFixed(0)} MiB); ${c.repeat ?? doc.repeat} rounds` +
-      (c.date ? `, finished ${c.date.slice(11, 16)} UTC, load average then ${c.loadAtEnd.map((x) => x.toFixed(1)).join(' ')}` : ''), '');
-    lines.push('| ranks | variant | wall s | job s | read | compute | convert | write | sync | plan | io | pipelined | peak RSS MiB (max rank) | bound MiB | time ÷ raw write | classic time ÷ this | verify s | verified |');
-    lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---|');
+    lines.push(`## ${c.case}: ${c.tiles.join('x')} tiles of ${c.tile}² float32, overlap ${c.overlap} → ${c.canvas.join('x')} (${(c.bytes / 2 ** 20).toFixed(0)} MiB)` +
+      `${c.stitchArgs ? `, \`${c.stitchArgs.join(' ')}\`` : ''}${c.mpirunArgs ? `, \`mpirun ${c.mpirunArgs.join(' ')}\`` : ''}; ${c.repeat ?? doc.repeat} rounds` +
+      (c.date ? `, finished ${c.date.slice(0, 16).replace('T', ' ')} UTC` : ''), '');
+    if (c.note) lines.push(c.note, '');
+    const extra = c.interleaveRanks || c.stitchArgs;
+    lines.push('| ranks | variant | wall s | job s | plan | read | compute | convert | write | sync | io | pipelined | peak RSS MiB (max rank) | bound MiB | time ÷ raw write | classic ÷ this (wall) | classic ÷ this (job) |' +
+      (extra ? ' speed-up over first ranks | file MB | dataset stored MB | file ÷ stored |' : '') + ' verify s | verify ÷ stitch job | verified |');
+    lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|' + (extra ? '---:|---:|---:|---:|' : '') + '---:|---:|---|');
     const pyramidLines = [];
     for (const r of c.results) {
       for (const [v, s] of Object.entries(r.variants)) {
@@ -272,22 +334,126 @@ function markdown(doc) {
         const cl = v === 'classic';
         const bound = s.memory?.boundKiB ? Math.max(...s.memory.boundKiB) / 1024 : undefined;
         const verified = cl ? (s.identicalToBlendNone === undefined ? '' : s.identicalToBlendNone ? '= --blend none' : 'DIFFERS') : v === 'raw' ? '' : s.verified === undefined ? (s.sameAsFirst === false ? 'DIFFERS from the first output' : s.verifiedBy ? 'not run (= first output)' : '') : s.verified ? (s.verifiedBy === 'verify' ? 'yes (verify)' : 'yes (= verified pixels)') : 'NO';
+        // The spread of the per-round ratios (round by round: the runs arrays are in round order).
+        const spread = (num, den) => {
+          if (!num || !den || num.length !== den.length) return '';
+          const rs = num.map((x, i) => x / den[i]);
+          return ` (${f(Math.min(...rs), 2)}–${f(Math.max(...rs), 2)})`;
+        };
+        const rawSpread = v === 'raw' ? '' : spread(s.runs, r.variants.raw?.runs);
+        const classicSpread = v === 'raw' || cl ? '' : spread(r.variants.classic?.runs, s.runs);
+        const ext = extra ? ` ${f(s.overFirstRanks, 2)} | ${f(s.fileBytes / 1e6, 1)} | ${f(s.storageBytes / 1e6, 1)} | ${f(s.fileBytes / s.storageBytes, 4)} |` : '';
         if (s.toDefault !== undefined && v === 'h5stitch-pyramid') pyramidLines.push(`- ${r.ranks} rank${r.ranks === 1 ? '' : 's'}: h5stitch-pyramid ÷ h5stitch (paired, same rounds) = ${f(s.toDefault)}`);
-        lines.push(`| ${r.ranks} | ${v} | ${f(s.median)} | ${f(s.jobMedian, 2)} | ${cl ? f(p.read_tiles_s) : f(p.read)} | ${f(p.compute)} | ${f(p.convert)} | ${cl ? f(p.add_write_s) : f(p.write)} | ${cl ? f(p.flush_s + p.close_s) : f(p.sync)} | ${f(p.plan)} | ${s.io ?? (cl ? 'indep. (atomic)' : '')} | ${s.pipeline === undefined ? '' : s.pipeline ? 'yes' : 'no'} | ${s.peakRssKiB ? f(s.peakRssKiB / 1024, 0) : ''} | ${f(bound, 0)} | ${f(s.toRaw, 2)} | ${v === 'raw' || cl ? '' : f(s.classicOver, 2)} | ${f(s.verifySeconds, 2)} | ${verified} |`);
+        lines.push(`| ${r.ranks} | ${v} | ${f(s.median)} | ${f(s.jobMedian, 2)} | ${cl ? '' : f(p.plan)} | ${cl ? f(p.read_tiles_s) : f(p.read)} | ${f(p.compute)} | ${f(p.convert)} | ${cl ? f(p.add_write_s) : f(p.write)} | ${cl ? f(p.flush_s + p.close_s) : f(p.sync)} | ${s.io ?? (cl ? 'indep. (atomic)' : '')} | ${s.pipeline === undefined ? '' : s.pipeline ? 'yes' : 'no'} | ${s.peakRssKiB ? f(s.peakRssKiB / 1024, 0) : ''} | ${f(bound, 0)} | ${f(s.toRaw, 2)}${s.toRaw === undefined ? '' : rawSpread} | ${v === 'raw' || cl ? '' : f(s.classicOver, 2) + (s.classicOver === undefined ? '' : classicSpread)} | ${f(s.classicOverJob, 2)} |${ext} ${f(s.verifySeconds, 2)} | ${f(s.verifyOverStitch, 2)} | ${verified} |`);
       }
     }
     if (pyramidLines.length > 0) lines.push('', ...pyramidLines);
-    lines.push('');
+    lines.push('', 'Load average (1, 5, 15 min) at the start → end of each rank count\'s rounds: ' +
+      [...new Map(c.results.map((r) => [JSON.stringify(r.load), r])).values()].map((r) => `${r.load?.startedAt?.slice(11, 16) ?? ''} UTC n=${c.interleaveRanks ? ranksOf(c) : r.ranks}: ${loadText(r.load)}`).join('; ') + '.', '');
   }
   return `${lines.join('\n')}\n`;
+}
+const ranksOf = (c) => c.results.map((r) => r.ranks).join(',');
+
+/**
+ * The suite's chart: same-run ratios only (medians of per-round ratios), per case and rank count:
+ * h5stitch's time over the raw write's (target <= 1.25) and the classic recipe's time over
+ * h5stitch's (target >= 2), plus verify over stitch. Written as a vega-lite spec (FILE.vl.json,
+ * data inline) and rendered offline to FILE.svg with the vega / vega-lite devDependencies.
+ */
+function chartSpec(doc) {
+  const values = [];
+  for (const c of doc.cases) {
+    for (const r of c.results) {
+      // chartVariant: the variant that is the current default (set on runs made before a default changed; see note).
+      const s = r.variants[c.chartVariant] ?? r.variants.h5stitch;
+      if (!s) continue;
+      const ranks = `${r.ranks} rank${r.ranks > 1 ? 's' : ''}`;
+      // The write floor is the target for big outputs only (90,000 tiles of 16²: 67 MiB in 90,000 reads).
+      if (s.toRaw !== undefined && c.bytes >= 100 * 2 ** 20) values.push({ case: c.case, ranks, measure: 'h5stitch ÷ raw write (target ≤ 1.25)', ratio: s.toRaw });
+      if (s.classicOver !== undefined) values.push({ case: c.case, ranks, measure: 'classic ÷ h5stitch (target ≥ 2)', ratio: s.classicOver });
+      if (s.verifyOverStitch !== undefined) values.push({ case: c.case, ranks, measure: 'verify ÷ stitch, jobs (target ≤ 1.5)', ratio: s.verifyOverStitch });
+      if (s.overFirstRanks !== undefined) values.push({ case: c.case, ranks, measure: `time at ${c.results[0].ranks} rank ÷ this (target ≥ 1.7)`, ratio: s.overFirstRanks });
+    }
+  }
+  const targets = [
+    { measure: 'h5stitch ÷ raw write (target ≤ 1.25)', target: 1.25 },
+    { measure: 'classic ÷ h5stitch (target ≥ 2)', target: 2 },
+    { measure: 'verify ÷ stitch, jobs (target ≤ 1.5)', target: 1.5 },
+    ...[...new Set(values.map((v) => v.measure).filter((m) => m.includes('≥ 1.7')))].map((measure) => ({ measure, target: 1.7 })),
+  ].filter((t) => values.some((v) => v.measure === t.measure));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: { text: `h5stitch bench suite, ${doc.machine.host} (${doc.machine.cpus} CPUs, shared): same-run ratios`, subtitle: 'medians of per-round ratios of interleaved jobs; black line: the target' },
+    data: { values: [...values.map((v) => ({ ...v, kind: 'ratio' })), ...targets.map((t) => ({ ...t, kind: 'target' }))] },
+    facet: { row: { field: 'measure', type: 'nominal', title: null, sort: targets.map((t) => t.measure), header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top', labelFontWeight: 'bold' } } },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 480,
+      height: 130,
+      layer: [
+        {
+          transform: [{ filter: "datum.kind === 'ratio'" }],
+          mark: 'bar',
+          encoding: {
+            x: { field: 'case', type: 'nominal', title: null, sort: doc.cases.map((c) => c.case), axis: { labelAngle: -20 } },
+            xOffset: { field: 'ranks', type: 'nominal' },
+            y: { field: 'ratio', type: 'quantitative', title: 'ratio' },
+            color: { field: 'ranks', type: 'nominal', title: 'MPI ranks' },
+            tooltip: [{ field: 'case' }, { field: 'ranks' }, { field: 'ratio', format: '.2f' }],
+          },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'ratio'" }],
+          mark: { type: 'text', dy: -6, fontSize: 9 },
+          encoding: {
+            x: { field: 'case', type: 'nominal', sort: doc.cases.map((c) => c.case) },
+            xOffset: { field: 'ranks', type: 'nominal' },
+            y: { field: 'ratio', type: 'quantitative' },
+            text: { field: 'ratio', format: '.2f' },
+          },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'target'" }],
+          mark: { type: 'rule', color: 'black', strokeDash: [6, 3], strokeWidth: 1.5 },
+          encoding: { y: { field: 'target', type: 'quantitative' } },
+        },
+      ],
+    },
+  };
+}
+
+/** Writes FILE.vl.json and, when the vega packages are installed (devDependencies), FILE.svg. */
+async function writeChart(file, doc) {
+  const base = file.replace(/\.json$/, '');
+  const spec = chartSpec(doc);
+  fs.writeFileSync(`${base}.vl.json`, `${JSON.stringify(spec, null, 1)}\n`);
+  try {
+    const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+    const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
+    fs.writeFileSync(`${base}.svg`, await view.toSVG());
+    view.finalize();
+  } catch (error) {
+    log(`chart: wrote ${base}.vl.json; no SVG (${error.message})`);
+  }
 }
 
 if (opt.merge) {
   if (!opt.out || positionals.length === 0) usage('--merge needs suite documents and --out');
   const docs = positionals.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
-  const merged = { ...docs[0], suite: 'merged', runs: docs.flatMap((d) => d.runs ?? []), cases: docs.flatMap((d) => d.cases) };
+  // A case run again in another run joins the first when its rank counts are new (e.g. one rank
+  // count per run), else stays apart, named by the time it finished (e.g. an A/B of one rank count).
+  const cases = [];
+  for (const c of docs.flatMap((d) => d.cases)) {
+    const same = cases.filter((k) => k.case === c.case);
+    const joinable = same.find((k) => !k.results.some((r) => c.results.some((q) => q.ranks === r.ranks)));
+    if (joinable) joinable.results = [...joinable.results, ...c.results].sort((a, b) => a.ranks - b.ranks);
+    else cases.push({ ...c, case: same.length ? `${c.case} (${c.date?.slice(11, 16) ?? 'again'})` : c.case });
+  }
+  const merged = { ...docs[0], suite: 'merged', runs: docs.flatMap((d) => d.runs ?? [{ date: d.date, cases: d.cases.map((c) => c.case), repeat: d.repeat, ranks: d.ranks, variants: d.variants, machine: d.machine }]), cases };
   fs.writeFileSync(opt.out, `${JSON.stringify(merged, null, 1)}\n`);
   fs.writeFileSync(opt.out.replace(/\.json$/, '.md'), markdown(merged));
+  await writeChart(opt.out, merged);
   process.stdout.write(markdown(merged));
   process.exit(0);
 }
@@ -313,7 +479,8 @@ for (const name of caseNames) {
   fs.writeFileSync(out, `${JSON.stringify(doc, null, 1)}\n`);
   fs.writeFileSync(out.replace(/\.json$/, '.md'), markdown(doc));
 }
-log(`wrote ${out} and ${out.replace(/\.json$/, '.md')}`);
+await writeChart(out, doc);
+log(`wrote ${out}, ${out.replace(/\.json$/, '.md')} and the chart (.vl.json, .svg)`);
 process.stdout.write(markdown(doc));
 const bad = doc.cases.flatMap((c) => c.results.flatMap((r) => Object.entries(r.variants)
   .filter(([v, s]) => s.verified === false || s.identicalToBlendNone === false || s.sameAsFirst === false).map(([v]) => `${c.case} n=${r.ranks} ${v}`)));

@@ -319,6 +319,30 @@ function runChannels(ctx: StrategyContext, source: ChannelSource): void {
   }
 }
 
+/**
+ * The band memory of the bound: --mem-per-rank, or the bands a slab actually holds when they grew
+ * to one chunk row, plus the integer output's converted band and, for compressed output, the
+ * copy of each chunk HDF5's filtered collective write makes and its compressed form (about one
+ * band more each: measured, 476 MiB gzip:4 at one rank peaked 100 MiB over a bound without them).
+ */
+function bandMemory(req: StitchRequest, plan: StitchPlan, pipeline: boolean): number {
+  if (req.strategy !== 'slab') return req.memPerRank;
+  const held = pipeline ? 2 : 1;
+  const width = plan.canvas.width, accBytes = bytesOf(accDtypeOf(req.dtype));
+  let rows: number;
+  try {
+    rows = Math.min(plan.canvas.height, bandRowsOf({
+      chunkRows: req.chunk?.[0], compressed: req.gzip !== undefined, bytesPerRow: width * accBytes, memPerRank: req.memPerRank / held, bandsHeld: held,
+    }));
+  } catch {
+    return req.memPerRank;
+  }
+  const outBand = rows * width * bytesOf(req.dtype);
+  const converted = accDtypeOf(req.dtype) !== req.dtype ? outBand : 0;
+  const filtered = req.gzip !== undefined ? 2 * outBand : 0;
+  return Math.max(req.memPerRank, held * rows * width * accBytes) + converted + filtered;
+}
+
 function report(mpi: Mpi, req: StitchRequest, run: RunFacts): StitchReport {
   const { plan, meter } = run;
   const wall = mpi.allreduce(new Float64Array([mpi.wtime() - run.started]), 'max')[0];
@@ -328,7 +352,7 @@ function report(mpi: Mpi, req: StitchRequest, run: RunFacts): StitchReport {
   const tilesHeld = mpi.allreduce(new Float64Array([meter.bytes.tilesHeld]), 'max')[0];
   const perRank = (v: number) => Array.from(mpi.allgather(new Float64Array([v])));
   const heldBytes = Math.max(meter.bytes.tilesHeld, 2 * run.tileBytes);
-  const boundKiB = run.startKiB + Math.ceil((req.memPerRank + Number(req.hints.cb_buffer_size ?? 0) + heldBytes) / 1024);
+  const boundKiB = run.startKiB + Math.ceil((bandMemory(req, plan, run.pipeline) + Number(req.hints.cb_buffer_size ?? 0) + heldBytes) / 1024);
   const memory = { startKiB: perRank(run.startKiB), peakKiB: perRank(rssKiB('VmHWM')), boundKiB: perRank(boundKiB) };
   const outBytes = run.channels * plan.canvas.height * plan.canvas.width * bytesOf(req.dtype);
   return {
