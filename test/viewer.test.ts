@@ -46,6 +46,29 @@ describe('stitch --preview', () => {
   });
 });
 
+describe('stitch --pyramid --preview', () => {
+  // 863 x 2549: level 1 (432 x 1275) is the finest that fits in 2048 px, taken as it is.
+  it('default layout: the preview is /multiscale/s1, stretched as documented (2 ranks)', () => {
+    const job = mpirun(2, [stitchJs, file('wide.h5'), '--out', file('wide-pyr.h5'), '--dtype', 'uint16', '--pyramid',
+      '--preview', file('wide-pyr.png'), '--json']);
+    expect(job.code, job.stderr).toBe(0);
+    expect(JSON.parse(job.stdout).preview).toMatchObject({ source: '/multiscale/s1', layout: 'multiscale', factor: 1, shape: [432, 1275] });
+    const check = python('preview', file('wide-pyr.png'), file('wide-pyr.h5'), '/multiscale/s1');
+    expect(check).toMatchObject({ size: [1275, 432], mode: 'L', factor: 1, maxDiff: 0 });
+    expect(check.distinctValues).toBeGreaterThan(200);
+  });
+
+  it('--format bdv: the preview is level 1 of the BigDataViewer layout (uint16 read as unsigned; 2 ranks)', () => {
+    const job = mpirun(2, [stitchJs, file('wide.h5'), '--out', file('wide-bdv.h5'), '--dtype', 'uint16', '--format', 'bdv', '--pyramid',
+      '--preview', file('wide-bdv.png'), '--json']);
+    expect(job.code, job.stderr).toBe(0);
+    expect(JSON.parse(job.stdout).preview).toMatchObject({ source: '/t00000/s00/1/cells', layout: 'bdv', factor: 1, shape: [432, 1275] });
+    const check = python('preview', file('wide-bdv.png'), file('wide-bdv.h5'), '/t00000/s00/1/cells', '0', 'unsigned');
+    expect(check).toMatchObject({ size: [1275, 432], mode: 'L', factor: 1, maxDiff: 0 });
+    expect(check.distinctValues).toBeGreaterThan(200);
+  });
+});
+
 describe('preview of an existing output', () => {
   it('takes the finest /multiscale level within 2048 px as it is', () => {
     python('pyramid', file('pyr.h5'), 'multiscale');
