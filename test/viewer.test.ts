@@ -132,6 +132,17 @@ describe('verify --map', () => {
     expect(png.centres).toEqual({ 5: [222, 45, 38], 10: [37, 37, 37], 0: [49, 163, 84], 15: [49, 163, 84] });
   });
 
+  it('stitch --verify --map: a tile damaged before the in-job verify is drawn wrong (2 ranks)', () => {
+    const job = mpirun(2, [stitchJs, file('square.h5'), '--out', file('sv-out.h5'), '--verify', '--map', file('sv.svg')],
+      { env: { H5STITCH_TEST_HOOKS: JSON.stringify({ corruptOutput: 'slab' }) } });
+    expect(job.code, job.stderr).toBe(1);
+    expect(job.stdout).toMatch(/^h5stitch verify: FAILED: 15\/16 tiles ok/m);
+    expect(job.stdout).toMatch(/^h5stitch verify: tile map in .*sv\.svg$/m);
+    const statuses = Object.values(python('svg', file('sv.svg')).tiles).map((t) => (t as string[])[0]);
+    expect(statuses.filter((t) => t === 'ok')).toHaveLength(15);
+    expect(statuses.filter((t) => t === 'wrong')).toHaveLength(1);
+  });
+
   it('an intact output: every tile ok (exit 0)', () => {
     const job = mpirun(2, [stitchJs, 'verify', file('square-out.h5'), '--map', file('ok.svg')]);
     expect(job.code, job.stderr).toBe(0);
@@ -192,6 +203,13 @@ describe('bad arguments: one line, exit 2, nothing written', () => {
     expect(job.stderr.trim().split('\n').filter((l) => l.startsWith('h5stitch'))).toHaveLength(1);
     expect(job.stderr).toMatch(pattern);
   };
+
+  it('stitch --map without --verify, or with an unknown extension: refused before the stitch', () => {
+    refused(mpirun(2, [stitchJs, file('square.h5'), '--out', file('m1.h5'), '--map', file('m1.svg')]), /^h5stitch: error: --map draws what verify found: add --verify$/m);
+    refused(mpirun(2, [stitchJs, file('square.h5'), '--out', file('m2.h5'), '--verify', '--map', file('m2.gif')]),
+      /^h5stitch: error: Expected a file name ending in \.svg or \.png for --map but received ".*m2\.gif"$/m);
+    expect(fs.existsSync(file('m1.h5')) || fs.existsSync(file('m2.h5'))).toBe(false);
+  });
 
   it('--preview into a directory that does not exist, or not a .png', () => {
     refused(mpirun(2, [stitchJs, file('square.h5'), '--out', file('x1.h5'), '--preview', file('nope/p.png')]),
