@@ -1,7 +1,8 @@
 /**
  * h5stitch: stitch overlapping image tiles into one HDF5 dataset in parallel (MPI + parallel HDF5).
  *
- * Every function here is collective: run the same calls on every rank of an MPI job
+ * Every function here that touches MPI or a parallel file is collective (inspect and the level
+ * layout rules are not): run the same calls on every rank of an MPI job
  * (`mpirun -n 4 node my-script.js`). MPI starts on first use; see {@link initMpi} for its
  * lifecycle options.
  *
@@ -19,6 +20,8 @@ export type { StrategyName } from './stitch/strategy';
 export type { PhaseTimes } from './stitch/meter';
 export { verify } from './stitch/verify';
 export type { TileStatus, TileVerdict, VerifyOptions, VerifyReport } from './stitch/verify';
+export { inspectOutput as inspect } from './io/inspect';
+export type { DatasetSummary, OutputSummary, ProvenanceSummary } from './io/inspect';
 export { register } from './register/run';
 export { registrationPicture } from './register/picture';
 export type { PairRecord, RegisterOptions, RegisterReport, TileRecord } from './register/run';

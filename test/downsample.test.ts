@@ -63,3 +63,31 @@ describe('downsample kernel', () => {
     expect(() => native().downsample(new Float32Array(6), 2, 3, new Float64Array(4))).toThrow(/one type/);
   });
 });
+
+describe('startDownsample (the chain the pyramid sink runs on a second thread)', () => {
+  it('runs its kernel and copy steps in order: two levels and a carried row, as the direct calls make them', () => {
+    const src = sample('uint16', 7 * 13, 11) as Uint16Array;
+    const l1 = new Uint16Array(4 * 7), l2 = new Uint16Array(2 * 4), carry = new Uint16Array(7);
+    // Level 2 reads level 1, which an earlier step of the same chain writes.
+    const wait = native().startDownsample([
+      { src, rows: 7, width: 13, out: l1 },
+      { src: l1, rows: 4, width: 7, out: l2 },
+      { src: l1.subarray(3 * 7), out: carry },
+    ]);
+    expect(wait()).toBeGreaterThanOrEqual(0);
+    const e1 = new Uint16Array(4 * 7), e2 = new Uint16Array(2 * 4);
+    native().downsample(src, 7, 13, e1);
+    native().downsample(e1, 4, 7, e2);
+    expect(bytes(l1)).toEqual(bytes(e1));
+    expect(bytes(l2)).toEqual(bytes(e2));
+    expect(bytes(carry)).toEqual(bytes(e1.subarray(3 * 7)));
+  });
+
+  it('checks every step before the thread starts', () => {
+    const ok = { src: new Float32Array(4), rows: 2, width: 2, out: new Float32Array(1) };
+    expect(() => native().startDownsample([ok, { src: new Float32Array(6), rows: 2, width: 3, out: new Float32Array(3) }])).toThrow(/elements/);
+    expect(() => native().startDownsample([ok, { src: new Float32Array(3), out: new Float32Array(2) }])).toThrow(/one length/);
+    const shared = new Float32Array(8);
+    expect(() => native().startDownsample([{ src: shared.subarray(0, 4), out: shared.subarray(2, 6) }])).toThrow(/share memory/);
+  });
+});

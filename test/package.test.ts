@@ -73,7 +73,7 @@ describe('the packed package in a fresh project', () => {
       "try{require('h5stitch/dist/runtime/mpi.js')}catch(e){console.log(e.code)}";
     const r = node(['-e', script], { cwd: project });
     expect(r.stdout.trim().split('\n')).toEqual([
-      'H5StitchError,InputError,PYRAMID_FIT_PX,RankFailedError,UsageError,VERSION,initMpi,levelPath,levelShape,levelShapes,levelsToFit,openFile,pyramidLevels,readAll,register,registrationPicture,stitch,verify',
+      'H5StitchError,InputError,PYRAMID_FIT_PX,RankFailedError,UsageError,VERSION,initMpi,inspect,levelPath,levelShape,levelShapes,levelsToFit,openFile,pyramidLevels,readAll,register,registrationPicture,stitch,verify',
       'ERR_PACKAGE_PATH_NOT_EXPORTED',
     ]);
   });

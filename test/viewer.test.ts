@@ -46,6 +46,29 @@ describe('stitch --preview', () => {
   });
 });
 
+describe('stitch --pyramid --preview', () => {
+  // 863 x 2549: level 1 (432 x 1275) is the finest that fits in 2048 px, taken as it is.
+  it('default layout: the preview is /multiscale/s1, stretched as documented (2 ranks)', () => {
+    const job = mpirun(2, [stitchJs, file('wide.h5'), '--out', file('wide-pyr.h5'), '--dtype', 'uint16', '--pyramid',
+      '--preview', file('wide-pyr.png'), '--json']);
+    expect(job.code, job.stderr).toBe(0);
+    expect(JSON.parse(job.stdout).preview).toMatchObject({ source: '/multiscale/s1', layout: 'multiscale', factor: 1, shape: [432, 1275] });
+    const check = python('preview', file('wide-pyr.png'), file('wide-pyr.h5'), '/multiscale/s1');
+    expect(check).toMatchObject({ size: [1275, 432], mode: 'L', factor: 1, maxDiff: 0 });
+    expect(check.distinctValues).toBeGreaterThan(200);
+  });
+
+  it('--format bdv: the preview is level 1 of the BigDataViewer layout (uint16 read as unsigned; 2 ranks)', () => {
+    const job = mpirun(2, [stitchJs, file('wide.h5'), '--out', file('wide-bdv.h5'), '--dtype', 'uint16', '--format', 'bdv', '--pyramid',
+      '--preview', file('wide-bdv.png'), '--json']);
+    expect(job.code, job.stderr).toBe(0);
+    expect(JSON.parse(job.stdout).preview).toMatchObject({ source: '/t00000/s00/1/cells', layout: 'bdv', factor: 1, shape: [432, 1275] });
+    const check = python('preview', file('wide-bdv.png'), file('wide-bdv.h5'), '/t00000/s00/1/cells', '0', 'unsigned');
+    expect(check).toMatchObject({ size: [1275, 432], mode: 'L', factor: 1, maxDiff: 0 });
+    expect(check.distinctValues).toBeGreaterThan(200);
+  });
+});
+
 describe('preview of an existing output', () => {
   it('takes the finest /multiscale level within 2048 px as it is', () => {
     python('pyramid', file('pyr.h5'), 'multiscale');
@@ -109,6 +132,17 @@ describe('verify --map', () => {
     expect(png.centres).toEqual({ 5: [222, 45, 38], 10: [37, 37, 37], 0: [49, 163, 84], 15: [49, 163, 84] });
   });
 
+  it('stitch --verify --map: a tile damaged before the in-job verify is drawn wrong (2 ranks)', () => {
+    const job = mpirun(2, [stitchJs, file('square.h5'), '--out', file('sv-out.h5'), '--verify', '--map', file('sv.svg')],
+      { env: { H5STITCH_TEST_HOOKS: JSON.stringify({ corruptOutput: 'slab' }) } });
+    expect(job.code, job.stderr).toBe(1);
+    expect(job.stdout).toMatch(/^h5stitch verify: FAILED: 15\/16 tiles ok/m);
+    expect(job.stdout).toMatch(/^h5stitch verify: tile map in .*sv\.svg$/m);
+    const statuses = Object.values(python('svg', file('sv.svg')).tiles).map((t) => (t as string[])[0]);
+    expect(statuses.filter((t) => t === 'ok')).toHaveLength(15);
+    expect(statuses.filter((t) => t === 'wrong')).toHaveLength(1);
+  });
+
   it('an intact output: every tile ok (exit 0)', () => {
     const job = mpirun(2, [stitchJs, 'verify', file('square-out.h5'), '--map', file('ok.svg')]);
     expect(job.code, job.stderr).toBe(0);
@@ -169,6 +203,13 @@ describe('bad arguments: one line, exit 2, nothing written', () => {
     expect(job.stderr.trim().split('\n').filter((l) => l.startsWith('h5stitch'))).toHaveLength(1);
     expect(job.stderr).toMatch(pattern);
   };
+
+  it('stitch --map without --verify, or with an unknown extension: refused before the stitch', () => {
+    refused(mpirun(2, [stitchJs, file('square.h5'), '--out', file('m1.h5'), '--map', file('m1.svg')]), /^h5stitch: error: --map draws what verify found: add --verify$/m);
+    refused(mpirun(2, [stitchJs, file('square.h5'), '--out', file('m2.h5'), '--verify', '--map', file('m2.gif')]),
+      /^h5stitch: error: Expected a file name ending in \.svg or \.png for --map but received ".*m2\.gif"$/m);
+    expect(fs.existsSync(file('m1.h5')) || fs.existsSync(file('m2.h5'))).toBe(false);
+  });
 
   it('--preview into a directory that does not exist, or not a .png', () => {
     refused(mpirun(2, [stitchJs, file('square.h5'), '--out', file('x1.h5'), '--preview', file('nope/p.png')]),

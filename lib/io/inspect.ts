@@ -10,7 +10,7 @@ import { PROVENANCE } from '../core/provenance';
 import { canvasPathOf, PYRAMID_PROVENANCE } from '../core/pyramid';
 import { UsageError } from '../errors';
 import { openFile, type Dataset, type H5File } from '../runtime/hdf5';
-import { outputLevels, type LevelLayout } from './output-levels';
+import { outputLevels, type LevelLayout } from './levels';
 
 export interface DatasetSummary {
   path: string;

@@ -1,10 +1,11 @@
 /**
- * Reading an output's pyramid: which levels it records (provenance on /h5stitch, names in
- * core/pyramid.ts) and each level as a 2-D image of its meant element type, whatever the layout
- * stores (bdv: [1, h, w], uint16 as int16 bits). For verify, and for viewers of the levels.
+ * Reading an output's levels: which levels it records (provenance on /h5stitch, names in
+ * core/pyramid.ts), or for files h5stitch did not write, which it holds by looking (outputLevels);
+ * and each level as a 2-D image of its meant element type, whatever the layout stores (bdv:
+ * [1, h, w], uint16 as int16 bits). For verify, preview and inspect (docs/pyramid.md).
  */
 import { isDtype, newArray, type Dtype, type NumericArray } from '../core/dtype';
-import { levelPath, OUTPUT_FORMATS, PYRAMID_PROVENANCE, type OutputFormat } from '../core/pyramid';
+import { BDV, levelPath, MULTISCALE_GROUP, OUTPUT_FORMATS, PYRAMID_PROVENANCE, type OutputFormat } from '../core/pyramid';
 import { PROVENANCE } from '../core/provenance';
 import { UsageError } from '../errors';
 import type { Transfer } from '../runtime/addon';
@@ -83,4 +84,80 @@ export function openLevel(file: H5File, info: PyramidInfo, k: number): LevelView
 /** A buffer for `rows` rows of a level. */
 export function levelRowsBuffer(level: Pick<LevelView, 'dtype' | 'shape'>, rows: number): NumericArray {
   return newArray(level.dtype, rows * level.shape[1]);
+}
+
+export type LevelLayout = 'multiscale' | 'bdv' | 'flat';
+
+export interface OutputLevel {
+  /** Dataset path. */
+  path: string;
+  /** Full shape as stored ([H, W], [C, H, W], or BDV's [1, H, W]). */
+  shape: number[];
+  /** The image plane: the last two dimensions. */
+  height: number;
+  width: number;
+  /** The stored dtype (null: not one h5stitch names). */
+  dtype: Dtype | null;
+  /**
+   * BigDataViewer stores uint16 as int16 unless its setup says otherwise (`dataType`): the values
+   * are then read as unsigned.
+   */
+  unsignedShort: boolean;
+}
+
+function numbered(file: H5File, group: string, pattern: RegExp, leaf: string): Array<{ k: number; path: string }> {
+  if (file.objectType(group) !== 'group') return [];
+  return file.list(group)
+    .map((name) => ({ name, m: pattern.exec(name) }))
+    .filter(({ m }) => m !== null)
+    .map(({ name, m }) => ({ k: Number(m![1]), path: `${group}/${name}${leaf}` }))
+    .filter(({ path }) => file.objectType(path) === 'dataset')
+    .sort((a, b) => a.k - b.k);
+}
+
+function describe(file: H5File, path: string, unsignedShort: boolean): OutputLevel {
+  const ds = file.openDataset(path);
+  try {
+    const shape = ds.shape;
+    return {
+      path, shape, height: shape[shape.length - 2] ?? 0, width: shape[shape.length - 1] ?? 0, dtype: ds.dtype,
+      unsignedShort: unsignedShort && ds.dtype === 'int16',
+    };
+  } finally {
+    ds.close();
+  }
+}
+
+/**
+ * The output's levels, finest first, and which layout they follow: those its provenance records
+ * (readPyramidInfo; a recorded level that is missing is an error), else, for files h5stitch did
+ * not write, those found by looking: the default layout's `/multiscale/s<k>` datasets, the
+ * BigDataViewer layout's `/t00000/s00/<k>/cells`, or neither (flat). `dataset` (the output's
+ * full-resolution dataset) is the one level of a flat output, and level 0 of a multiscale output
+ * whose `s0` is missing. Datasets of fewer than 2 dimensions are not levels.
+ */
+export function outputLevels(file: H5File, dataset: string): { layout: LevelLayout; levels: OutputLevel[] } {
+  const info = readPyramidInfo(file);
+  if (info) {
+    const levels = Array.from({ length: info.levels }, (_, k) => {
+      const p = levelPath(info.format, k);
+      if (file.objectType(p) !== 'dataset') throw new UsageError(`${file.path} records ${info.levels} pyramid levels but has no dataset ${p}`);
+      return describe(file, p, info.format === 'bdv' && info.dtype === 'uint16');
+    });
+    return { layout: info.format === 'bdv' ? 'bdv' : 'multiscale', levels };
+  }
+  const multiscale = numbered(file, MULTISCALE_GROUP, /^s(\d+)$/, '');
+  if (multiscale.length > 0) {
+    const levels = multiscale.map((l) => describe(file, l.path, false));
+    if (multiscale[0].k !== 0 && file.objectType(dataset) === 'dataset') levels.unshift(describe(file, dataset, false));
+    return { layout: 'multiscale', levels: levels.filter((l) => l.shape.length >= 2) };
+  }
+  const bdv = numbered(file, BDV.setupInTimepoint, /^(\d+)$/, '/cells');
+  if (bdv.length > 0) {
+    // bigdataviewer-core: a setup without a dataType attribute holds uint16 stored as int16.
+    const typed = file.objectType(BDV.setup) === 'group' && file.attrNames(BDV.setup).includes(BDV.dataTypeAttr);
+    const dataType = typed ? String(file.getAttr(BDV.setup, BDV.dataTypeAttr)) : 'uint16';
+    return { layout: 'bdv', levels: bdv.map((l) => describe(file, l.path, dataType === 'uint16')).filter((l) => l.shape.length >= 2) };
+  }
+  return { layout: 'flat', levels: file.objectType(dataset) === 'dataset' ? [describe(file, dataset, false)] : [] };
 }

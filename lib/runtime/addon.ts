@@ -178,6 +178,12 @@ export interface NativeAddon {
   /** The next pyramid level of `rows` x `width` pixels of `src` into `out` (ceil(rows/2) x ceil(width/2), same type). */
   downsample(src: PixelArray, rows: number, width: number, out: PixelArray): void;
   /**
+   * Checks every step now, then runs them in order on a new thread: a downsample (rows and width
+   * given) or a copy of `src` into `out` (same length). Returns wait() (as startAccumulate's);
+   * until it returns, the steps' arrays must not be touched.
+   */
+  startDownsample(steps: Array<{ src: PixelArray; out: PixelArray; rows?: number; width?: number }>): () => number;
+  /**
    * Benchmark reference: every rank writes its contiguous share of a `totalBytes` file with one
    * collective MPI-IO write plus MPI_File_sync; returns seconds (barrier to barrier). Collective.
    */

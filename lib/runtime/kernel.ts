@@ -88,3 +88,15 @@ export function convertInto(acc: AccArray, out: NumericArray): number {
 export function downsampleInto(src: NumericArray, rows: number, width: number, out: NumericArray): void {
   native().downsample(src as PixelArray, rows, width, out as PixelArray);
 }
+
+/** One step of a background downsample chain: the next level of `rows` x `width` pixels, or (no rows) a copy of `src` into `out`. */
+export type DownsampleStep = { src: NumericArray; out: NumericArray; rows?: number; width?: number };
+
+/**
+ * Runs `steps` in order on a second thread (the same kernel as downsampleInto; a step may read
+ * what an earlier one wrote), while the caller writes. Every step is checked before this returns;
+ * the steps' arrays belong to the chain until wait().
+ */
+export function startDownsampleSteps(steps: readonly DownsampleStep[]): BackgroundAccumulate {
+  return { wait: native().startDownsample(steps as Array<{ src: PixelArray; out: PixelArray; rows?: number; width?: number }>) };
+}

@@ -87,6 +87,11 @@ export interface StitchOptions {
    * docs/preview.md). The report's `preview` describes it.
    */
   preview?: string;
+  /**
+   * With verify: draw the tile layout here (.svg or .png), each tile coloured ok / missing /
+   * wrong, as `verify --map` does.
+   */
+  verifyMap?: string;
   /** Show progress on rank 0 when stderr is a terminal. Default true. */
   progress?: boolean;
   /**
@@ -133,6 +138,7 @@ export interface StitchRequest {
   channelsAs: 'planes' | 'datasets';
   force: boolean;
   preview?: string;
+  verifyMap?: string;
   progress: boolean;
   pyramid: boolean;
   levels?: number;
@@ -239,6 +245,7 @@ export function resolveStitchOptions(options: StitchOptions): StitchRequest {
     channelsAs: choice(o.channelsAs, ['planes', 'datasets'] as const, '--channels-as', 'planes'),
     force: flag(o.force, '--force'),
     preview: text(o.preview, '--preview'),
+    verifyMap: text(o.verifyMap, '--map'),
     progress: o.progress === undefined ? true : flag(o.progress, 'progress'),
     levels: integer(o.levels, '--levels', 1),
     format: choice(o.format, OUTPUT_FORMATS, '--format', 'hdf5'),
@@ -259,6 +266,8 @@ function refuseUnsafe(r: StitchRequest, sieving: boolean): void {
   if (r.positions && r.positionsPath) throw new UsageError('give positions or a positions dataset (--positions), not both');
   if (r.layout && r.layoutFile) throw new UsageError('give a layout or a layout file (--layout), not both');
   if (r.preview !== undefined && !/\.png$/i.test(r.preview)) throw expected('a file name ending in .png', '--preview', r.preview);
+  if (r.verifyMap !== undefined && !r.verify) throw new UsageError('--map draws what verify found: add --verify');
+  if (r.verifyMap !== undefined && !/\.(svg|png)$/i.test(r.verifyMap)) throw expected('a file name ending in .svg or .png', '--map', r.verifyMap);
   if (r.gzip !== undefined && !r.chunk) throw new UsageError('--compress needs --chunk HxW (compression works on chunks)');
   if (r.pipeline === 'on' && r.strategy !== 'slab') throw new UsageError(`--pipeline on applies to --strategy slab only, not ${r.strategy}`);
   // Parallel HDF5 writes filtered (compressed) chunks only collectively.

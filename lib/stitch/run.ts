@@ -12,6 +12,7 @@ import type { BlendMode } from '../core/weights';
 import { RankFailedError, UsageError } from '../errors';
 import { readLayoutFile } from '../io/layout-file';
 import { checkImagePath } from '../io/sinks/png';
+import { MAP_EXTENSIONS } from '../io/sinks/tile-map';
 import { writePreview, type PreviewReport } from '../io/sinks/preview';
 import { checkNewOutput } from '../io/output-path';
 import type { FileSystemInfo, FsClass } from '../runtime/file-system';
@@ -81,7 +82,7 @@ export interface StitchReport {
    */
   pyramid?: { levels: number; format: 'hdf5' | 'bdv'; reduceSeconds: number; writeSeconds: number; bytes: number };
   /** With the verify option: the verdict of verify run at the end of the job. */
-  verify?: { ok: boolean; complete: boolean; tiles: number; failed: VerifyReport['failed']; seconds: number; levels?: VerifyReport['levels'] };
+  verify?: { ok: boolean; complete: boolean; tiles: number; failed: VerifyReport['failed']; seconds: number; levels?: VerifyReport['levels']; map?: string };
 }
 
 /**
@@ -187,6 +188,8 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   const startKiB = rssKiB('VmRSS');
   hooks.startRun();
   if (req.preview !== undefined) mpi.runOnRoot(() => checkImagePath(req.preview!, ['.png'], '--preview', [req.output, req.input]));
+  // Checked before the stitch: a map that cannot be written should not cost a stitch first.
+  if (req.verifyMap !== undefined) mpi.runOnRoot(() => checkImagePath(req.verifyMap!, MAP_EXTENSIONS, '--map', [req.output, req.input]));
   const pipelineWanted = choosePipeline(mpi, req);
   mpi.runOnRoot(() => {
     checkNewOutput(req.output, { force: req.force, input: req.input });
@@ -304,8 +307,10 @@ function verifyAtEnd(mpi: Mpi, req: StitchRequest, hooks: TestHooks): StitchRepo
   if (hooks.corruptOutput === req.strategy) mpi.runOnRoot(() => corruptOneTile(req.output, req.dataset));
   native().dropCachedPages(path.resolve(req.output));
   mpi.barrier();
-  const v = verifyOutput(mpi, { output: req.output, dataset: canvasPathOf(req.format, req.dataset), input: req.input, tilesPath: req.tilesPath, memPerRank: req.memPerRank });
-  return { ok: v.ok, complete: v.complete, tiles: v.tiles.length, failed: v.failed, seconds: mpi.wtime() - started, ...(v.levels ? { levels: v.levels } : {}) };
+  const v = verifyOutput(mpi, { output: req.output, dataset: canvasPathOf(req.format, req.dataset), input: req.input, tilesPath: req.tilesPath, memPerRank: req.memPerRank,
+    map: req.verifyMap });
+  return { ok: v.ok, complete: v.complete, tiles: v.tiles.length, failed: v.failed, seconds: mpi.wtime() - started, ...(v.levels ? { levels: v.levels } : {}),
+    ...(req.verifyMap !== undefined ? { map: req.verifyMap } : {}) };
 }
 
 interface RunFacts { io: Transfer; pipeline: boolean; plan: StitchPlan; meter: Meter; started: number; fileSystem: FileSystemInfo; channels: number; startKiB: number; tileBytes: number }

@@ -11,7 +11,7 @@ namespace h5stitch::kernels {
 void RegisterBlend(Napi::Env env, Napi::Object exports);
 // convert(acc, out) (convert_binding.cc).
 void RegisterConvert(Napi::Env env, Napi::Object exports);
-// downsample(src, rows, width, out) (downsample_binding.cc).
+// downsample(src, rows, width, out) and startDownsample(steps) (downsample_binding.cc).
 void RegisterDownsample(Napi::Env env, Napi::Object exports);
 
 // setWorkerCpus('node' | 'inherit'): where background batch threads may run (background.cc).

@@ -75,6 +75,7 @@ export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
     positions: positions?.positions,
     trustFsCoherence: optFlag(args, 'trust-fs-coherence'),
     verify: optFlag(args, 'verify'),
+    verifyMap: optString(args, 'map'),
     channelsAs: optString(args, 'channels-as') as StitchOptions['channelsAs'],
     force: optFlag(args, 'force'),
     preview: optString(args, 'preview'),
@@ -141,6 +142,7 @@ export const stitchCommand: Command = {
       register: { flag: true, help: "register first (as `register` does), then stitch at the registered positions; positions and pair table stored in the output's /h5stitch/registration" },
       ...REGISTER_OPTIONS,
       verify: { flag: true, help: 'verify the output at the end of the job (exit 1 when it fails)' },
+      map: { value: 'FILE.svg|FILE.png', help: 'with --verify: draw the tile layout, each tile coloured ok / missing / wrong (as verify --map)' },
       'channels-as': { value: 'C', help: 'multi-channel input: planes (default: one [C, H, W] dataset) | datasets (one 2-D dataset per channel, DATASET/c0, DATASET/c1, ...)' },
       force: { flag: true, help: 'replace an existing output' },
       preview: { value: 'FILE.png', help: 'write an 8-bit greyscale preview (<= 2048 px a side, 0.1-99.9 percentile stretch; channel 0) after the stitch' },
@@ -172,6 +174,7 @@ export const stitchCommand: Command = {
         if (registration) for (const line of reportLines(registration)) console.log(line);
         console.log(summaryLine(report));
         if (report.verify) console.log(verifyLine(report.verify));
+        if (report.verify?.map) console.log(`h5stitch verify: tile map in ${report.verify.map}`);
         if (report.preview) console.log(previewLine(report.preview));
       }
     }

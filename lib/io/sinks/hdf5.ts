@@ -91,9 +91,19 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
     name: `${paths.final}:${spec.dataset}`,
     canvas,
     writeRows(y0: number, rows: number, data: NumericArray, transfer: Transfer, plane = 0): void {
-      if (planes) canvas.write([plane, y0, 0], [1, rows, width], storedView(data, stored), { transfer });
-      else datasets[separate ? plane : 0].write([y0, 0], [rows, width], data, { transfer });
-      levels?.addRows(y0, rows, data, transfer);
+      // The levels' kernel runs on a second thread while these rows are written.
+      levels?.startRows(y0, rows, data);
+      try {
+        if (planes) canvas.write([plane, y0, 0], [1, rows, width], storedView(data, stored), { transfer });
+        else datasets[separate ? plane : 0].write([y0, 0], [rows, width], data, { transfer });
+      } catch (error) {
+        // The thread must be done with `data` before anything else runs.
+        levels?.settle();
+        throw error;
+      }
+      const levelBytes = levels?.writeRows(transfer) ?? 0;
+      // The level chunks' file offsets are not at hand: hand the OS the whole file's dirty pages.
+      if (levelBytes > 0 && spec.earlyWriteback && offsets[0] !== null) file.startWriteback();
       if (rows === 0 || !spec.earlyWriteback) return;
       // This band's bytes (whole rows: one contiguous run), or the whole file when chunked.
       const offset = offsets[separate ? plane : 0];

@@ -11,7 +11,7 @@ import {
 import { UsageError } from '../../errors';
 import { openFile } from '../../runtime/hdf5';
 import type { Mpi } from '../../runtime/mpi';
-import { outputLevels, type LevelLayout } from '../output-levels';
+import { outputLevels, type LevelLayout } from '../levels';
 import { writeGreyPng } from './png';
 
 export interface PreviewOptions {

@@ -18,7 +18,7 @@ import {
 import { PROVENANCE } from '../../core/provenance';
 import type { Transfer } from '../../runtime/addon';
 import type { Dataset, H5File } from '../../runtime/hdf5';
-import { downsampleInto } from '../../runtime/kernel';
+import { startDownsampleSteps, type BackgroundAccumulate, type DownsampleStep } from '../../runtime/kernel';
 
 export interface PyramidSpec {
   format: OutputFormat;
@@ -60,8 +60,12 @@ class Level {
     this.pending = newArray(dtype, 0) as PixelArray;
   }
 
-  /** Adds level-(k-1) rows [y0, y0 + rows) (`src`); returns the level-k rows made (a view valid until the next write). */
-  reduce(y0: number, rows: number, src: PixelArray): { y0: number; rows: number; data: PixelArray } {
+  /**
+   * Plans adding level-(k-1) rows [y0, y0 + rows) (`src`): pushes the kernel and copy steps onto
+   * `steps` (run later, in order, on the background thread) and returns the level-k rows they make
+   * (a view, filled once the steps ran, valid until the next write).
+   */
+  reduce(y0: number, rows: number, src: PixelArray, steps: DownsampleStep[]): { y0: number; rows: number; data: PixelArray } {
     const inWidth = this.inShape[1];
     const width = this.width;
     if (rows === 0) return { y0: 0, rows: 0, data: this.pending.subarray(0, 0) };
@@ -75,9 +79,10 @@ class Level {
     let at = this.pendingRows;
     if (this.carryRow >= 0) {
       if (this.carryRow !== y0 - 1) throw new Error(`level ${this.k}: rows ${this.carryRow} and ${y0} of level ${this.k - 1} are not adjacent`);
-      this.pair.set(this.carry, 0);
-      this.pair.set(src.subarray(0, inWidth), inWidth);
-      downsampleInto(this.pair, 2, inWidth, this.pending.subarray(at * width, (at + 1) * width));
+      // Copies on the thread too: src may be rows an earlier step of this chain makes.
+      steps.push({ src: this.carry, out: this.pair.subarray(0, inWidth) });
+      steps.push({ src: src.subarray(0, inWidth), out: this.pair.subarray(inWidth) });
+      steps.push({ src: this.pair, rows: 2, width: inWidth, out: this.pending.subarray(at * width, (at + 1) * width) });
       at++;
       first = 1;
       this.carryRow = -1;
@@ -87,13 +92,13 @@ class Level {
     let n = rows - first;
     if (n % 2 === 1 && y0 + rows < this.inShape[0]) {
       // The last row's partner comes with the next call (never across ranks: slabs are aligned).
-      this.carry.set(src.subarray((rows - 1) * inWidth, rows * inWidth));
+      steps.push({ src: src.subarray((rows - 1) * inWidth, rows * inWidth), out: this.carry });
       this.carryRow = y0 + rows - 1;
       n--;
     }
     if (n > 0) {
       const made = Math.ceil(n / 2);
-      downsampleInto(src.subarray(first * inWidth, (first + n) * inWidth), n, inWidth, this.pending.subarray(at * width, (at + made) * width));
+      steps.push({ src: src.subarray(first * inWidth, (first + n) * inWidth), rows: n, width: inWidth, out: this.pending.subarray(at * width, (at + made) * width) });
       at += made;
     }
     const madeRows = at - this.pendingRows;
@@ -145,15 +150,24 @@ export interface PyramidLevels {
    */
   readonly collective: boolean;
   /**
-   * Seconds this rank spent making (reduce) and writing (write) levels, the level bytes it wrote,
-   * and the most bytes its level buffers held.
+   * Seconds this rank's kernel thread spent making levels (reduce: it overlaps the level-0 write)
+   * and its main thread writing them (write), the level bytes it wrote, and the most bytes its
+   * level buffers held.
    */
   readonly stats: { reduceSeconds: number; writeSeconds: number; bytes: number; heldBytes: number };
   /**
-   * After level-0 rows [y0, y0 + rows) are written with `transfer`: makes and writes what they
-   * complete. Bytes written. Collective when `collective` or `transfer` is.
+   * Starts making the level rows that level-0 rows [y0, y0 + rows) (`data`) complete, on a second
+   * thread, so the kernel runs while the caller writes those rows; `data` must stay as it is until
+   * writeRows. Not collective.
    */
-  addRows(y0: number, rows: number, data: NumericArray, transfer: Transfer): number;
+  startRows(y0: number, rows: number, data: NumericArray): void;
+  /**
+   * After startRows (and the level-0 write): waits for the kernel and writes the whole chunk rows
+   * now ready. Bytes written. Collective when `collective` or `transfer` is.
+   */
+  writeRows(transfer: Transfer): number;
+  /** Waits for a kernel chain startRows began, writing nothing (a failed level-0 write). */
+  settle(): void;
   /** After this rank's last rows: writes what is left of every level. Collective like addRows. Bytes written. */
   finish(transfer: Transfer): number;
   /** The pyramid's provenance and, for bdv, its tables (collective; `isWriter` writes the rows). */
@@ -210,19 +224,34 @@ export function createLevels(file: H5File, canvasPath: string, shape: [number, n
     stats.bytes += bytes;
     return bytes;
   };
+  // The kernel chain in flight (startRows to writeRows); reduceSeconds is its thread's time.
+  let running: BackgroundAccumulate | undefined;
+  const waitKernel = () => {
+    const chain = running;
+    running = undefined;
+    if (chain) stats.reduceSeconds += chain.wait();
+  };
   return {
     levels: spec.levels,
     collective,
     stats,
-    addRows(y0, rows, data, transfer) {
-      const t = now();
+    startRows(y0, rows, data) {
+      if (running) throw new Error('pyramid: startRows called twice without writeRows');
+      const steps: DownsampleStep[] = [];
       let src = { y0, rows, data: data as PixelArray };
-      for (const level of levels) src = level.reduce(src.y0, src.rows, src.data);
-      stats.reduceSeconds += now() - t;
+      for (const level of levels) src = level.reduce(src.y0, src.rows, src.data, steps);
       stats.heldBytes = Math.max(stats.heldBytes, levels.reduce((n, level) => n + level.heldBytes, 0));
+      if (steps.length > 0) running = startDownsampleSteps(steps);
+    },
+    writeRows(transfer) {
+      waitKernel();
       return writeAll(false, transfer);
     },
-    finish: (transfer) => writeAll(true, transfer),
+    settle: () => waitKernel(),
+    finish(transfer) {
+      waitKernel();
+      return writeAll(true, transfer);
+    },
     commit(target: H5File, isWriter: boolean) {
       if (bdv) writeBdvTables(target, spec.levels, chunks, isWriter);
       target.setAttr(PROVENANCE.group, PYRAMID_PROVENANCE.levels, spec.levels);
@@ -231,6 +260,7 @@ export function createLevels(file: H5File, canvasPath: string, shape: [number, n
       target.setAttr(PROVENANCE.group, PYRAMID_PROVENANCE.reduction, PYRAMID_REDUCTION);
     },
     close() {
+      waitKernel();
       for (const level of levels) level.dataset.close();
     },
   };
