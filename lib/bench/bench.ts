@@ -21,7 +21,8 @@ import { peakRssKiB, resetPeakRss } from './memory';
 import { rawWrite } from './raw-write';
 import { benchTargets, medianIndex, summary, type BenchReport, type BenchStrategy, type BenchStrategyResult } from './report';
 
-export interface BenchOptions {
+/** What every bench takes: the generated tile set, the rounds, and the options of every stitch. */
+export interface BenchSetOptions {
   tiles: [number, number];
   tile: [number, number];
   overlap: number;
@@ -29,11 +30,14 @@ export interface BenchOptions {
   repeat: number;
   dir: string;
   memPerRank: number;
-  strategies: BenchStrategy[];
   /** Passed on to every stitch. */
   stitch: Pick<StitchOptions, 'hints' | 'keepDataSieving' | 'pipeline' | 'writeback'>;
   /** Progress lines on stderr (rank 0). */
   verbose: boolean;
+}
+
+export interface BenchOptions extends BenchSetOptions {
+  strategies: BenchStrategy[];
 }
 
 const DATASET = '/stitched';

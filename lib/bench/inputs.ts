@@ -13,11 +13,11 @@ import { H5StitchError } from '../errors';
 import { openTileSource } from '../io/sources';
 import { native } from '../runtime/addon';
 import type { Mpi } from '../runtime/mpi';
-import { resolveStitchOptions, type StitchOptions } from '../stitch/options';
+import { resolveStitchOptions } from '../stitch/options';
 import { runStitch } from '../stitch/run';
 import { verifyOutput } from '../stitch/verify';
 import { testHooks } from '../testing/hooks';
-import { sameBytes, tileSet } from './bench';
+import { sameBytes, tileSet, type BenchSetOptions } from './bench';
 import { summary } from './report';
 
 export type BenchInput = 'hdf5' | 'tiff' | 'tiff-deflate' | 'tiff-deflate-tiled';
@@ -37,18 +37,9 @@ function tiffWrite(input: Exclude<BenchInput, 'hdf5'>, height: number, rowBytes:
 /** Rows per read in the read pass: the slab engine reads each tile's rows band by band. */
 const READ_BAND_ROWS = 128;
 
-export interface InputBenchOptions {
-  tiles: [number, number];
-  tile: [number, number];
-  overlap: number;
-  dtype: Dtype;
-  repeat: number;
-  dir: string;
-  memPerRank: number;
+export interface InputBenchOptions extends BenchSetOptions {
   /** hdf5 first (the baseline), then the TIFF series. */
   inputs: BenchInput[];
-  stitch: Pick<StitchOptions, 'hints' | 'keepDataSieving' | 'pipeline' | 'writeback'>;
-  verbose: boolean;
 }
 
 export interface InputBenchResult {

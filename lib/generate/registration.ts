@@ -18,12 +18,9 @@
 import { newArray, type Dtype } from '../core/dtype';
 import { gridPositions } from '../core/geometry';
 import { arraySplit } from '../core/rounds';
-import { H5StitchError, UsageError } from '../errors';
 import { native } from '../runtime/addon';
-import { openFile } from '../runtime/hdf5';
-import { defaultHints } from '../runtime/hints';
 import type { Mpi } from '../runtime/mpi';
-import type { GridSetShape } from './tiles';
+import { createGeneratedFile, type GridSetShape } from './tiles';
 
 export interface RegistrationSetOptions extends GridSetShape {
   /** Random stage repeatability: largest |offset| of a tile from its systematic position, per axis (uniform, sub-pixel). */
@@ -125,13 +122,7 @@ export function renderRegistrationTile(o: RegistrationSetOptions, e: StageError,
 export function generateRegistrationSet(mpi: Mpi, path: string, o: RegistrationSetOptions, overwrite = false): { tiles: number; blank: number[]; neighbourShift: number } {
   const e = stageError(o);
   const n = o.rows * o.cols;
-  const file = mpi.runOnAll(() => {
-    try {
-      return openFile(path, { mode: 'create', overwrite, parallel: true, hints: defaultHints() });
-    } catch (error) {
-      throw error instanceof H5StitchError && !(error instanceof UsageError) ? new UsageError(error.message) : error;
-    }
-  });
+  const file = createGeneratedFile(mpi, path, overwrite);
   try {
     const root = mpi.rank === 0;
     const collective = { transfer: 'collective' } as const;

@@ -7,7 +7,7 @@ import { newArray, type Dtype, type NumericArray } from '../core/dtype';
 import { gridPositions, type PlacedTile } from '../core/geometry';
 import { H5StitchError, UsageError } from '../errors';
 import { arraySplit } from '../core/rounds';
-import { openFile, type Dataset } from '../runtime/hdf5';
+import { openFile, type Dataset, type H5File } from '../runtime/hdf5';
 import { defaultHints } from '../runtime/hints';
 import type { Mpi } from '../runtime/mpi';
 
@@ -134,15 +134,7 @@ export function generateTiles(mpi: Mpi, path: string, o: GenerateOptions, overwr
   const byRow: PlacedTile[][] = Array.from({ length: o.rows }, () => []);
   for (const t of tiles) byRow[t.gridRow].push(t);
 
-  // A file that cannot be created is the caller's to fix (UsageError, agreed by every rank); a
-  // later failure on one rank ends the job (the others may be waiting in a collective call).
-  const file = mpi.runOnAll(() => {
-    try {
-      return openFile(path, { mode: 'create', overwrite, parallel: true, hints: defaultHints() });
-    } catch (error) {
-      throw error instanceof H5StitchError && !(error instanceof UsageError) ? new UsageError(error.message) : error;
-    }
-  });
+  const file = createGeneratedFile(mpi, path, overwrite);
   try {
     // Every byte of both datasets is written below: no fill pass first.
     const tilesDs = file.createDataset('/tiles', { shape: [tiles.length, H, W], dtype: o.dtype, fillTime: 'never' });
@@ -228,4 +220,19 @@ function writeRows(o: GenerateOptions, job: RowsJob): void {
     }
     truthDs.write([g0, 0], [g1 - g0, width], out, independent);
   }
+}
+
+/**
+ * Creates a generated set's file, collectively. A file that cannot be created is the caller's to
+ * fix (UsageError, agreed by every rank); a later failure on one rank ends the job (the others
+ * may be waiting in a collective call).
+ */
+export function createGeneratedFile(mpi: Mpi, path: string, overwrite: boolean): H5File {
+  return mpi.runOnAll(() => {
+    try {
+      return openFile(path, { mode: 'create', overwrite, parallel: true, hints: defaultHints() });
+    } catch (error) {
+      throw error instanceof H5StitchError && !(error instanceof UsageError) ? new UsageError(error.message) : error;
+    }
+  });
 }

@@ -59,33 +59,24 @@ export const benchCommand: Command = {
     if (!GENERATE_DTYPES.includes(dtype as Dtype)) throw expected(`one of ${GENERATE_DTYPES.join(' | ')}`, '--dtype', dtype);
     const json = optFlag(args, 'json');
     const inputs = optString(args, 'inputs');
-    if (inputs !== undefined) {
-      if (args.options.has('strategies')) throw new UsageError('give --inputs or --strategies, not both (--inputs times slab)');
-      const report = runInputBench(mpi, {
-        tiles: optPair(args, 'tiles', 1) ?? [4, 4], tile, overlap, dtype: dtype as Dtype, repeat: optInt(args, 'repeat', 1) ?? 3,
-        dir: path.resolve(optString(args, 'dir') ?? path.join(os.tmpdir(), 'h5stitch-bench')),
-        memPerRank: optBytes(args, 'mem-per-rank') ?? DEFAULT_MEM_PER_RANK,
-        inputs: inputsFrom(inputs),
-        stitch: {
-          hints: optHints(args), keepDataSieving: optFlag(args, 'keep-data-sieving'),
-          pipeline: optString(args, 'pipeline') as StitchOptions['pipeline'], writeback: optString(args, 'writeback') as StitchOptions['writeback'],
-        },
-        verbose: !json,
-      });
-      if (mpi.rank === 0) process.stdout.write(json ? `${JSON.stringify(report)}\n` : formatInputBench(report));
-      return 0;
-    }
-    const report = runBench(mpi, {
-      tiles: optPair(args, 'tiles', 1) ?? [4, 4], tile, overlap, dtype: dtype as Dtype, repeat: optInt(args, 'repeat', 1) ?? 3,
+    // What both benches take: the generated set, the budget, and the options passed to every stitch.
+    const common = {
+      tiles: optPair(args, 'tiles', 1) ?? [4, 4] as [number, number], tile, overlap, dtype: dtype as Dtype, repeat: optInt(args, 'repeat', 1) ?? 3,
       dir: path.resolve(optString(args, 'dir') ?? path.join(os.tmpdir(), 'h5stitch-bench')),
       memPerRank: optBytes(args, 'mem-per-rank') ?? DEFAULT_MEM_PER_RANK,
-      strategies: strategiesFrom(args),
       stitch: {
         hints: optHints(args), keepDataSieving: optFlag(args, 'keep-data-sieving'),
         pipeline: optString(args, 'pipeline') as StitchOptions['pipeline'], writeback: optString(args, 'writeback') as StitchOptions['writeback'],
       },
       verbose: !json,
-    });
+    };
+    if (inputs !== undefined) {
+      if (args.options.has('strategies')) throw new UsageError('give --inputs or --strategies, not both (--inputs times slab)');
+      const report = runInputBench(mpi, { ...common, inputs: inputsFrom(inputs) });
+      if (mpi.rank === 0) process.stdout.write(json ? `${JSON.stringify(report)}\n` : formatInputBench(report));
+      return 0;
+    }
+    const report = runBench(mpi, { ...common, strategies: strategiesFrom(args) });
     if (mpi.rank === 0) process.stdout.write(json ? `${JSON.stringify(report)}\n` : formatBench(report));
     return 0;
   },
