@@ -27,7 +27,7 @@ export interface CommandSpec {
 export interface ParsedArgs { positional: string[]; options: Map<string, string[]> }
 
 /** Options every command takes. */
-export const COMMON_OPTIONS: Record<string, OptionSpec> = {
+const COMMON_OPTIONS: Record<string, OptionSpec> = {
   json: { flag: true, help: 'print one JSON report on stdout' },
   debug: { flag: true, help: 'stack traces with errors' },
   help: { flag: true, help: 'this help' },

@@ -35,7 +35,7 @@ export interface GenerateOptions extends GridSetShape {
 const SCALE: Partial<Record<Dtype, number>> = { uint8: 250, uint16: 60000, int16: 30000, int32: 1e6, uint32: 1e6 };
 
 /** The image all tiles are cut from: smooth, in [0, 1], with no period that lines up with a tile grid. */
-export function imageAt(y: number, x: number): number {
+function imageAt(y: number, x: number): number {
   return 0.5 + 0.2 * Math.sin(x * 0.031 + 1.3 * Math.sin(y * 0.0071)) + 0.2 * Math.cos(y * 0.027 + 0.9 * Math.sin(x * 0.0053)) +
     0.1 * Math.sin((x + y) * 0.011);
 }

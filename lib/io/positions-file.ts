@@ -16,7 +16,7 @@ function checked(values: unknown, where: string): Array<[number, number]> {
   return values as Array<[number, number]>;
 }
 
-export function readPositionsHdf5(file: string, dataset: string): Array<[number, number]> {
+function readPositionsHdf5(file: string, dataset: string): Array<[number, number]> {
   if (!fs.existsSync(file)) throw new UsageError(`positions file ${file} does not exist`);
   let h5;
   try {

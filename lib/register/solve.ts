@@ -43,7 +43,7 @@ export interface SolveOptions {
   outlierPixels: number;
 }
 
-export const DEFAULT_SOLVE: SolveOptions = { outlierFactor: 3.5, outlierPixels: 2 };
+const DEFAULT_SOLVE: SolveOptions = { outlierFactor: 3.5, outlierPixels: 2 };
 
 export interface Model {
   /** The affine stage model: registered y = y[0] + y[1]·nominal y + y[2]·nominal x; likewise x. */
@@ -71,7 +71,7 @@ export interface Solution {
 }
 
 /** Groups of tiles joined by kept links (union-find), each sorted, the groups by first tile. */
-export function components(n: number, links: readonly Link[]): number[][] {
+function components(n: number, links: readonly Link[]): number[][] {
   const parent = Int32Array.from({ length: n }, (_, i) => i);
   const find = (i: number): number => {
     let root = i;

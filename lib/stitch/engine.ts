@@ -51,7 +51,7 @@ export interface BandContext {
 export type BandSink = (band: Band | undefined, acc: AccArray) => void;
 
 /** The kernel's arguments for `tile`'s pixels of `region` (`data`) added into `acc`, whose [0] is canvas (accY0, accX0). */
-export function tileJob(plan: StitchPlan, tile: PlannedTile, region: Rect, data: NumericArray,
+function tileJob(plan: StitchPlan, tile: PlannedTile, region: Rect, data: NumericArray,
   acc: AccArray, accY0: number, accX0: number, accWidth: number): AccumulateArgs {
   return {
     acc, accWidth, accY0, accX0, tile, covering: coveringRects(plan, tile.order),
@@ -62,7 +62,7 @@ export function tileJob(plan: StitchPlan, tile: PlannedTile, region: Rect, data:
 }
 
 /** Reads `tile`'s pixels of `region` (into `into`, or a reused buffer). */
-export function readTilePart(ctx: BandContext, tile: PlannedTile, region: Rect, into?: NumericArray): NumericArray {
+function readTilePart(ctx: BandContext, tile: PlannedTile, region: Rect, into?: NumericArray): NumericArray {
   ctx.hooks.beforeTileRead(ctx.mpi.rank, tile.index);
   if (ctx.hooks.skipsRead?.(tile.index)) return into ?? reusedArray('tile-read', ctx.source.dtype, region.height * region.width);
   const ty0 = region.y - tile.y, tx0 = region.x - tile.x;

@@ -102,7 +102,7 @@ export function stitch(options: StitchOptions): StitchReport {
  * A rank bound to one CPU (Open MPI's default for 1-2 ranks) then lets the blend thread leave its
  * binding (setWorkerCpus('node')), so it can use the spare CPU. Collective.
  */
-export function choosePipeline(mpi: Mpi, req: Pick<StitchRequest, 'strategy' | 'pipeline'>): boolean {
+function choosePipeline(mpi: Mpi, req: Pick<StitchRequest, 'strategy' | 'pipeline'>): boolean {
   if (req.strategy !== 'slab' || req.pipeline === 'off') return false;
   const spare = Math.floor(nodeCpus() / mpi.localSize()) >= 2;
   // Every rank must agree: the band count (and so the number of collective writes) depends on it.

@@ -30,7 +30,7 @@ export const MPIIO_OPTIONS = {
   'keep-data-sieving': { flag: true, help: 'leave MPI-IO write data sieving on (unsafe on most clusters)' },
 };
 
-export function compressLevel(value: string | undefined): number | undefined {
+function compressLevel(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const m = /^gzip(?::([0-9]))?$/.exec(value);
   if (!m) throw new UsageError(`Expected gzip or gzip:LEVEL (0-9) for --compress but received "${value}"`);
@@ -47,7 +47,7 @@ function voxelSize(value: string | undefined): [number, number] | undefined {
   return [parts[0], parts[1] ?? parts[0]];
 }
 
-export function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
+function stitchOptionsFrom(args: ParsedArgs): StitchOptions {
   const input = onePositional(args, 'INPUT (an HDF5 file of tiles, a directory of .npy tiles, a TIFF file-name pattern or a Fiji/MIST position file)');
   const out = optString(args, 'out');
   if (!out) throw new UsageError('missing --out OUT.h5');

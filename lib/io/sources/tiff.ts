@@ -76,7 +76,7 @@ function openTiff(file: string): NativeTiffFile {
 }
 
 /** Checks one tile file's header against `shape` (opens and closes it). */
-export function checkTiffTile(file: string, shape?: TileShape): TileShape {
+function checkTiffTile(file: string, shape?: TileShape): TileShape {
   const tiff = openTiff(file);
   try {
     const p = checkedPages(tiff, shape);
