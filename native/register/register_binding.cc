@@ -46,7 +46,8 @@ Strip StripArg(const Napi::CallbackInfo& info, size_t i, const char* what, std::
 
 Napi::Value RegisterPairJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::vector<double> sa, sb;
+  // Reused across calls (the addon runs on the main thread only): see phase_correlation.cc's Scratch.
+  static std::vector<double> sa, sb;
   const Strip a = StripArg(info, 0, "a", sa);
   const Strip b = StripArg(info, 2, "b", sb);
   Napi::Object o = OptionsArg(info, 4, "options");
