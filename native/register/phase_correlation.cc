@@ -223,9 +223,13 @@ PairResult RegisterPair(const Strip& rawA, const Strip& rawB, const PairOptions&
   using Clock = std::chrono::steady_clock;
   const auto started = Clock::now();
   Scratch& scratch = PairScratch();
-  Centred(rawA, scratch.centredA);
-  Centred(rawB, scratch.centredB);
-  const Strip a{scratch.centredA.data(), rawA.height, rawA.width}, b{scratch.centredB.data(), rawB.height, rawB.width};
+  Strip a = rawA, b = rawB;
+  if (!o.centred) {
+    Centred(rawA, scratch.centredA);
+    Centred(rawB, scratch.centredB);
+    a.data = scratch.centredA.data();
+    b.data = scratch.centredB.data();
+  }
   // Coarse to fine: phase correlation on 2x2-binned strips when they are large (a quarter of the
   // transform work); the candidates it finds are scored and refined by NCC at full resolution.
   const int bin = std::min({a.height, a.width, b.height, b.width}) >= kBinFrom ? 2 : 1;
