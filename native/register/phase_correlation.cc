@@ -164,35 +164,43 @@ double OverlapNcc(const Strip& a, const Strip& b, int sy, int sx, long* overlap)
   const long n = static_cast<long>(y1 - y0) * (x1 - x0);
   // One pass over the five sums: callers centre the strips first (RegisterPair does), so the
   // variance sums do not cancel.
-  // Lane k takes columns x0 + k (mod 4) of every row, in GCC vector registers (two SSE2 halves
-  // without AVX); the lanes are added in a fixed order, so the bits do not depend on the machine.
-  typedef double Lanes __attribute__((vector_size(32)));
-  Lanes la = {}, lb = {}, laa = {}, lbb = {}, lab = {};
+  // Lane k takes columns x0 + k (mod 4) of every row, as two SSE2 pairs (lanes 0-1 and 2-3; a
+  // 4-wide GCC vector spilled to the stack); the lanes are added in a fixed order, so the bits do
+  // not depend on the machine.
+  typedef double Pair __attribute__((vector_size(16)));
+  Pair la0 = {}, lb0 = {}, laa0 = {}, lbb0 = {}, lab0 = {}, la1 = {}, lb1 = {}, laa1 = {}, lbb1 = {}, lab1 = {};
   for (int y = y0; y < y1; y++) {
     const double* ra = a.data + static_cast<size_t>(y + sy) * a.width + sx;
     const double* rb = b.data + static_cast<size_t>(y) * b.width;
     int x = x0;
-    for (; x + 4 <= x1; x += 4) {
-      Lanes va, vb;
-      std::memcpy(&va, ra + x, sizeof va);
-      std::memcpy(&vb, rb + x, sizeof vb);
-      la += va;
-      lb += vb;
-      laa += va * va;
-      lbb += vb * vb;
-      lab += va * vb;
-    }
-    for (int k = 0; x < x1; x++, k++) {
-      const double va = ra[x], vb = rb[x];
-      la[k] += va;
-      lb[k] += vb;
-      laa[k] += va * va;
-      lbb[k] += vb * vb;
-      lab[k] += va * vb;
+    auto add4 = [&](const double* pa, const double* pb) {
+      Pair va0, vb0, va1, vb1;
+      std::memcpy(&va0, pa, sizeof va0);
+      std::memcpy(&vb0, pb, sizeof vb0);
+      std::memcpy(&va1, pa + 2, sizeof va1);
+      std::memcpy(&vb1, pb + 2, sizeof vb1);
+      la0 += va0;
+      lb0 += vb0;
+      laa0 += va0 * va0;
+      lbb0 += vb0 * vb0;
+      lab0 += va0 * vb0;
+      la1 += va1;
+      lb1 += vb1;
+      laa1 += va1 * va1;
+      lbb1 += vb1 * vb1;
+      lab1 += va1 * vb1;
+    };
+    for (; x + 4 <= x1; x += 4) add4(ra + x, rb + x);
+    if (x < x1) {
+      // The row's last 1-3 columns, zero-padded: whole-vector updates keep the sums in registers.
+      double pa[4] = {}, pb[4] = {};
+      std::memcpy(pa, ra + x, sizeof(double) * (x1 - x));
+      std::memcpy(pb, rb + x, sizeof(double) * (x1 - x));
+      add4(pa, pb);
     }
   }
-  auto total = [](const Lanes& l) { return (l[0] + l[1]) + (l[2] + l[3]); };
-  const double sa = total(la), sb = total(lb), saa = total(laa), sbb = total(lbb), sab = total(lab);
+  auto total = [](const Pair& l0, const Pair& l1) { return (l0[0] + l0[1]) + (l1[0] + l1[1]); };
+  const double sa = total(la0, la1), sb = total(lb0, lb1), saa = total(laa0, laa1), sbb = total(lbb0, lbb1), sab = total(lab0, lab1);
   *overlap = n;
   const double varA = saa - sa * sa / n, varB = sbb - sb * sb / n, cov = sab - sa * sb / n;
   // A flat overlap (blank tile, saturated region) correlates with nothing.
