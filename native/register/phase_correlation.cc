@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <complex>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -26,6 +27,19 @@ int GoodSize(int target) {
     for (int p : {2, 3, 5, 7}) while (m % p == 0) m /= p;
     if (m == 1) return n;
   }
+}
+
+// Sums in kLanes interleaved partial sums, added up in a fixed order: the same bits every run, and
+// independent chains the compiler can vectorise (one running double sum is latency-bound).
+constexpr int kLanes = 4;
+
+double LaneSum(const double* v, size_t n) {
+  double lane[kLanes] = {};
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int k = 0; k < kLanes; k++) lane[k] += v[i + k];
+  for (; i < n; i++) lane[i % kLanes] += v[i];
+  return (lane[0] + lane[1]) + (lane[2] + lane[3]);
 }
 
 // Plans and buffers for one padded size, made once and reused for every pair of that size.
@@ -90,10 +104,8 @@ std::vector<double> Tukey(int n) {
 // Writes the strip, mean removed and windowed, into the zeroed padded buffer.
 void Load(const Strip& s, Plans& p) {
   std::fill(p.real, p.real + static_cast<size_t>(p.height) * p.width, 0.0f);
-  double mean = 0;
   const size_t n = static_cast<size_t>(s.height) * s.width;
-  for (size_t i = 0; i < n; i++) mean += s.data[i];
-  mean /= static_cast<double>(n);
+  const double mean = LaneSum(s.data, n) / static_cast<double>(n);
   const auto wy = Tukey(s.height), wx = Tukey(s.width);
   for (int y = 0; y < s.height; y++)
     for (int x = 0; x < s.width; x++)
@@ -112,11 +124,11 @@ int Readings(int t, int n, int offset, int limit, int bin, int out[3]) {
   return count;
 }
 
-// The strip averaged over bin x bin blocks (the last partial row and column dropped).
-std::vector<double> Binned(const Strip& s, int bin, int* height, int* width) {
+// The strip averaged over bin x bin blocks (the last partial row and column dropped), into `out`.
+void Binned(const Strip& s, int bin, int* height, int* width, std::vector<double>& out) {
   *height = s.height / bin;
   *width = s.width / bin;
-  std::vector<double> out(static_cast<size_t>(*height) * *width, 0.0);
+  out.assign(static_cast<size_t>(*height) * *width, 0.0);
   for (int y = 0; y < *height * bin; y++) {
     double* row = out.data() + static_cast<size_t>(y / bin) * *width;
     const double* from = s.data + static_cast<size_t>(y) * s.width;
@@ -125,7 +137,6 @@ std::vector<double> Binned(const Strip& s, int bin, int* height, int* width) {
   }
   const double scale = 1.0 / (bin * bin);
   for (double& v : out) v *= scale;
-  return out;
 }
 
 // Parabola vertex through (-1, lo), (0, mid), (1, hi), clamped to half a pixel; 0 when not a peak.
@@ -153,19 +164,43 @@ double OverlapNcc(const Strip& a, const Strip& b, int sy, int sx, long* overlap)
   const long n = static_cast<long>(y1 - y0) * (x1 - x0);
   // One pass over the five sums: callers centre the strips first (RegisterPair does), so the
   // variance sums do not cancel.
-  double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+  // Lane k takes columns x0 + k (mod 4) of every row, as two SSE2 pairs (lanes 0-1 and 2-3; a
+  // 4-wide GCC vector spilled to the stack); the lanes are added in a fixed order, so the bits do
+  // not depend on the machine.
+  typedef double Pair __attribute__((vector_size(16)));
+  Pair la0 = {}, lb0 = {}, laa0 = {}, lbb0 = {}, lab0 = {}, la1 = {}, lb1 = {}, laa1 = {}, lbb1 = {}, lab1 = {};
   for (int y = y0; y < y1; y++) {
     const double* ra = a.data + static_cast<size_t>(y + sy) * a.width + sx;
     const double* rb = b.data + static_cast<size_t>(y) * b.width;
-    for (int x = x0; x < x1; x++) {
-      const double va = ra[x], vb = rb[x];
-      sa += va;
-      sb += vb;
-      saa += va * va;
-      sbb += vb * vb;
-      sab += va * vb;
+    int x = x0;
+    auto add4 = [&](const double* pa, const double* pb) {
+      Pair va0, vb0, va1, vb1;
+      std::memcpy(&va0, pa, sizeof va0);
+      std::memcpy(&vb0, pb, sizeof vb0);
+      std::memcpy(&va1, pa + 2, sizeof va1);
+      std::memcpy(&vb1, pb + 2, sizeof vb1);
+      la0 += va0;
+      lb0 += vb0;
+      laa0 += va0 * va0;
+      lbb0 += vb0 * vb0;
+      lab0 += va0 * vb0;
+      la1 += va1;
+      lb1 += vb1;
+      laa1 += va1 * va1;
+      lbb1 += vb1 * vb1;
+      lab1 += va1 * vb1;
+    };
+    for (; x + 4 <= x1; x += 4) add4(ra + x, rb + x);
+    if (x < x1) {
+      // The row's last 1-3 columns, zero-padded: whole-vector updates keep the sums in registers.
+      double pa[4] = {}, pb[4] = {};
+      std::memcpy(pa, ra + x, sizeof(double) * (x1 - x));
+      std::memcpy(pb, rb + x, sizeof(double) * (x1 - x));
+      add4(pa, pb);
     }
   }
+  auto total = [](const Pair& l0, const Pair& l1) { return (l0[0] + l0[1]) + (l1[0] + l1[1]); };
+  const double sa = total(la0, la1), sb = total(lb0, lb1), saa = total(laa0, laa1), sbb = total(lbb0, lbb1), sab = total(lab0, lab1);
   *overlap = n;
   const double varA = saa - sa * sa / n, varB = sbb - sb * sb / n, cov = sab - sa * sb / n;
   // A flat overlap (blank tile, saturated region) correlates with nothing.
@@ -173,33 +208,46 @@ double OverlapNcc(const Strip& a, const Strip& b, int sy, int sx, long* overlap)
   return cov / std::sqrt(varA * varB);
 }
 
-// A copy of the strip with its mean removed (for OverlapNcc's one-pass sums).
-static std::vector<double> Centred(const Strip& s) {
+// A copy of the strip with its mean removed (for OverlapNcc's one-pass sums), into `out`.
+static void Centred(const Strip& s, std::vector<double>& out) {
   const size_t n = static_cast<size_t>(s.height) * s.width;
-  double mean = 0;
-  for (size_t i = 0; i < n; i++) mean += s.data[i];
-  mean /= static_cast<double>(n);
-  std::vector<double> out(s.data, s.data + n);
-  for (double& v : out) v -= mean;
-  return out;
+  const double mean = LaneSum(s.data, n) / static_cast<double>(n);
+  out.resize(n);
+  for (size_t i = 0; i < n; i++) out[i] = s.data[i] - mean;
+}
+
+// Scratch reused by every pair: fresh multi-megabyte vectors per pair cost more in page faults
+// (the allocator hands them back to the OS each time) than the transforms themselves.
+struct Scratch {
+  std::vector<double> centredA, centredB, binnedA, binnedB;
+};
+
+static Scratch& PairScratch() {
+  static Scratch scratch;
+  return scratch;
 }
 
 PairResult RegisterPair(const Strip& rawA, const Strip& rawB, const PairOptions& o) {
   using Clock = std::chrono::steady_clock;
   const auto started = Clock::now();
-  const std::vector<double> centredA = Centred(rawA), centredB = Centred(rawB);
-  const Strip a{centredA.data(), rawA.height, rawA.width}, b{centredB.data(), rawB.height, rawB.width};
+  Scratch& scratch = PairScratch();
+  Strip a = rawA, b = rawB;
+  if (!o.centred) {
+    Centred(rawA, scratch.centredA);
+    Centred(rawB, scratch.centredB);
+    a.data = scratch.centredA.data();
+    b.data = scratch.centredB.data();
+  }
   // Coarse to fine: phase correlation on 2x2-binned strips when they are large (a quarter of the
   // transform work); the candidates it finds are scored and refined by NCC at full resolution.
   const int bin = std::min({a.height, a.width, b.height, b.width}) >= kBinFrom ? 2 : 1;
   int bha = a.height, bwa = a.width, bhb = b.height, bwb = b.width;
-  std::vector<double> binnedA, binnedB;
   Strip ca = a, cb = b;
   if (bin > 1) {
-    binnedA = Binned(a, bin, &bha, &bwa);
-    binnedB = Binned(b, bin, &bhb, &bwb);
-    ca = Strip{binnedA.data(), bha, bwa};
-    cb = Strip{binnedB.data(), bhb, bwb};
+    Binned(a, bin, &bha, &bwa, scratch.binnedA);
+    Binned(b, bin, &bhb, &bwb, scratch.binnedB);
+    ca = Strip{scratch.binnedA.data(), bha, bwa};
+    cb = Strip{scratch.binnedB.data(), bhb, bwb};
   }
   const int h = GoodSize(std::max(ca.height, cb.height)), w = GoodSize(std::max(ca.width, cb.width));
   Plans& p = PlansFor(h, w);
@@ -330,6 +378,9 @@ PairResult RegisterPair(const Strip& rawA, const Strip& rawB, const PairOptions&
   return result;
 }
 
-void ReleasePlans() { PlanCache().clear(); }
+void ReleasePlans() {
+  PlanCache().clear();
+  PairScratch() = Scratch{};
+}
 
 }  // namespace h5stitch::reg

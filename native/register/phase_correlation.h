@@ -38,6 +38,9 @@ struct PairOptions {
   int peaks = 5;
   // Fewest overlapping pixels a candidate needs (NCC over a sliver is meaningless).
   long minOverlap = 256;
+  // The strips already have their means removed (the binding does it while widening them): skips
+  // RegisterPair's own centring copy.
+  bool centred = false;
 };
 
 // Registers strip B against strip A. Creates (and caches) FFTW plans for the padded size on first
