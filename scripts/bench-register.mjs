@@ -13,11 +13,11 @@
 // share of the tiles natively) and kept in --dir. Reported per run: the register job's own
 // figures (pairs, pairs/s per rank, the busiest rank's read / FFT / NCC seconds, the solve), the
 // stitch's wall time, the whole jobs' times, and the positions' error against the true positions.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { jobEnv, lastJson, runJob } from './bench-jobs.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { values: opt } = parseArgs({
@@ -47,20 +47,12 @@ const repeat = Number(opt.repeat);
 if (!Number.isInteger(repeat) || repeat < 1) usage(`Expected an integer >= 1 for --repeat but received "${opt.repeat}"`);
 const dir = path.resolve(opt.dir);
 fs.mkdirSync(dir, { recursive: true });
-const env = { ...process.env, NO_COLOR: '1', OMPI_MCA_rmaps_base_oversubscribe: '1', OMPI_MCA_mpi_yield_when_idle: '1' };
-if (process.getuid?.() === 0) Object.assign(env, { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' });
+const env = jobEnv();
 const mpirunArgs = opt['mpirun-args'].split(/\s+/).filter(Boolean);
 const stitchJs = path.join(root, 'dist', 'stitch.js');
 const log = (s) => process.stderr.write(`bench-register: ${s}\n`);
 
-function run(cmd, args, what) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 256 << 20 });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ')}`);
-  return { stdout: r.stdout, stderr: r.stderr, seconds };
-}
-const lastJson = (text) => JSON.parse(text.trim().split('\n').filter((l) => l.startsWith('{')).pop());
+const run = (cmd, args, what) => runJob(env, cmd, args, what, 256 << 20);
 // Each rank under GNU time: its CPU seconds (user + system). On a shared machine the wall time
 // mostly measures the neighbours; the busiest rank's CPU time is what free cores would take.
 const mpirun = (n, argv) => ['mpirun', [...mpirunArgs, '-n', String(n), '/usr/bin/time', '-f', 'bench-cpu %U %S', 'node', stitchJs, ...argv]];

@@ -30,6 +30,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { jobEnv, lastJson, runJob } from './bench-jobs.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 // --suite register (MIST's reference grid: register + stitch) is its own script; it takes the rest.
@@ -112,23 +113,14 @@ for (const v of variants) if (!ALL_VARIANTS.includes(v)) usage(`Expected variant
 
 const dir = path.resolve(opt.dir);
 fs.mkdirSync(dir, { recursive: true });
-const env = { ...process.env, NO_COLOR: '1', OMPI_MCA_rmaps_base_oversubscribe: '1', OMPI_MCA_mpi_yield_when_idle: '1' };
-if (process.getuid?.() === 0) Object.assign(env, { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' });
+const env = jobEnv();
 const mpirunArgs = opt['mpirun-args'].split(/\s+/).filter(Boolean);
 const stitchJs = path.join(root, 'dist', 'stitch.js');
 const classicPy = path.join(root, 'bench', 'classic_stitch.py');
 const digestPy = path.join(root, 'bench', 'dataset_digest.py');
 const log = (s) => process.stderr.write(`bench-suite: ${s}\n`);
 
-/** Runs one job; returns its stdout, stderr, whole-job seconds. Throws (naming the job) when it fails. */
-function run(cmd, args, what) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 64 << 20 });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' | ')}`);
-  return { stdout: r.stdout, stderr: r.stderr, seconds };
-}
-const lastJson = (text) => JSON.parse(text.trim().split('\n').filter((l) => l.startsWith('{')).pop());
+const run = (cmd, args, what) => runJob(env, cmd, args, what);
 /** Each rank runs under GNU time, which prints its peak RSS (KiB) on stderr. */
 const rssOf = (stderr) => [...stderr.matchAll(/^suite-rss (\d+)$/gm)].map((m) => Number(m[1]));
 const mpirun = (n, argv) => ['mpirun', [...mpirunArgs, ...(CASES[currentCase]?.mpirunArgs ?? []), '-n', String(n), '/usr/bin/time', '-f', 'suite-rss %M', ...argv]];
