@@ -7,7 +7,7 @@
  * Level k is ceil(h/2^k) x ceil(w/2^k): each level halves the one below, rounding up, and each of
  * its pixels is the mean of the (up to 2x2) stored pixels of level k-1 it covers (docs/pyramid.md).
  */
-import type { Dtype } from './dtype';
+import type { Dtype, NumericArray } from './dtype';
 import { UsageError } from '../errors';
 
 /** Output layouts: the default HDF5 one (/stitched + /multiscale) and BigDataViewer's. */
@@ -118,6 +118,12 @@ export function canvasPathOf(format: OutputFormat, dataset = '/stitched'): strin
  */
 export function storedDtype(format: OutputFormat, dtype: Dtype): Dtype {
   return format === 'bdv' && dtype === 'uint16' ? 'int16' : dtype;
+}
+
+/** `data` of the meant dtype as the elements of the stored one (bdv: uint16 as int16 bits, no copy). */
+export function storedView(data: NumericArray, stored: Dtype): NumericArray {
+  if (stored === 'int16' && data instanceof Uint16Array) return new Int16Array(data.buffer, data.byteOffset, data.length);
+  return data;
 }
 
 /** The /s00 dataType attribute for `dtype` (n5 DataType names), or undefined for uint16 (none written). */

@@ -5,7 +5,7 @@
  * [1, h, w], uint16 as int16 bits). For verify, preview and inspect (docs/pyramid.md).
  */
 import { isDtype, newArray, type Dtype, type NumericArray } from '../core/dtype';
-import { BDV, levelPath, MULTISCALE_GROUP, OUTPUT_FORMATS, PYRAMID_PROVENANCE, type OutputFormat } from '../core/pyramid';
+import { BDV, levelPath, MULTISCALE_GROUP, OUTPUT_FORMATS, PYRAMID_PROVENANCE, storedView, type OutputFormat } from '../core/pyramid';
 import { PROVENANCE } from '../core/provenance';
 import { UsageError } from '../errors';
 import type { Transfer } from '../runtime/addon';
@@ -66,7 +66,7 @@ export function openImage(file: H5File, path: string, meant?: Dtype): LevelView 
   return {
     path, shape: [h, w], dtype: dtype as Dtype, dataset,
     read(y0, rows, out, transfer) {
-      const into = dtype !== stored ? new Int16Array(out.buffer, out.byteOffset, out.length) : out;
+      const into = storedView(out, stored);
       const options = transfer ? { transfer } : {};
       if (threeD) dataset.read([0, rows > 0 ? y0 : 0, 0], [1, rows, w], into, options);
       else dataset.read([rows > 0 ? y0 : 0, 0], [rows, w], into, options);

@@ -15,6 +15,7 @@ import { rawWeight } from '../core/weights';
 import { expected, UsageError } from '../errors';
 import { readLayoutFile } from '../io/layout-file';
 import { readProvenance } from '../io/provenance';
+import { storedView } from '../core/pyramid';
 import { readPyramidInfo } from '../io/levels';
 import { verifyLevels, type LevelVerdict } from './verify-levels';
 import { openTileSource } from '../io/sources';
@@ -254,7 +255,7 @@ function checkOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
         const rows = by1 - by0;
         const gotBand = got.subarray(0, rows * width) as NumericArray;
         // Collective: a rank out of rows reads nothing but still takes part.
-        const into = outDtype !== ds.dtype ? new Int16Array(gotBand.buffer, gotBand.byteOffset, gotBand.length) : gotBand;
+        const into = storedView(gotBand, ds.dtype!);
         if (plane === undefined) ds.read([rows > 0 ? by0 : 0, 0], [rows, width], into, { transfer: 'collective' });
         else ds.read([plane, rows > 0 ? by0 : 0, 0], [1, rows, width], into, { transfer: 'collective' });
         // Every rank learns of a tile that failed to read here (and all end with one line).

@@ -8,8 +8,8 @@ import type { Transfer } from '../../runtime/addon';
 import { openFile, type Dataset, type H5File } from '../../runtime/hdf5';
 import type { Mpi } from '../../runtime/mpi';
 import { writeProvenance } from '../provenance';
-import { storedDtype } from '../../core/pyramid';
-import { createLevels, storedView, writeBdvXml, type PyramidLevels, type PyramidSpec } from './pyramid';
+import { storedDtype, storedView } from '../../core/pyramid';
+import { createLevels, writeBdvXml, type PyramidLevels, type PyramidSpec } from './pyramid';
 import type { OutputSink, ScratchCanvas } from './sink';
 
 export interface Hdf5OutputSpec {

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { newArray, type Dtype, type NumericArray, type PixelArray } from '../../core/dtype';
 import {
   BDV, bdvDataType, downsamplingFactors, levelChunk, levelPath, levelShape, MULTISCALE_GROUP, N5_ATTRS, PYRAMID_PROVENANCE,
-  PYRAMID_REDUCTION, storedDtype, type OutputFormat,
+  PYRAMID_REDUCTION, storedDtype, storedView, type OutputFormat,
 } from '../../core/pyramid';
 import { PROVENANCE } from '../../core/provenance';
 import type { Transfer } from '../../runtime/addon';
@@ -31,12 +31,6 @@ export interface PyramidSpec {
   /** Physical size of a level-0 pixel along x and y, and its unit (N5 pixelResolution, BDV voxelSize). */
   voxelSize: [number, number];
   voxelUnit: string;
-}
-
-/** The output's element type as meant and as stored (bdv: uint16 as int16 bits). */
-export function storedView(data: NumericArray, stored: Dtype): NumericArray {
-  if (stored === 'int16' && data instanceof Uint16Array) return new Int16Array(data.buffer, data.byteOffset, data.length);
-  return data;
 }
 
 /** One level k >= 1: its dataset and the rows of it this rank made but has not written yet. */
