@@ -20,11 +20,17 @@ export interface TransferFacts {
   fsClass: FsClass;
   /** The MPI-IO layer of the opened output (runtime/info.ts mpioLayerOf). */
   mpioLayer: 'ROMIO' | 'OMPIO' | 'unknown';
+  /**
+   * The canvas is stored in small chunks (BigDataViewer's 256x256 cells): HDF5 writes a collective
+   * call's chunks in one MPI-IO call, an independent one chunk by chunk (4x slower here; docs/pyramid.md).
+   */
+  cellChunks: boolean;
 }
 
 /** The transfer every rank uses. Collective (all ranks must agree: collective calls must match). */
 export function chooseTransfer(mpi: Mpi, req: Pick<StitchRequest, 'strategy' | 'io' | 'gzip'>, facts: TransferFacts): Transfer {
   if (req.strategy === 'serial') return 'independent';
+  if (req.io === 'auto' && facts.cellChunks) return 'collective';
   // One slab rank has nobody to coordinate with: a collective write would only pass every byte
   // through MPI-IO's aggregation buffer (OMPIO copies it). Filtered chunks are written collectively.
   if (req.strategy === 'slab' && mpi.size === 1 && req.gzip === undefined) return 'independent';

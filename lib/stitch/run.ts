@@ -224,10 +224,7 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
     });
     if (req.atomic) sink.setAtomicity(true);
     const mpioLayer = mpioLayerOf(sink.mpioHints(), req.hints, native().mpi.libraryVersion().library);
-    io = chooseTransfer(mpi, req, { fsClass: fileSystem.class, mpioLayer });
-    // BigDataViewer's level 0 is in 256x256 cells: HDF5 writes a collective call's chunks in one
-    // MPI-IO call, an independent one chunk by chunk (4x slower here; docs/pyramid.md).
-    if (layout.pyramid?.format === 'bdv' && req.io === 'auto') io = 'collective';
+    io = chooseTransfer(mpi, req, { fsClass: fileSystem.class, mpioLayer, cellChunks: layout.pyramid?.format === 'bdv' });
     const tty = mpi.rank === 0 && process.stderr.isTTY && req.progress;
     const ctx: StrategyContext = {
       mpi, source, plan, meter, hooks, sink, outDtype: dtype, io, pipeline, memPerRank: req.memPerRank, chunkRows: layout.chunk?.[0], compressed: req.gzip !== undefined,
