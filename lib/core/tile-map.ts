@@ -3,6 +3,7 @@
  * the canvas's longer side is about 1600 px, filled by its verdict, with a legend below. As SVG
  * text, or as RGB pixels for a PNG (io/sinks/tile-map.ts writes either).
  */
+import { escapeXml } from './xml';
 
 export type MapStatus = 'ok' | 'missing' | 'wrong';
 export interface MapTile { index: number; y: number; x: number; height: number; width: number; status: MapStatus }
@@ -55,7 +56,6 @@ function counts(tiles: readonly MapTile[]): Record<MapStatus, number> {
 
 const hex = (rgb: readonly number[]) => `#${rgb.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 const darker = (rgb: readonly number[]) => rgb.map((v) => Math.round(v * 0.6));
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** The map as an SVG document; each tile's rect carries data-tile and data-status. */
 export function tileMapSvg(tiles: readonly MapTile[], canvas: readonly [number, number], title: string): string {
@@ -63,7 +63,7 @@ export function tileMapSvg(tiles: readonly MapTile[], canvas: readonly [number, 
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<svg xmlns="http://www.w3.org/2000/svg" width="${layout.width}" height="${layout.height}" viewBox="0 0 ${layout.width} ${layout.height}">`,
-    `<title>${escape(title)}</title>`,
+    `<title>${escapeXml(title)}</title>`,
     `<rect x="0" y="0" width="${layout.width}" height="${layout.height}" fill="#ffffff"/>`,
     `<g id="tiles" font-family="sans-serif" text-anchor="middle" dominant-baseline="central">`,
   ];

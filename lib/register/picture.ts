@@ -5,6 +5,7 @@
  * tiles hatched with their uncertainty. Each link and tile carries data-* attributes and a
  * <title> (the tooltip), so the picture can be checked against the pair table. Pure.
  */
+import { escapeXml } from '../core/xml';
 import type { RegisterReport } from './run';
 
 /** Residual bins (px) and their colours, lowest first: green (≪ 1 px) to red (disagrees). */
@@ -27,7 +28,6 @@ export function residualColour(residual: number): string {
   return RESIDUAL_SCALE.find((b) => residual < b.below)!.colour;
 }
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const f = (v: number) => Number(v.toFixed(1)).toString();
 
 export function registrationPicture(r: RegisterReport, options: { width?: number } = {}): string {
@@ -44,8 +44,8 @@ export function registrationPicture(r: RegisterReport, options: { width?: number
     '<rect width="6" height="6" fill="#fff3e0"/><line x1="0" y1="0" x2="0" y2="6" stroke="#ef6c00" stroke-width="2"/></pattern></defs>');
   out.push('<rect width="100%" height="100%" fill="white"/>');
   const s = r.status, p = r.pairs;
-  out.push(`<text x="${margin}" y="${margin + 4}" font-size="14" font-weight="bold">${escape(`register ${r.input.split('/').pop()}: ${r.tiles} tiles, ${s.registered} registered, ${s['registered-group']} in separate groups, ${s.modelled} modelled`)}</text>`);
-  out.push(`<text x="${margin}" y="${margin + 22}">${escape(`${p.kept}/${p.total} pairs kept (${p.lowNcc} below NCC ${r.nccThreshold.value.toFixed(3)}, ${p.noCandidate} without a candidate, ${p.outlier} outliers); modelled tiles ±${r.model.predictionRms.toFixed(2)} px`)}</text>`);
+  out.push(`<text x="${margin}" y="${margin + 4}" font-size="14" font-weight="bold">${escapeXml(`register ${r.input.split('/').pop()}: ${r.tiles} tiles, ${s.registered} registered, ${s['registered-group']} in separate groups, ${s.modelled} modelled`)}</text>`);
+  out.push(`<text x="${margin}" y="${margin + 22}">${escapeXml(`${p.kept}/${p.total} pairs kept (${p.lowNcc} below NCC ${r.nccThreshold.value.toFixed(3)}, ${p.noCandidate} without a candidate, ${p.outlier} outliers); modelled tiles ±${r.model.predictionRms.toFixed(2)} px`)}</text>`);
   const top = margin + 40;
   const X = (x: number) => f(margin + x * scale), Y = (y: number) => f(top + y * scale);
   const tiles = r.tileTable;
@@ -54,7 +54,7 @@ export function registrationPicture(r: RegisterReport, options: { width?: number
     const fill = t.status === 'modelled' ? 'url(#modelled)' : t.status === 'registered-group' ? '#e3f2fd' : '#f5f5f5';
     const stroke = t.status === 'modelled' ? '#ef6c00' : t.status === 'registered-group' ? '#1565c0' : '#bdbdbd';
     const tip = `tile ${t.index}: ${t.status}${t.reason ? `: ${t.reason}` : ''}${t.uncertainty !== undefined ? ` (±${t.uncertainty.toFixed(2)} px)` : ''}`;
-    out.push(`<rect class="tile" data-index="${t.index}" data-status="${t.status}" x="${X(t.x)}" y="${Y(t.y)}" width="${f(tileW * scale)}" height="${f(tileH * scale)}" fill="${fill}" fill-opacity="0.8" stroke="${stroke}" stroke-width="0.8"><title>${escape(tip)}</title></rect>`);
+    out.push(`<rect class="tile" data-index="${t.index}" data-status="${t.status}" x="${X(t.x)}" y="${Y(t.y)}" width="${f(tileW * scale)}" height="${f(tileH * scale)}" fill="${fill}" fill-opacity="0.8" stroke="${stroke}" stroke-width="0.8"><title>${escapeXml(tip)}</title></rect>`);
   }
   out.push('</g><g id="links" stroke-linecap="round">');
   const centre = (i: number) => [tiles[i].y + tileH / 2, tiles[i].x + tileW / 2];
@@ -64,7 +64,7 @@ export function registrationPicture(r: RegisterReport, options: { width?: number
     const style = l.status === 'kept' ? `stroke="${residualColour(l.residual)}" stroke-width="${f(width)}"`
       : `stroke="${REJECTED_STYLE[l.status].colour}" stroke-width="${f(Math.max(1, width / 2))}" stroke-dasharray="${REJECTED_STYLE[l.status].dash}"`;
     const tip = `${l.a}-${l.b}: ${l.status}, NCC ${l.ncc.toFixed(3)}, residual ${l.residual.toFixed(3)} px, shift (${l.dy.toFixed(2)}, ${l.dx.toFixed(2)})`;
-    out.push(`<line class="link" data-a="${l.a}" data-b="${l.b}" data-status="${l.status}" data-residual="${l.residual}" x1="${X(xa)}" y1="${Y(ya)}" x2="${X(xb)}" y2="${Y(yb)}" ${style}><title>${escape(tip)}</title></line>`);
+    out.push(`<line class="link" data-a="${l.a}" data-b="${l.b}" data-status="${l.status}" data-residual="${l.residual}" x1="${X(xa)}" y1="${Y(ya)}" x2="${X(xb)}" y2="${Y(yb)}" ${style}><title>${escapeXml(tip)}</title></line>`);
   }
   out.push('</g>');
   // Labels only where they fit: modelled tiles always (they are what a reader looks for).
@@ -72,21 +72,21 @@ export function registrationPicture(r: RegisterReport, options: { width?: number
   out.push('<g id="labels" text-anchor="middle" font-size="10">');
   for (const t of labelled) {
     const text = t.status === 'registered' ? `${t.index}` : `${t.index} ${t.status === 'modelled' ? 'modelled' : 'group'}${t.uncertainty === undefined ? '' : ` ±${t.uncertainty.toFixed(1)}`}`;
-    out.push(`<text x="${X(t.x + tileW / 2)}" y="${Y(t.y + tileH / 2)}" dy="-3">${escape(text)}</text>`);
+    out.push(`<text x="${X(t.x + tileW / 2)}" y="${Y(t.y + tileH / 2)}" dy="-3">${escapeXml(text)}</text>`);
   }
   out.push('</g><g id="legend">');
   out.push(`<text x="${margin}" y="${f(legendTop)}" font-weight="bold">kept link: residual (distance between the pair's measured shift and the solved positions)</text>`);
   RESIDUAL_SCALE.forEach((b, k) => {
     const x = margin + k * 110;
-    out.push(`<rect class="legend-residual" data-colour="${b.colour}" x="${x}" y="${f(legendTop + 8)}" width="30" height="12" fill="${b.colour}"/><text x="${x + 36}" y="${f(legendTop + 18)}">${escape(b.label)}</text>`);
+    out.push(`<rect class="legend-residual" data-colour="${b.colour}" x="${x}" y="${f(legendTop + 8)}" width="30" height="12" fill="${b.colour}"/><text x="${x + 36}" y="${f(legendTop + 18)}">${escapeXml(b.label)}</text>`);
   });
   Object.values(REJECTED_STYLE).forEach((st, k) => {
     const y = legendTop + 42 + k * 18;
-    out.push(`<line x1="${margin}" y1="${f(y - 4)}" x2="${margin + 40}" y2="${f(y - 4)}" stroke="${st.colour}" stroke-width="2" stroke-dasharray="${st.dash}"/><text x="${margin + 48}" y="${f(y)}">${escape(st.label)}</text>`);
+    out.push(`<line x1="${margin}" y1="${f(y - 4)}" x2="${margin + 40}" y2="${f(y - 4)}" stroke="${st.colour}" stroke-width="2" stroke-dasharray="${st.dash}"/><text x="${margin + 48}" y="${f(y)}">${escapeXml(st.label)}</text>`);
   });
   const y = legendTop + 42 + 3 * 18;
-  out.push(`<rect x="${margin}" y="${f(y - 11)}" width="40" height="14" fill="url(#modelled)" stroke="#ef6c00"/><text x="${margin + 48}" y="${f(y)}">${escape('modelled tile (no kept link): placed by the stage model, ± its uncertainty')}</text>`);
-  out.push(`<rect x="${margin}" y="${f(y + 7)}" width="40" height="14" fill="#e3f2fd" stroke="#1565c0"/><text x="${margin + 48}" y="${f(y + 18)}">${escape('tiles linked only among themselves (a separate group), placed as a whole by the model')}</text>`);
+  out.push(`<rect x="${margin}" y="${f(y - 11)}" width="40" height="14" fill="url(#modelled)" stroke="#ef6c00"/><text x="${margin + 48}" y="${f(y)}">${escapeXml('modelled tile (no kept link): placed by the stage model, ± its uncertainty')}</text>`);
+  out.push(`<rect x="${margin}" y="${f(y + 7)}" width="40" height="14" fill="#e3f2fd" stroke="#1565c0"/><text x="${margin + 48}" y="${f(y + 18)}">${escapeXml('tiles linked only among themselves (a separate group), placed as a whole by the model')}</text>`);
   out.push('</g></svg>');
   return `${out.join('\n')}\n`;
 }

@@ -16,6 +16,7 @@ import {
   PYRAMID_REDUCTION, storedDtype, storedView, type OutputFormat,
 } from '../../core/pyramid';
 import { PROVENANCE } from '../../core/provenance';
+import { escapeXml } from '../../core/xml';
 import type { Transfer } from '../../runtime/addon';
 import type { Dataset, H5File } from '../../runtime/hdf5';
 import { startDownsampleSteps, type BackgroundAccumulate, type DownsampleStep } from '../../runtime/kernel';
@@ -289,14 +290,13 @@ export function bdvXmlPath(h5: string): string {
  */
 export function bdvXml(h5: string, shape: [number, number], voxelSize: [number, number], voxelUnit: string): string {
   const [h, w] = shape;
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
   const num = (v: number) => (Number.isInteger(v) ? v.toFixed(1) : String(v));
   return `<?xml version="1.0" encoding="UTF-8"?>
 <SpimData version="0.2">
   <BasePath type="relative">.</BasePath>
   <SequenceDescription>
     <ImageLoader format="bdv.hdf5">
-      <hdf5 type="relative">${esc(path.basename(h5))}</hdf5>
+      <hdf5 type="relative">${escapeXml(path.basename(h5))}</hdf5>
     </ImageLoader>
     <ViewSetups>
       <ViewSetup>
@@ -304,7 +304,7 @@ export function bdvXml(h5: string, shape: [number, number], voxelSize: [number, 
         <name>stitched</name>
         <size>${w} ${h} 1</size>
         <voxelSize>
-          <unit>${esc(voxelUnit)}</unit>
+          <unit>${escapeXml(voxelUnit)}</unit>
           <size>${num(voxelSize[0])} ${num(voxelSize[1])} 1.0</size>
         </voxelSize>
       </ViewSetup>
