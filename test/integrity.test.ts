@@ -156,6 +156,20 @@ describe('an HDF5 read that fails mid-run ends the job with one line naming the 
     expect(job.signal).toBeNull();
     expectRefused(job, out, /^h5stitch: error: rank 1: cannot read tile 11 from .*corrupt-chunk\.h5:\/tiles: H5Dread\(\/tiles\) failed: .*filter/);
   });
+
+  it('verify: a tile that fails to read on one rank ends every rank with that one line (exit 2)', () => {
+    const bad = path.join(dir, 'corrupt-chunk.h5');
+    if (!fs.existsSync(bad)) expect(node([fixture('corrupt-chunk.js'), input, bad]).code).toBe(0);
+    const out = path.join(dir, 'verify-corrupt-out.h5');
+    stitchOk([input], out);
+    // Ranks verify their bands without a collective call per band; the failure is agreed at the end.
+    const job = mpirun(2, [stitchJs, 'verify', out, '--input', bad]);
+    expect(job.signal).toBeNull();
+    const lines = job.stderr.split('\n').filter((l) => l.startsWith('h5stitch:'));
+    expect(lines, job.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/^h5stitch: error: rank 1: cannot read tile 11 from .*corrupt-chunk\.h5:\/tiles: .*filter/);
+    expect(job.code).toBe(2);
+  });
 });
 
 describe('valid but unusual tiles stitch to the same bits, or are refused by name', () => {

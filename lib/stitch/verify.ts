@@ -204,10 +204,7 @@ function checkOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
     const memPerRank = o.memPerRank ?? DEFAULT_MEM_PER_RANK;
     // At least one row: a budget the stitch accepted (one accumulator row) is one verify can work in.
     const bandRows = Math.max(1, Math.floor(memPerRank / (width * (bytesOf(accDtype) + 2 * bytesOf(outDtype)))));
-    const slab = (r: number) => [Math.floor((r * height) / mpi.size), Math.floor(((r + 1) * height) / mpi.size)];
-    let bandCount = 0;
-    for (let r = 0; r < mpi.size; r++) bandCount = Math.max(bandCount, Math.ceil((slab(r)[1] - slab(r)[0]) / bandRows));
-    const [y0, y1] = slab(mpi.rank);
+    const y0 = Math.floor((mpi.rank * height) / mpi.size), y1 = Math.floor(((mpi.rank + 1) * height) / mpi.size);
     const bandElements = Math.min(bandRows, y1 - y0) * width;
     const acc = newArray(accDtype, bandElements) as AccArray;
     const got = newArray(outDtype, bandElements);
@@ -250,19 +247,21 @@ function checkOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
         compareBand(gotBand as PixelArray, expectedBand as PixelArray, by0, width, integer, inBand, stats, uncovered);
       };
 
-      for (let b = 0; b < bandCount; b++) {
-        const by0 = Math.min(y0 + b * bandRows, y1), by1 = Math.min(by0 + bandRows, y1);
-        const rows = by1 - by0;
-        const gotBand = got.subarray(0, rows * width) as NumericArray;
-        // Collective: a rank out of rows reads nothing but still takes part.
-        const into = storedView(gotBand, ds.dtype!);
-        if (plane === undefined) ds.read([rows > 0 ? by0 : 0, 0], [rows, width], into, { transfer: 'collective' });
-        else ds.read([plane, rows > 0 ? by0 : 0, 0], [1, rows, width], into, { transfer: 'collective' });
-        // Every rank learns of a tile that failed to read here (and all end with one line).
-        agreeing({ mpi, agreeEachBand: true }, () => {
-          if (rows > 0) checkBand(by0, by1, gotBand);
-        });
-      }
+      // Each rank reads its own bands independently (whole rows: one contiguous run no other rank
+      // reads, nothing to aggregate) and makes no collective call per band: bands where a tile row
+      // starts read whole tiles, and a per-band agreement made every rank wait for the slowest at
+      // each band (1.3 s of a 4 s verify at 2 ranks). A tile that fails to read stops this rank;
+      // every rank learns of it at the one agreement after the bands (and all end with one line).
+      agreeing({ mpi, agreeEachBand: true }, () => {
+        for (let by0 = y0; by0 < y1; by0 += bandRows) {
+          const by1 = Math.min(by0 + bandRows, y1);
+          const gotBand = got.subarray(0, (by1 - by0) * width) as NumericArray;
+          const into = storedView(gotBand, ds.dtype!);
+          if (plane === undefined) ds.read([by0, 0], [by1 - by0, width], into, { transfer: 'independent' });
+          else ds.read([plane, by0, 0], [1, by1 - by0, width], into, { transfer: 'independent' });
+          checkBand(by0, by1, gotBand);
+        }
+      });
 
       const all = mpi.allgather(stats);
       const allUncovered = mpi.allgather(uncovered);
