@@ -41,6 +41,12 @@ describe('100,200 tiles (300x334 grid of 4x4 tiles, overlap 1) under mpirun -n 2
     console.log(`stitch report: plan ${report.phases.plan.toFixed(3)} s of ${report.wallSeconds.toFixed(2)} s`);
   });
 
+  it('stays within its memory bound on every rank (the bound counts the per-tile state)', () => {
+    const { peakKiB, boundKiB } = report.memory;
+    expect(peakKiB).toHaveLength(2);
+    peakKiB.forEach((peak: number, rank: number) => expect(peak, `rank ${rank}`).toBeLessThanOrEqual(boundKiB[rank]));
+  });
+
   it('equals /ground_truth', () => {
     const t = JSON.parse(ok(node([path.join(fixtures, 'h5read.js'), 'truth', out, `${input}:/ground_truth`], JOB), 'compare with ground truth').stdout);
     expect(t.sameShape).toBe(true);

@@ -160,7 +160,7 @@ export function agreeing(ctx: Pick<BandContext, 'mpi' | 'agreeEachBand'>, work: 
 }
 
 /** A band's tile parts: which tiles, and the part of each inside the band. */
-interface BandParts { band: Band; tiles: PlannedTile[]; regions: Rect[]; elements: number }
+interface BandParts { band: Band; tiles: PlannedTile[]; regions: Rect[] }
 
 /** A band whose tile parts are read and whose blend is set up (in buffer slot 0 or 1). */
 interface BandWork { band: Band; acc: AccArray; jobs: AccumulateArgs[]; tiles: number }
@@ -169,7 +169,14 @@ function bandParts(ctx: BandContext, band: Band): BandParts {
   const width = ctx.plan.canvas.width;
   const tiles = tilesInBand(ctx.plan.planned, band);
   const regions = tiles.map((t) => intersect(t, { y: band.y0, x: 0, height: band.y1 - band.y0, width })!);
-  return { band, tiles, regions, elements: regions.reduce((n, r) => n + r.height * r.width, 0) };
+  return { band, tiles, regions };
+}
+
+/** The pixels of a band's tile parts (bands are whole canvas rows: each part is whole tile rows). */
+function bandElements(ctx: BandContext, band: Band): number {
+  let elements = 0;
+  for (const t of tilesInBand(ctx.plan.planned, band)) elements += (Math.min(t.y + t.height, band.y1) - Math.max(t.y, band.y0)) * t.width;
+  return elements;
 }
 
 /** Reads every tile part of a band into `parts` (read ahead of the blend, which writes the slot's rows). */
@@ -196,9 +203,9 @@ function readBand(ctx: BandContext, { band, tiles, regions }: BandParts, parts: 
 function blendBandsPipelined(ctx: BandContext, accDtype: AccDtype, sink: BandSink): void {
   const { mpi, plan } = ctx;
   const { bands, bandCount, maxRows } = slabOf(ctx, accDtype, 2);
-  const planned = bands.map((b) => bandParts(ctx, b));
-  // Two slots, each sized for this rank's largest band, allocated before the first read.
-  const elements = planned.reduce((m, p) => Math.max(m, p.elements), 0);
+  // Two slots, each sized for this rank's largest band, allocated before the first read. A band's
+  // parts are listed when it is read, not all up front (a rank's bands may hold 100,000 tiles).
+  const elements = bands.reduce((m, b) => Math.max(m, bandElements(ctx, b)), 0);
   const slots = [0, 1].map((slot) => ({
     acc: reusedArray(`band-${slot}`, accDtype, maxRows * plan.canvas.width) as AccArray,
     parts: reusedArray(`band-tiles-${slot}`, ctx.source.dtype, elements),
@@ -209,9 +216,9 @@ function blendBandsPipelined(ctx: BandContext, accDtype: AccDtype, sink: BandSin
     let work: BandWork | undefined;
     // Agreed on right after the read (before the blend thread starts on it and before any sink).
     agreeing(ctx, () => {
-      if (!planned[b]) return;
+      if (!bands[b]) return;
       ctx.hooks.skew();
-      work = readBand(ctx, planned[b], slots[b % 2].parts, slots[b % 2].acc);
+      work = readBand(ctx, bandParts(ctx, bands[b]), slots[b % 2].parts, slots[b % 2].acc);
     });
     return work;
   };
