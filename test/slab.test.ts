@@ -34,22 +34,23 @@ function checkPlan(height: number, ranks: number, chunkRows: number | undefined,
 describe('planSlabs', () => {
   it('splits rows evenly without chunks', () => {
     const { slabs, bandCount } = checkPlan(10, 3, undefined, 100);
-    expect(slabs.map((s) => [s.y0, s.y1])).toEqual([[0, 4], [4, 7], [7, 10]]);
+    expect(slabs.map((s) => [s.y0, s.y1])).toEqual([[0, 3], [3, 6], [6, 10]]);
     expect(bandCount).toBe(1);
   });
 
   it('aligns slabs and bands to chunks', () => {
     const { slabs, bandCount } = checkPlan(103, 4, 8, 20);
-    expect(slabs.map((s) => [s.y0, s.y1])).toEqual([[0, 32], [32, 56], [56, 80], [80, 103]]);
-    expect(slabs[0].bands).toEqual([{ y0: 0, y1: 16 }, { y0: 16, y1: 32 }]);
+    // 13 chunk rows, the last of 7 rows: the extra one goes to the last rank (31 rows, not 32).
+    expect(slabs.map((s) => [s.y0, s.y1])).toEqual([[0, 24], [24, 48], [48, 72], [72, 103]]);
+    expect(slabs[3].bands).toEqual([{ y0: 72, y1: 88 }, { y0: 88, y1: 103 }]);
     expect(bandCount).toBe(2);
   });
 
   it('grows a band to one chunk row when less than a chunk row fits', () => {
     const { slabs, bandCount } = checkPlan(40, 2, 16, 5);
-    expect(slabs[0].bands).toEqual([{ y0: 0, y1: 16 }, { y0: 16, y1: 32 }]);
-    expect(slabs[1].bands).toEqual([{ y0: 32, y1: 40 }]);
-    expect(bandCount).toBe(2); // 3 chunks -> slabs of 32 and 8 rows
+    expect(slabs[0].bands).toEqual([{ y0: 0, y1: 16 }]);
+    expect(slabs[1].bands).toEqual([{ y0: 16, y1: 32 }, { y0: 32, y1: 40 }]);
+    expect(bandCount).toBe(2); // 3 chunk rows, the last of 8: slabs of 16 and 24 rows (not 32 and 8)
   });
 
   it('beyond the growth limit: row bands for plain chunks, a usage error naming --mem-per-rank for compressed ones', () => {

@@ -74,8 +74,11 @@ export function planSlabs(canvas: Canvas, ranks: number, opts: SlabOptions): { s
   if (!Number.isInteger(unit) || unit < 1 || (chunkRows !== undefined && unit % chunkRows !== 0))
     throw new Error(`slabUnit must be a positive multiple of chunkRows, got ${unit}`);
   const units = Math.ceil(H / unit);
-  // Same counts as arraySplit (numpy semantics) without materialising one item per row.
-  const counts = Array.from({ length: ranks }, (_, r) => Math.floor(units / ranks) + (r < units % ranks ? 1 : 0));
+  // As even as numpy's array_split. When every rank has a unit, the extra units go to the last
+  // ranks: the last unit may be short (the canvas ends inside it), so its rank is the one that can
+  // best take one more. With fewer units than ranks, the last ranks are the empty ones.
+  const base = Math.floor(units / ranks), extra = units % ranks;
+  const counts = Array.from({ length: ranks }, (_, r) => base + ((base > 0 ? r >= ranks - extra : r < extra) ? 1 : 0));
 
   const slabs: SlabPlan[] = [];
   let start = 0;
