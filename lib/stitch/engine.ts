@@ -227,7 +227,7 @@ function blendBandsPipelined(ctx: BandContext, accDtype: AccDtype, sink: BandSin
       else next = undefined;
     } finally {
       // Also on error: the thread must be done with the buffers before anything else runs.
-      if (blending) ctx.meter.times.compute += blending.wait();
+      if (blending) ctx.meter.times.compute += blending.wait().seconds;
     }
     written = current;
     done += current?.tiles ?? 0;

@@ -37,7 +37,8 @@ struct Background {
   std::thread worker;
   std::vector<Napi::Reference<Napi::Value>> held;
   std::string error;
-  double seconds = 0;
+  bool inputFailed = false;  // error is an InputFailure's message
+  double seconds = 0, readSeconds = 0;
   // A batch dropped without wait() (the job is ending on an error) still must not outlive its thread.
   ~Background() {
     if (worker.joinable()) worker.join();
@@ -48,14 +49,18 @@ Napi::Value WaitJs(const Napi::CallbackInfo& info) {
   auto* batch = static_cast<Background*>(info.Data());
   if (batch->worker.joinable()) batch->worker.join();
   batch->held.clear();
+  if (batch->inputFailed) ThrowWithCode(info.Env(), kCodeInput, batch->error);
   if (!batch->error.empty()) ThrowWithCode(info.Env(), kCodeKernel, batch->what + " failed: " + batch->error);
-  return Napi::Number::New(info.Env(), batch->seconds);
+  Napi::Object times = Napi::Object::New(info.Env());
+  times.Set("seconds", batch->seconds);
+  times.Set("readSeconds", batch->readSeconds);
+  return times;
 }
 
 }  // namespace
 
 Napi::Function StartBackground(Napi::Env env, const char* what, const std::vector<Napi::Value>& held,
-                               std::function<void()> work) {
+                               std::function<double()> work) {
   auto batch = std::make_unique<Background>();
   batch->what = what;
   for (const Napi::Value& v : held) batch->held.push_back(Napi::Persistent(v));
@@ -64,7 +69,10 @@ Napi::Function StartBackground(Napi::Env env, const char* what, const std::vecto
     if (widenWorkers.load()) WidenThisThread();
     const auto start = std::chrono::steady_clock::now();
     try {
-      work();
+      b->readSeconds = work();
+    } catch (const InputFailure& e) {
+      b->error = e.what();
+      b->inputFailed = true;
     } catch (const std::exception& e) {
       b->error = e.what();
     }
