@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTileSource } from '../lib/io/sources';
 import { native } from '../lib/runtime/addon';
+import { openFile } from '../lib/runtime/hdf5';
 import { accumulateRegion, startAccumulateRegions, type BackgroundJob } from '../lib/runtime/kernel';
 import { InputError } from '../lib/errors';
 import { mpirun, node, repoRoot, run, stitchJs, tempDir, type JobResult } from './helpers/mpirun';
@@ -71,6 +72,16 @@ describe('rawRegion: where an HDF5 tile part lies in the file', () => {
       } finally {
         source.close();
       }
+    }
+  });
+
+  it('storedAsNative: a little-endian float32 dataset is stored as a Float32Array holds it here, a big-endian one is not', () => {
+    for (const [name, native] of [['in.h5', true], ['be.h5', false]] as const) {
+      const file = openFile(variant(name), { mode: 'r' });
+      const ds = file.openDataset('/tiles');
+      expect([ds.dtype, ds.storedAsNative], name).toEqual(['float32', native]);
+      ds.close();
+      file.close();
     }
   });
 
