@@ -222,9 +222,10 @@ describe('background accumulate (slab --pipeline)', () => {
         const there = Float32Array.from({ length: here.length }, (_, k) => [NaN, -0, 7, -1e30][k % 4]);
         for (const job of jobsFor(seed, here, blend)) accumulateRegion(job);
         const batch = startAccumulateRegions(there, jobsFor(seed, there, blend));
-        const seconds = batch.wait();
-        expect(seconds).toBeGreaterThanOrEqual(0);
-        expect(batch.wait()).toBe(seconds); // idempotent
+        const times = batch.wait();
+        expect(times.seconds).toBeGreaterThanOrEqual(0);
+        expect(times.readSeconds).toBe(0); // no job reads its data
+        expect(batch.wait()).toEqual(times); // idempotent
         const k = here.findIndex((v, j) => !Object.is(v, there[j]));
         const show = (v: number) => (Object.is(v, -0) ? '-0' : String(v));
         if (k >= 0) expect.fail(`seed ${seed}, ${blend}: background != main thread at [${k}]: ${show(there[k])} vs ${show(here[k])}`);

@@ -74,7 +74,7 @@ describe('startDownsample (the chain the pyramid sink runs on a second thread)',
       { src: l1, rows: 4, width: 7, out: l2 },
       { src: l1.subarray(3 * 7), out: carry },
     ]);
-    expect(wait()).toBeGreaterThanOrEqual(0);
+    expect(wait()).toMatchObject({ seconds: expect.any(Number), readSeconds: 0 });
     const e1 = new Uint16Array(4 * 7), e2 = new Uint16Array(2 * 4);
     native().downsample(src, 7, 13, e1);
     native().downsample(e1, 4, 7, e2);

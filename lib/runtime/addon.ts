@@ -53,6 +53,8 @@ export interface NativeDataset {
   readonly storageSize: number;
   /** The object's identity in its file: equal for two paths that are hard links to one dataset. */
   readonly objectId: string;
+  /** The file holds the elements bit for bit as a typed array of `dtype` does here (byte order, size, format): false when HDF5 converts them on read. */
+  readonly storedAsNative: boolean;
   read<T extends NumericArray>(start: number[], count: number[], out: T, options?: IoOptions): T;
   write(start: number[], count: number[], data: NumericArray, options?: IoOptions): ActualIoMode;
   setAttr(name: string, value: AttrValue): void;
@@ -160,10 +162,12 @@ export interface NativeAddon {
   /**
    * Checks every job now, then runs them in order on a new thread (no JS, HDF5 or MPI there),
    * setting each pixel of `band` (every job's acc, whole rows) at its first job and zeroing those
-   * no job covers. Returns wait(): joins the thread and returns the seconds it computed. Until
-   * wait() returns, `band` and the jobs' data must not be touched.
+   * no job covers. A job with `read` first reads its data from that file there (pread), its bytes
+   * exactly the data's. Returns wait(): joins the thread and returns the seconds it took and
+   * those it spent reading; throws ERR_INPUT naming `read.what` when a read fell short or failed.
+   * Until wait() returns, `band` and the jobs' data must not be touched, nor the fds closed.
    */
-  startAccumulate(args: { band: AccArray; jobs: NativeAccumulateArgs[] }): () => number;
+  startAccumulate(args: { band: AccArray; jobs: Array<NativeAccumulateArgs & { read?: NativeFileRuns }> }): () => BackgroundTimes;
   /**
    * Where startAccumulate's threads run: 'node' = any CPU this process's cpuset allows (they
    * leave the launcher's per-rank binding), 'inherit' (initial) = the main thread's CPUs.
@@ -182,7 +186,7 @@ export interface NativeAddon {
    * given) or a copy of `src` into `out` (same length). Returns wait() (as startAccumulate's);
    * until it returns, the steps' arrays must not be touched.
    */
-  startDownsample(steps: Array<{ src: PixelArray; out: PixelArray; rows?: number; width?: number }>): () => number;
+  startDownsample(steps: Array<{ src: PixelArray; out: PixelArray; rows?: number; width?: number }>): () => BackgroundTimes;
   /**
    * Benchmark reference: every rank writes its contiguous share of a `totalBytes` file with one
    * collective MPI-IO write plus MPI_File_sync; returns seconds (barrier to barrier). Collective.
@@ -230,6 +234,12 @@ export interface NativeAccumulateArgs {
   region: [number, number, number, number];
   blend: 'linear' | 'none' | 'max';
 }
+
+/** `rows` runs of `rowBytes` bytes, `strideBytes` apart from byte `offset` of the open file `fd`; `what` names them in errors. */
+export interface NativeFileRuns { fd: number; offset: number; rows: number; rowBytes: number; strideBytes: number; what: string }
+
+/** What a background batch's wait() returns: the seconds it took, and those of them it spent reading input. */
+export interface BackgroundTimes { seconds: number; readSeconds: number }
 
 let addon: NativeAddon | undefined;
 

@@ -5,7 +5,10 @@
 import type { AccArray, NumericArray, PixelArray } from '../core/dtype';
 import type { PlannedTile } from '../core/geometry';
 import type { BlendMode, Region } from '../core/weights';
-import { native } from './addon';
+import { H5StitchError, InputError } from '../errors';
+import { native, type BackgroundTimes, type NativeFileRuns } from './addon';
+
+export type { BackgroundTimes } from './addon';
 
 export interface AccumulateArgs {
   acc: AccArray;
@@ -52,21 +55,50 @@ export function accumulateRegion(args: AccumulateArgs): void {
   native().accumulate(nativeArgs(args));
 }
 
-/** A batch of accumulations running on a background thread. */
+/** A batch of accumulations (or downsamples) running on a background thread. */
 export interface BackgroundAccumulate {
-  /** Blocks until the batch is done; returns the seconds the background thread computed. */
-  wait(): number;
+  /**
+   * Blocks until the batch is done; returns the seconds the background thread took and those of
+   * them it spent reading input. Throws InputError when a job's data could not be read.
+   */
+  wait(): BackgroundTimes;
+}
+
+/**
+ * Bytes of a file that are a job's data exactly (`rows` runs of `rowBytes`, `strideBytes` apart
+ * from `offset`, as a typed array of the data's type holds them): the background thread reads
+ * them with pread(2) just before the job's blend. `what` names them in errors ("tile 3 from ...").
+ */
+export type FileRuns = NativeFileRuns;
+
+/** A background job: accumulateRegion's arguments, and where its data is to be read from first, if anywhere. */
+export interface BackgroundJob extends AccumulateArgs {
+  read?: FileRuns;
+}
+
+/** wait(), with the addon's ERR_INPUT (a job's data could not be read) as the InputError it is. */
+function waitFor(wait: () => BackgroundTimes): () => BackgroundTimes {
+  return () => {
+    try {
+      return wait();
+    } catch (error) {
+      if (error instanceof H5StitchError && error.code === 'ERR_INPUT' && !(error instanceof InputError)) throw new InputError(error.message, { cause: error });
+      throw error;
+    }
+  };
 }
 
 /**
  * Runs the same kernel as accumulateRegion for each of `jobs` in order, on a second thread, while
  * the caller does I/O. `band` is the jobs' accumulator (whole rows; every job's acc) and may hold
  * anything: the result is as if it had been zeroed first (each pixel's first job sets it; pixels
- * no job covers become 0), without the extra pass over memory. Every job is checked before this
- * returns. `band` and the jobs' data belong to the batch until wait().
+ * no job covers become 0), without the extra pass over memory. A job with `read` gets its data
+ * from that file first, on the same thread (so the caller's thread only writes). Every job is
+ * checked before this returns. `band`, the jobs' data and their files' fds belong to the batch
+ * until wait().
  */
-export function startAccumulateRegions(band: AccArray, jobs: readonly AccumulateArgs[]): BackgroundAccumulate {
-  return { wait: native().startAccumulate({ band, jobs: jobs.map(nativeArgs) }) };
+export function startAccumulateRegions(band: AccArray, jobs: readonly BackgroundJob[]): BackgroundAccumulate {
+  return { wait: waitFor(native().startAccumulate({ band, jobs: jobs.map((job) => (job.read ? { ...nativeArgs(job), read: job.read } : nativeArgs(job))) })) };
 }
 
 /**
@@ -98,5 +130,5 @@ export type DownsampleStep = { src: NumericArray; out: NumericArray; rows?: numb
  * the steps' arrays belong to the chain until wait().
  */
 export function startDownsampleSteps(steps: readonly DownsampleStep[]): BackgroundAccumulate {
-  return { wait: native().startDownsample(steps as Array<{ src: PixelArray; out: PixelArray; rows?: number; width?: number }>) };
+  return { wait: waitFor(native().startDownsample(steps as Array<{ src: PixelArray; out: PixelArray; rows?: number; width?: number }>)) };
 }

@@ -11,7 +11,7 @@ import { coveringRects, type StitchPlan } from '../core/plan';
 import type { TileSource } from '../io/sources';
 import { reusedArray } from '../runtime/buffers';
 import { InputError } from '../errors';
-import { accumulateRegion, convertInto, startAccumulateRegions, type AccumulateArgs, type BackgroundAccumulate } from '../runtime/kernel';
+import { accumulateRegion, convertInto, startAccumulateRegions, type AccumulateArgs, type BackgroundAccumulate, type BackgroundJob, type FileRuns } from '../runtime/kernel';
 import type { Mpi } from '../runtime/mpi';
 import type { TestHooks } from '../testing/hooks';
 import type { Meter } from './meter';
@@ -61,14 +61,24 @@ function tileJob(plan: StitchPlan, tile: PlannedTile, region: Rect, data: Numeri
   };
 }
 
-/** Reads `tile`'s pixels of `region` (into `into`, or a reused buffer). */
-function readTilePart(ctx: BandContext, tile: PlannedTile, region: Rect, into?: NumericArray): NumericArray {
+/** A tile read's hooks: false when the read is to be skipped (a simulated reader defect, leaving the buffer as it was). */
+function startTileRead(ctx: BandContext, tile: PlannedTile): boolean {
   ctx.hooks.beforeTileRead(ctx.mpi.rank, tile.index);
-  if (ctx.hooks.skipsRead?.(tile.index)) return into ?? reusedArray('tile-read', ctx.source.dtype, region.height * region.width);
+  return !ctx.hooks.skipsRead?.(tile.index);
+}
+
+/** Reads `tile`'s pixels of `region` on this thread (into `into`, or a reused buffer). */
+function readHere(ctx: BandContext, tile: PlannedTile, region: Rect, into?: NumericArray): NumericArray {
   const ty0 = region.y - tile.y, tx0 = region.x - tile.x;
   const data = ctx.meter.timed('read', () => ctx.source.readRegion(tile.index, ty0, ty0 + region.height, tx0, tx0 + region.width, into));
   ctx.meter.read(data.byteLength);
   return data;
+}
+
+/** Reads `tile`'s pixels of `region` (into a reused buffer). */
+function readTilePart(ctx: BandContext, tile: PlannedTile, region: Rect): NumericArray {
+  if (!startTileRead(ctx, tile)) return reusedArray('tile-read', ctx.source.dtype, region.height * region.width);
+  return readHere(ctx, tile, region);
 }
 
 /** Reads the part of `tile` inside `region` and adds it into `acc` (whose [0] is canvas (accY0, accX0)). */
@@ -153,17 +163,26 @@ export function agreeing(ctx: Pick<BandContext, 'mpi' | 'agreeEachBand'>, work: 
   try {
     work();
   } catch (error) {
-    if (!(error instanceof InputError)) throw error;
     failure = error;
   }
-  ctx.mpi.agree(failure);
+  agreeOnInput(ctx, failure);
+}
+
+/**
+ * agreeing's second half, for work that failed (`failure`) or not (undefined): with
+ * agreeEachBand every rank calls it at the same point and throws the lowest failing rank's
+ * InputError; any other error is thrown from this rank alone.
+ */
+function agreeOnInput(ctx: Pick<BandContext, 'mpi' | 'agreeEachBand'>, failure: unknown): void {
+  if (failure !== undefined && (!ctx.agreeEachBand || !(failure instanceof InputError))) throw failure;
+  if (ctx.agreeEachBand) ctx.mpi.agree(failure);
 }
 
 /** A band's tile parts: which tiles, and the part of each inside the band. */
 interface BandParts { band: Band; tiles: PlannedTile[]; regions: Rect[] }
 
-/** A band whose tile parts are read and whose blend is set up (in buffer slot 0 or 1). */
-interface BandWork { band: Band; acc: AccArray; jobs: AccumulateArgs[]; tiles: number }
+/** A band whose tile parts are read (or are to be read by the blend thread) and whose blend is set up (in buffer slot 0 or 1). */
+interface BandWork { band: Band; acc: AccArray; jobs: BackgroundJob[]; tiles: number }
 
 function bandParts(ctx: BandContext, band: Band): BandParts {
   const width = ctx.plan.canvas.width;
@@ -179,26 +198,48 @@ function bandElements(ctx: BandContext, band: Band): number {
   return elements;
 }
 
-/** Reads every tile part of a band into `parts` (read ahead of the blend, which writes the slot's rows). */
+/**
+ * Sets up a band's blend with its tile parts in `parts`: each part the source can locate as raw
+ * bytes in a file is read by the blend thread just before it is added (the job's `read`), the
+ * others are read here, ahead of the blend (which writes the slot's rows).
+ */
 function readBand(ctx: BandContext, { band, tiles, regions }: BandParts, parts: NumericArray, slot: AccArray): BandWork {
   const width = ctx.plan.canvas.width;
   const acc = slot.subarray(0, (band.y1 - band.y0) * width);
-  const jobs: AccumulateArgs[] = [];
+  const jobs: BackgroundJob[] = [];
   let offset = 0;
   tiles.forEach((tile, i) => {
     const region = regions[i];
     const data = parts.subarray(offset, (offset += region.height * region.width)) as NumericArray;
-    readTilePart(ctx, tile, region, data);
-    jobs.push(tileJob(ctx.plan, tile, region, data, acc, band.y0, 0, width));
+    const job: BackgroundJob = tileJob(ctx.plan, tile, region, data, acc, band.y0, 0, width);
+    if (startTileRead(ctx, tile)) {
+      const raw = rawTilePart(ctx, tile, region);
+      if (raw) {
+        job.read = raw;
+        ctx.meter.read(data.byteLength);
+      } else {
+        readHere(ctx, tile, region, data);
+      }
+    }
+    jobs.push(job);
   });
   return { band, acc, jobs, tiles: tiles.length };
+}
+
+/** Where `tile`'s pixels of `region` lie in a file (source.rawRegion) for the blend thread to read; undefined: read them here. */
+function rawTilePart(ctx: BandContext, tile: PlannedTile, region: Rect): FileRuns | undefined {
+  if (!ctx.source.rawRegion) return undefined;
+  const ty0 = region.y - tile.y, tx0 = region.x - tile.x;
+  return ctx.meter.timed('read', () => ctx.source.rawRegion!(tile.index, ty0, ty0 + region.height, tx0, tx0 + region.width));
 }
 
 /**
  * blendBands with the blend on a second thread: while band k is blended there, the main thread
  * writes band k-1 (sink) and reads the tiles of band k+1, so on a rank with a spare CPU the kernel
- * costs no wall time. Two bands of memPerRank / 2 each; HDF5 and MPI stay on the main thread.
- * `compute` is the background thread's time (it overlaps read and write).
+ * costs no wall time. Tile parts the source can locate as raw bytes in a file (source.rawRegion)
+ * are read on that thread too, just before their blend, so the main thread only writes. Two bands
+ * of memPerRank / 2 each; HDF5 and MPI stay on the main thread. `compute` is the background
+ * thread's blend time (it overlaps read and write); its reads count in `read`.
  */
 function blendBandsPipelined(ctx: BandContext, accDtype: AccDtype, sink: BandSink): void {
   const { mpi, plan } = ctx;
@@ -212,30 +253,40 @@ function blendBandsPipelined(ctx: BandContext, accDtype: AccDtype, sink: BandSin
   }));
   ctx.meter.held(slots[0].parts.byteLength + slots[1].parts.byteLength);
   const none = slots[0].acc.subarray(0, 0);
-  const read = (b: number) => {
-    let work: BandWork | undefined;
-    // Agreed on right after the read (before the blend thread starts on it and before any sink).
-    agreeing(ctx, () => {
-      if (!bands[b]) return;
-      ctx.hooks.skew();
-      work = readBand(ctx, bandParts(ctx, bands[b]), slots[b % 2].parts, slots[b % 2].acc);
-    });
-    return work;
+  const read = (b: number): BandWork | undefined => {
+    if (!bands[b]) return undefined;
+    ctx.hooks.skew();
+    return readBand(ctx, bandParts(ctx, bands[b]), slots[b % 2].parts, slots[b % 2].acc);
   };
-  let next = bandCount > 0 ? read(0) : undefined;
+  let next: BandWork | undefined;
+  if (bandCount > 0) agreeing(ctx, () => void (next = read(0)));
   let written: BandWork | undefined;
   let done = 0;
   for (let b = 0; b < bandCount; b++) {
     const current = next;
+    next = undefined;
     const blending: BackgroundAccumulate | undefined = current && startAccumulateRegions(current.acc, current.jobs);
+    let failure: unknown;
     try {
       if (b > 0) sink(written?.band, written?.acc ?? none);
       if (b + 1 < bandCount) next = read(b + 1);
-      else next = undefined;
-    } finally {
-      // Also on error: the thread must be done with the buffers before anything else runs.
-      if (blending) ctx.meter.times.compute += blending.wait();
+    } catch (error) {
+      failure = error;
     }
+    // Also after an error: the thread must be done with the buffers before anything else runs.
+    // A tile part it could not read surfaces here.
+    if (blending) {
+      try {
+        const { seconds, readSeconds } = blending.wait();
+        ctx.meter.times.read += readSeconds;
+        ctx.meter.times.compute += seconds - readSeconds;
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    // Every rank, every band (also one out of rows), before band b is written or band b+1 blended:
+    // a failed read of either, here or on the thread, ends the job on all ranks together.
+    agreeOnInput(ctx, failure);
     written = current;
     done += current?.tiles ?? 0;
     if (mpi.rank === 0) ctx.progress?.(Math.min(done, plan.planned.length), plan.planned.length);

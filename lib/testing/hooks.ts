@@ -10,6 +10,8 @@
  *   starts its N-th tile read (an input file replaced between planning and reading);
  * - staleRead I: reads of tile I are skipped, leaving whatever the buffer held (the reused-buffer
  *   defect a reader can have; verify must catch it).
+ * - truncateAt "RANK:N" with truncate [PATH, BYTES]: that rank cuts PATH to BYTES when it starts its
+ *   N-th tile read (an input truncated during the run, after it was opened and planned).
  */
 import * as fs from 'node:fs';
 import { UsageError } from '../errors';
@@ -40,9 +42,12 @@ export function installTestHooks(hooks: TestHooks): void {
   installed = hooks;
 }
 
-interface HookSpec { failAt?: string; skewMs?: number; corruptOutput?: string; replaceAt?: string; replace?: [string, string]; staleRead?: number }
+interface HookSpec {
+  failAt?: string; skewMs?: number; corruptOutput?: string; replaceAt?: string; replace?: [string, string]; staleRead?: number;
+  truncateAt?: string; truncate?: [string, number];
+}
 
-function rankAndCount(spec: HookSpec, key: 'failAt' | 'replaceAt'): [number, number] | null {
+function rankAndCount(spec: HookSpec, key: 'failAt' | 'replaceAt' | 'truncateAt'): [number, number] | null {
   const value = spec[key];
   if (value === undefined) return null;
   const match = /^(\d+):(\d+)$/.exec(value);
@@ -64,6 +69,11 @@ export function hooksFromEnv(text = process.env.H5STITCH_TEST_HOOKS): TestHooks 
   if (replace && !(Array.isArray(spec.replace) && spec.replace.length === 2 && spec.replace.every((p) => typeof p === 'string'))) {
     throw new UsageError(`Expected [TARGET, SOURCE] paths for H5STITCH_TEST_HOOKS replace but received ${JSON.stringify(spec.replace)}`);
   }
+  const truncate = rankAndCount(spec, 'truncateAt');
+  if (truncate && !(Array.isArray(spec.truncate) && spec.truncate.length === 2 && typeof spec.truncate[0] === 'string' &&
+    Number.isSafeInteger(spec.truncate[1]) && spec.truncate[1] >= 0)) {
+    throw new UsageError(`Expected [PATH, BYTES] for H5STITCH_TEST_HOOKS truncate but received ${JSON.stringify(spec.truncate)}`);
+  }
   const skewMs = spec.skewMs ?? 0;
   let tilesStarted = 0;
   return {
@@ -74,6 +84,7 @@ export function hooksFromEnv(text = process.env.H5STITCH_TEST_HOOKS): TestHooks 
     beforeTileRead(rank, tileIndex) {
       const started = tilesStarted++;
       if (replace && rank === replace[0] && started === replace[1]) fs.renameSync(spec.replace![1], spec.replace![0]);
+      if (truncate && rank === truncate[0] && started === truncate[1]) fs.truncateSync(spec.truncate![0], spec.truncate![1]);
       if (fault && rank === fault[0] && started === fault[1]) {
         throw new Error(`injected fault (H5STITCH_TEST_HOOKS failAt) at tile ${tileIndex}`);
       }

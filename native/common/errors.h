@@ -16,6 +16,8 @@ constexpr const char* kCodeClosed = "ERR_CLOSED";
 constexpr const char* kCodeRange = "ERR_OUT_OF_RANGE";
 constexpr const char* kCodeDtype = "ERR_DTYPE";
 constexpr const char* kCodeKernel = "ERR_KERNEL";
+// An input that cannot be read as planned (JS: InputError, exit 2).
+constexpr const char* kCodeInput = "ERR_INPUT";
 
 // Throws `new ctor(code, message)` with the constructor given to setErrorConstructor(), else an
 // Error with a `code` property.

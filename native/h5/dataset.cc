@@ -57,6 +57,7 @@ void H5Dataset::Register(Napi::Env env, Napi::Object exports) {
                                        InstanceAccessor<&H5Dataset::GetFilters>("filters"),
                                        InstanceAccessor<&H5Dataset::GetStorageSize>("storageSize"),
                                        InstanceAccessor<&H5Dataset::GetObjectId>("objectId"),
+                                       InstanceAccessor<&H5Dataset::GetStoredAsNative>("storedAsNative"),
                                    });
   StateOf(env).dataset_class = Napi::Persistent(cls);
   exports.Set("Dataset", cls);
@@ -295,6 +296,20 @@ Napi::Value H5Dataset::GetFilters(const Napi::CallbackInfo& info) {
 Napi::Value H5Dataset::GetStorageSize(const Napi::CallbackInfo& info) {
   RequireOpen(info.Env(), "read its storage size");
   return Napi::Number::New(info.Env(), static_cast<double>(H5Dget_storage_size(dataset_.get())));
+}
+
+// Whether the file stores the elements bit for bit as a typed array of `dtype` holds them here
+// (this machine's byte order, same size and format), so its bytes may be read without HDF5's
+// conversion (lib/io/sources/hdf5.ts rawRegion); false for an unsupported type.
+Napi::Value H5Dataset::GetStoredAsNative(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "read its stored type");
+  if (!dtype_) return Napi::Boolean::New(env, false);
+  Hid type = Datatype(H5Dget_type(dataset_.get()));
+  CheckHdf5(env, type.get(), "H5Dget_type(" + name_ + ")");
+  const htri_t equal = H5Tequal(type.get(), dtype_->native());
+  CheckHdf5(env, equal, "H5Tequal(" + name_ + ")");
+  return Napi::Boolean::New(env, equal > 0);
 }
 
 // Which object in the file this is (file number and address, or token): two paths with the same

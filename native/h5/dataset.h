@@ -41,6 +41,7 @@ class H5Dataset : public Napi::ObjectWrap<H5Dataset> {
   Napi::Value GetFilters(const Napi::CallbackInfo& info);
   Napi::Value GetStorageSize(const Napi::CallbackInfo& info);
   Napi::Value GetObjectId(const Napi::CallbackInfo& info);
+  Napi::Value GetStoredAsNative(const Napi::CallbackInfo& info);
 
   // One read() or write() call, checked: the buffer, where its elements go, and how.
   struct Io {

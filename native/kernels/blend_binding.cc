@@ -1,6 +1,9 @@
 // accumulate() and startAccumulate(): every argument is checked here, including every index the
 // kernel will touch, so a bad call throws and blend.cc never writes out of bounds.
 #include <algorithm>
+#include <chrono>
+#include <climits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +13,7 @@
 #include "kernels/background.h"
 #include "kernels/bindings.h"
 #include "kernels/blend.h"
+#include "os/file_runs.h"
 
 namespace h5stitch::kernels {
 namespace {
@@ -112,7 +116,11 @@ Job ParseJob(Napi::Env env, const Napi::Value& argsValue) {
 // adds `data` (the tile's pixels of `region`, row-major) into `acc`, whose [0] is canvas
 // (accY0, accX0), weighted by `blend`.
 Napi::Value AccumulateJs(const Napi::CallbackInfo& info) {
-  Run(ParseJob(info.Env(), info[0]));
+  Job job = ParseJob(info.Env(), info[0]);
+  // Only background jobs read their data (startAccumulate): a `read` here would be ignored.
+  Napi::Value read = info[0].As<Napi::Object>().Get("read");
+  if (!read.IsUndefined()) ThrowTypeError(info.Env(), "undefined (only startAccumulate jobs read their data)", "read", read);
+  Run(job);
   return info.Env().Undefined();
 }
 
@@ -128,11 +136,52 @@ Job BandJob(Napi::Env env, const Napi::Value& value, const Napi::TypedArray& ban
   return job;
 }
 
+// A job's data read from a file on the thread, just before its blend (startAccumulate's `read`).
+struct DataRead {
+  os::FileRuns runs;
+  void* into;
+  std::string what;
+};
+
+// Job i's `read`: { fd, offset, rows, rowBytes, strideBytes, what }, or nullopt when absent. Its
+// bytes must fill the job's data exactly (the thread writes them there: never past its end).
+std::optional<DataRead> ReadField(Napi::Env env, const Napi::Object& args, uint32_t i) {
+  Napi::Value value = args.Get("read");
+  if (value.IsUndefined()) return std::nullopt;
+  if (!value.IsObject()) ThrowTypeError(env, "{ fd, offset, rows, rowBytes, strideBytes, what }", "read", value);
+  Napi::Object read = value.As<Napi::Object>();
+  auto count = [&](const char* name, int64_t max) {
+    Napi::Value v = read.Get(name);
+    const int64_t n = SafeInteger(env, v, "a non-negative integer", std::string("read.") + name, v);
+    if (n < 0 || n > max) ThrowTypeError(env, "a non-negative integer", std::string("read.") + name, v);
+    return n;
+  };
+  const int fd = static_cast<int>(count("fd", INT_MAX));
+  // (Braced initialisers are evaluated in order.)
+  const os::FileRuns runs{fd, count("offset", INT64_MAX), count("rows", INT64_MAX), count("rowBytes", INT64_MAX), count("strideBytes", INT64_MAX)};
+  Napi::Value what = read.Get("what");
+  if (!what.IsString()) ThrowTypeError(env, "a string", "read.what", what);
+  auto data = args.Get("data").As<Napi::TypedArray>();
+  // Every count is a safe integer (< 2^53), so these products and sums fit in 128 bits.
+  using Wide = __int128;
+  if (static_cast<Wide>(runs.rows) * runs.rowBytes != static_cast<Wide>(data.ByteLength())) {
+    ThrowWithCode(env, kCodeRange, "job " + std::to_string(i) + " reads " + std::to_string(runs.rows) + " runs of " + std::to_string(runs.rowBytes) +
+                                       " bytes into data of " + std::to_string(data.ByteLength()) + " bytes; they must fill it exactly");
+  }
+  if (runs.rows > 0 && static_cast<Wide>(runs.offset) + static_cast<Wide>(runs.rows - 1) * runs.strideBytes + runs.rowBytes > INT64_MAX) {
+    ThrowWithCode(env, kCodeRange, "job " + std::to_string(i) + " reads past the largest file offset");
+  }
+  return DataRead{runs, DataOf(data), what.As<Napi::String>().Utf8Value()};
+}
+
 // startAccumulate({band, jobs: [accumulate() arguments]}): checks every job here, then runs them
 // in order on a new thread and returns its wait() function (see background.h). `band` is the
 // jobs' accumulator (whole rows) and may hold anything: each pixel is set by the first job
 // covering it, zero where none does, as if it had been cleared first (without the extra pass
-// over memory).
+// over memory). A job with `read` (ReadField) first reads its data from that file, on the thread
+// (plain pread: the main thread may be in HDF5, which is not thread-safe); a short or failed read
+// ends the batch, and wait() throws ERR_INPUT naming `read.what`. The fds must stay open until
+// wait() returns.
 Napi::Value StartAccumulateJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) ThrowTypeError(env, "an object", "startAccumulate() arguments", info[0]);
@@ -144,20 +193,34 @@ Napi::Value StartAccumulateJs(const Napi::CallbackInfo& info) {
   if (!jobsValue.IsArray()) ThrowTypeError(env, "an array of accumulate() arguments", "jobs", jobsValue);
   Napi::Array jobArray = jobsValue.As<Napi::Array>();
   std::vector<Job> jobs;
+  std::vector<std::optional<DataRead>> reads;
   std::vector<Napi::Value> held;
   for (uint32_t i = 0; i < jobArray.Length(); i++) {
     Napi::Value v = jobArray.Get(i);
     jobs.push_back(BandJob(env, v, band, jobs.empty() ? nullptr : &jobs[0], i));
+    reads.push_back(ReadField(env, v.As<Napi::Object>(), i));
     held.push_back(v.As<Napi::Object>().Get("data"));
   }
   held.push_back(bandValue);
   const int64_t bandLength = static_cast<int64_t>(band.ElementLength());
   auto* bandBytes = static_cast<uint8_t*>(DataOf(band));
   const size_t bandByteLength = band.ByteLength();
-  return StartBackground(env, "background accumulate", held, [bandLength, bandBytes, bandByteLength, jobs = std::move(jobs)] {
+  return StartBackground(env, "background accumulate", held,
+                         [bandLength, bandBytes, bandByteLength, jobs = std::move(jobs), reads = std::move(reads)] {
     if (jobs.empty()) std::fill(bandBytes, bandBytes + bandByteLength, 0);  // all-zero bytes are +0.0
     else ZeroUncovered(jobs, bandLength);
-    for (const Job& j : jobs) Run(j);
+    double readSeconds = 0;
+    for (size_t j = 0; j < jobs.size(); j++) {
+      // Read just before the blend: the tile part is still in cache when the kernel adds it.
+      if (const std::optional<DataRead>& read = reads[j]) {
+        const auto start = std::chrono::steady_clock::now();
+        const std::string error = os::ReadRuns(read->runs, read->into, read->what);
+        readSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (!error.empty()) throw InputFailure(error);
+      }
+      Run(jobs[j]);
+    }
+    return readSeconds;
   });
 }
 

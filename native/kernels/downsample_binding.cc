@@ -84,6 +84,7 @@ Napi::Value StartDownsampleJs(const Napi::CallbackInfo& info) {
   }
   return StartBackground(env, "background downsample", held, [steps = std::move(steps)] {
     for (const Step& s : steps) RunStep(s);
+    return 0.0;  // reads no input
   });
 }
 

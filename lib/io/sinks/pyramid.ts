@@ -224,7 +224,7 @@ export function createLevels(file: H5File, canvasPath: string, shape: [number, n
   const waitKernel = () => {
     const chain = running;
     running = undefined;
-    if (chain) stats.reduceSeconds += chain.wait();
+    if (chain) stats.reduceSeconds += chain.wait().seconds;
   };
   return {
     levels: spec.levels,

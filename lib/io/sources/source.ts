@@ -16,9 +16,30 @@ export interface TileSource extends TileSetInfo {
    * InputError naming the file and tile, and nothing read is returned.
    */
   readRegion(index: number, y0: number, y1: number, x0: number, x1: number, into?: NumericArray): NumericArray;
+  /**
+   * Where the bytes of readRegion(index, y0, y1, x0, x1) lie in a file, when they lie there just as
+   * a typed array of the tiles' dtype holds them (this machine's byte order, uncompressed), for a
+   * reader on another thread (plain pread: no HDF5 or other library state). Undefined when they do
+   * not (or the source cannot say): read with readRegion then. The fd stays open until close().
+   * Throws InputError when the file is no longer the one opened.
+   */
+  rawRegion?(index: number, y0: number, y1: number, x0: number, x1: number): RawRegion | undefined;
   /** Throws InputError naming the first input file whose size, time or identity changed since the source was opened. */
   checkUnchanged(): void;
   close(): void;
+}
+
+/**
+ * A tile region's bytes in a file: `rows` runs of `rowBytes` bytes, `strideBytes` apart, the first
+ * at byte `offset` of the open file `fd`; `what` names them for errors ("tile 17 from in.h5:/tiles").
+ */
+export interface RawRegion {
+  fd: number;
+  offset: number;
+  rows: number;
+  rowBytes: number;
+  strideBytes: number;
+  what: string;
 }
 
 export interface TileSourceOptions {
