@@ -72,7 +72,7 @@ export interface StitchReport {
    * Resident memory per rank (KiB, index = rank): at the start of the run, the process's peak at
    * its end, and the bound the peak should stay under: start + memPerRank (the band, or the two
    * half-size bands of the pipeline) + cb_buffer_size (MPI-IO aggregation) + the tile data the rank
-   * held at once (at least two tiles) + 2 KiB per tile of the set (the plan and per-tile state).
+   * held at once (at least two tiles) + 3 KiB per tile of the set (the plan and per-tile state).
    */
   memory: { startKiB: number[]; peakKiB: number[]; boundKiB: number[] };
   /**
@@ -347,10 +347,11 @@ function bandMemory(req: StitchRequest, plan: StitchPlan, pipeline: boolean): nu
 
 /**
  * The bound's allowance for the per-tile state every rank holds (the plan's tables, the tile
- * parts' kernel arguments) and the JS heap V8 keeps after building it: measured 0.7 KiB per tile
- * at 2 and 4 ranks and 1.5 KiB at one pipelined rank, from 10,000 to 100,172 tiles of 16².
+ * parts' kernel arguments and what each part is read from) and the JS heap V8 keeps after building
+ * it: measured 0.7 KiB per tile at 2 and 4 ranks and up to 2.2 KiB at one pipelined rank, from
+ * 10,000 to 100,172 tiles of 16².
  */
-const PLAN_BYTES_PER_TILE = 2048;
+const PLAN_BYTES_PER_TILE = 3072;
 
 function report(mpi: Mpi, req: StitchRequest, run: RunFacts): StitchReport {
   const { plan, meter } = run;

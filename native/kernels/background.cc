@@ -43,6 +43,9 @@ struct Background {
   void Join() {
     if (running) pthread_join(worker, nullptr);
     running = false;
+    // The batch's jobs (their covering lists, what they read) go now, not when V8 gets round to
+    // finalizing wait(): it does not see this memory (a 90,000-tile stitch peaked 110 MiB higher).
+    work = nullptr;
   }
   // A batch dropped without wait() (the job is ending on an error) still must not outlive its thread.
   ~Background() { Join(); }
