@@ -45,6 +45,9 @@ const CASES = {
   '476MiB': { tiles: [12, 12], tile: 1024, overlap: 102 },
   '3.3GiB': { tiles: [16, 16], tile: 2048, overlap: 205 },
   '90k-tiles': { tiles: [300, 300], tile: 16, overlap: 2 },
+  // The issue's verify row (a 49152² uint8 output of 576 tiles, 2 ranks) and its generate row
+  // (24x24 tiles of 2048² uint8, generated in parallel: generateRanks): uint8 tiles, uint8 output.
+  '2.3GiB-uint8': { tiles: [24, 24], tile: 2048, overlap: 0, dtype: 'uint8', stitchArgs: ['--dtype', 'uint8'], generateRanks: 2 },
   // Compression throughput against the rank count: only h5stitch (the classic recipe writes no
   // filtered chunks, and the raw write is no floor for compressed bytes). The rank counts run in
   // the same rounds (interleaveRanks), so "speed-up over the first rank count" is a paired ratio;
@@ -54,7 +57,10 @@ const CASES = {
     variants: ['h5stitch'], mpirunArgs: ['--bind-to', 'none'], interleaveRanks: true,
   },
 };
-const SUITES = { classic: ['small-224MB'], scale: ['476MiB', '3.3GiB', '90k-tiles', '476MiB-gzip'] };
+const SUITES = { classic: ['small-224MB'], scale: ['476MiB', '3.3GiB', '90k-tiles', '476MiB-gzip', '2.3GiB-uint8'] };
+const BYTES_PER_PIXEL = { uint8: 1, float32: 4 };
+// Seconds `generate` took for a case's tile set in this run (absent when the set was already there).
+const generateSeconds = {};
 const VARIANTS = {
   h5stitch: [],
   'h5stitch-none': ['--blend', 'none'],
@@ -127,13 +133,15 @@ const mpirun = (n, argv) => ['mpirun', [...mpirunArgs, ...(CASES[currentCase]?.m
 
 function tileSet(name) {
   const c = CASES[name];
-  const file = path.join(dir, `tiles-${c.tiles.join('x')}-${c.tile}-o${c.overlap}-float32.h5`);
+  const file = path.join(dir, `tiles-${c.tiles.join('x')}-${c.tile}-o${c.overlap}-${c.dtype ?? 'float32'}.h5`);
   // The marker is written after generate succeeded: a half-written file from an interrupted run is redone.
   if (fs.existsSync(`${file}.done`)) return file;
   log(`generating ${file}`);
-  const [cmd, args] = ['mpirun', ['-n', '1', 'node', stitchJs, 'generate', file, '--tiles', c.tiles.join('x'), '--tile', String(c.tile), '--overlap', String(c.overlap), '--force']];
+  const [cmd, args] = ['mpirun', ['-n', String(c.generateRanks ?? 1), 'node', stitchJs, 'generate', file, '--tiles', c.tiles.join('x'), '--tile', String(c.tile),
+    '--overlap', String(c.overlap), ...(c.dtype ? ['--dtype', c.dtype] : []), '--force']];
   const r = run(cmd, args, `generate ${name}`);
-  log(`generated in ${r.seconds.toFixed(1)} s`);
+  generateSeconds[name] = r.seconds;
+  log(`generated in ${r.seconds.toFixed(1)} s (${c.generateRanks ?? 1} ranks)`);
   fs.writeFileSync(`${file}.done`, '');
   return file;
 }
@@ -239,7 +247,7 @@ function runCase(name, save) {
   const input = tileSet(name);
   const c = CASES[name];
   const canvas = [0, 1].map((a) => (c.tiles[a] - 1) * (c.tile - c.overlap) + c.tile);
-  const bytes = canvas[0] * canvas[1] * 4;
+  const bytes = canvas[0] * canvas[1] * BYTES_PER_PIXEL[c.dtype ?? 'float32'];
   const perRanks = [];
   const firstDigests = {};
   const caseVariants = variants.filter((v) => !c.variants || c.variants.includes(v));
@@ -292,7 +300,7 @@ function runCase(name, save) {
     if (opt.keep && group === groups[groups.length - 1]) continue;
     for (const n of group) for (const v of [...Object.keys(VARIANTS), 'classic']) fs.rmSync(outFile(v, n), { force: true });
   }
-  return { case: name, ...c, canvas, bytes, input, results: perRanks };
+  return { case: name, ...c, canvas, bytes, input, results: perRanks, ...(generateSeconds[name] ? { generateSeconds: generateSeconds[name] } : {}) };
 }
 
 function machine() {
@@ -311,9 +319,10 @@ function markdown(doc) {
     '(in brackets: the lowest and highest per-round ratio).', ''];
   const loadText = (l) => (l ? `${l.start.map((x) => x.toFixed(1)).join(' ')} → ${l.end.map((x) => x.toFixed(1)).join(' ')}` : '');
   for (const c of doc.cases) {
-    lines.push(`## ${c.case}: ${c.tiles.join('x')} tiles of ${c.tile}² float32, overlap ${c.overlap} → ${c.canvas.join('x')} (${(c.bytes / 2 ** 20).toFixed(0)} MiB)` +
+    lines.push(`## ${c.case}: ${c.tiles.join('x')} tiles of ${c.tile}² ${c.dtype ?? 'float32'}, overlap ${c.overlap} → ${c.canvas.join('x')} (${(c.bytes / 2 ** 20).toFixed(0)} MiB)` +
       `${c.stitchArgs ? `, \`${c.stitchArgs.join(' ')}\`` : ''}${c.mpirunArgs ? `, \`mpirun ${c.mpirunArgs.join(' ')}\`` : ''}; ${c.repeat ?? doc.repeat} rounds` +
-      (c.date ? `, finished ${c.date.slice(0, 16).replace('T', ' ')} UTC` : ''), '');
+      (c.date ? `, finished ${c.date.slice(0, 16).replace('T', ' ')} UTC` : '') +
+      (c.generateSeconds ? `; \`generate\` of the tiles took ${c.generateSeconds.toFixed(1)} s (job, ${c.generateRanks ?? 1} rank${(c.generateRanks ?? 1) > 1 ? 's' : ''})` : ''), '');
     if (c.note) lines.push(c.note, '');
     const extra = c.interleaveRanks || c.stitchArgs;
     lines.push('| ranks | variant | wall s | job s | plan | read | compute | convert | write | sync | io | pipelined | peak RSS MiB (max rank) | bound MiB | time ÷ raw write | classic ÷ this (wall) | classic ÷ this (job) |' +
