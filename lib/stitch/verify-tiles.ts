@@ -24,6 +24,11 @@ export interface WholeTiles {
   readonly fingerprint: InputFingerprint;
   /** Tile `index` (of `channel`, default 0), row-major, in a new array. */
   read(index: number, channel?: number): PixelArray;
+  /**
+   * Tiles first..first+count-1 with one read (an [N, H, W] dataset), each a view of one new array;
+   * absent where tiles are not stored that way. Throws when any of them fails to read.
+   */
+  readRun?(first: number, count: number): PixelArray[];
   close(): void;
 }
 
@@ -118,6 +123,7 @@ function openHdf5Tiles(input: string, tilesPath: string): WholeTiles {
     const kind = file.objectType(tilesPath);
     let count: number, height: number, width: number, dtype: Dtype;
     let read: (index: number, out: PixelArray) => void;
+    let readRun: WholeTiles['readRun'];
     if (kind === 'dataset') {
       const ds = file.openDataset(tilesPath);
       datasets.push(ds);
@@ -125,6 +131,12 @@ function openHdf5Tiles(input: string, tilesPath: string): WholeTiles {
       [count, height, width] = ds.shape;
       dtype = checkDtype(ds.dtype, `${input}:${tilesPath}`);
       read = (index, out) => ds.read([index, 0, 0], [1, height, width], out);
+      readRun = (first, n) => {
+        const tile = height * width;
+        const out = newArray(dtype, n * tile) as PixelArray;
+        ds.read([first, 0, 0], [n, height, width], out);
+        return Array.from({ length: n }, (_, k) => out.subarray(k * tile, (k + 1) * tile) as PixelArray);
+      };
     } else if (kind === 'group') {
       for (let i = 0; file.objectType(`${tilesPath}/${i}`) === 'dataset'; i++) datasets.push(file.openDataset(`${tilesPath}/${i}`));
       if (datasets.length === 0) throw new UsageError(`tiles group ${tilesPath} in ${input} has no dataset 0`);
@@ -152,6 +164,7 @@ function openHdf5Tiles(input: string, tilesPath: string): WholeTiles {
         }
         return out;
       },
+      ...(readRun ? { readRun } : {}),
       close() {
         for (const ds of datasets) ds.close();
         file.close();

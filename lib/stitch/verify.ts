@@ -229,6 +229,7 @@ function checkOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
         }
         const accBand = acc.subarray(0, rows * width);
         accBand.fill(0);
+        if (source.readRun) readRuns(source, inBand, held);
         for (const t of inBand) {
           let data = held.get(t.index);
           if (!data) held.set(t.index, (data = source.read(t.index, channel)));
@@ -305,6 +306,27 @@ function checkOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
   } finally {
     tiles?.close();
     file.close(); // closes the datasets too
+  }
+}
+
+/**
+ * Reads the tiles of `tiles` not yet `held` whose indices run on (a row of a generated or
+ * microscope grid usually does) with one read per run instead of one per tile: 90,000 tiles of
+ * 16² took 0.8 s of a 3.3 s verify one by one. A run that fails is left to the per-tile reads,
+ * whose error names the tile.
+ */
+function readRuns(source: WholeTiles, tiles: readonly { index: number }[], held: Map<number, PixelArray>): void {
+  const wanted = tiles.map((t) => t.index).filter((i) => !held.has(i)).sort((a, b) => a - b);
+  for (let start = 0, end = 1; start < wanted.length; start = end, end = start + 1) {
+    while (end < wanted.length && wanted[end] === wanted[end - 1] + 1) end++;
+    if (end - start < 2) continue;
+    let run: PixelArray[];
+    try {
+      run = source.readRun!(wanted[start], end - start);
+    } catch {
+      continue;
+    }
+    run.forEach((data, k) => held.set(wanted[start] + k, data));
   }
 }
 
