@@ -80,9 +80,7 @@ int64_t ConvertTyped(const Acc* acc, Out* out, size_t length) {
       out[i] = clipped == clipped ? RoundClipped<Out>(clipped) : Out(0);
     }
     // Found afterwards, so the hot loop stays branch-free.
-    for (size_t i = 0; sawNaN && i < length; i++) {
-      if (acc[i] != acc[i]) return static_cast<int64_t>(i);
-    }
+    if (sawNaN) return ZeroNaNs(acc, out, length);
   }
   return -1;
 }
