@@ -80,6 +80,57 @@ describe('planSlabs', () => {
           for (const maxRows of [1, 3, 10, 1000]) checkPlan(h, ranks, chunk, maxRows);
   });
 
+  it('compressed output: splits the chunks themselves, each chunk in exactly one band', () => {
+    const check = (height: number, width: number, ranks: number, chunkRows: number, chunkCols: number, maxRows: number) => {
+      const opts = { chunkRows, chunkCols, compressed: true, bytesPerRow: width * 4, memPerRank: width * 4 * maxRows };
+      const { slabs, bandCount } = planSlabs({ height, width }, ranks, opts);
+      const chunkColumns = Math.ceil(width / chunkCols);
+      const owner = new Int32Array(Math.ceil(height / chunkRows) * chunkColumns).fill(-1);
+      const chunksOf: number[] = [];
+      for (const s of slabs) {
+        let chunks = 0;
+        for (const b of s.bands) {
+          const x0 = b.x0 ?? 0, x1 = b.x1 ?? width;
+          // Whole chunks: edges on chunk boundaries or the canvas's; a shared row is one chunk row.
+          for (const y of [b.y0, b.y1]) expect(y % chunkRows === 0 || y === height).toBe(true);
+          for (const x of [x0, x1]) expect(x % chunkCols === 0 || x === width).toBe(true);
+          expect(b.y1 > b.y0 && x1 > x0).toBe(true);
+          if (b.x0 !== undefined) expect(b.y1 - b.y0 <= chunkRows && (x0 > 0 || x1 < width)).toBe(true);
+          // Per chunk (the edges above are chunk edges): no chunk in two bands.
+          for (let y = b.y0; y < b.y1; y += chunkRows) for (let x = x0; x < x1; x += chunkCols) {
+            const k = (y / chunkRows) * chunkColumns + x / chunkCols;
+            expect(owner[k]).toBe(-1);
+            owner[k] = s.rank;
+          }
+          chunks += Math.ceil((b.y1 - b.y0) / chunkRows) * Math.ceil((x1 - x0) / chunkCols);
+          expect(b.y0).toBeGreaterThanOrEqual(s.y0);
+          expect(b.y1).toBeLessThanOrEqual(s.y1);
+        }
+        chunksOf.push(chunks);
+      }
+      expect(owner.every((r) => r >= 0)).toBe(true);
+      expect(Math.max(...chunksOf) - Math.min(...chunksOf)).toBeLessThanOrEqual(1);
+      expect(bandCount).toBe(Math.max(...slabs.map((s) => s.bands.length)));
+      return slabs;
+    };
+    // The benchmark's 476 MiB gzip case: 11 x 11 chunks of 1024 over 2 ranks: 60 and 61 chunks,
+    // chunk row 5 shared (5 and 6 of its chunks), not rows 0-4 and 5-10 (55 and 66 chunks).
+    const [a, b] = check(11170, 11170, 2, 1024, 1024, 1024);
+    expect(a.bands.at(-1)).toEqual({ y0: 5120, y1: 6144, x0: 0, x1: 5120 });
+    expect(b.bands[0]).toEqual({ y0: 5120, y1: 6144, x0: 5120, x1: 11170 });
+    expect(b.bands.at(-1)).toEqual({ y0: 10240, y1: 11170 });
+    for (let h = 1; h < 40; h += 6)
+      for (const w of [1, 5, 23])
+        for (const ranks of [2, 3, 7])
+          for (const [cr, cc] of [[1, 1], [4, 3], [5, 16]])
+            for (const maxRows of [1, 8, 100]) check(h, w, ranks, cr, cc, maxRows);
+    // Not without compression, nor with a pyramid's slab unit: whole rows then.
+    const rows = planSlabs({ height: 40, width: 9 }, 3, { chunkRows: 4, chunkCols: 3, bytesPerRow: 36, memPerRank: 36 * 4 }).slabs;
+    expect(rows.flatMap((s) => s.bands).every((band) => band.x0 === undefined)).toBe(true);
+    const pyramid = planSlabs({ height: 40, width: 9 }, 3, { chunkRows: 4, chunkCols: 3, compressed: true, slabUnit: 8, bytesPerRow: 36, memPerRank: 36 * 4 }).slabs;
+    expect(pyramid.flatMap((s) => s.bands).every((band) => band.x0 === undefined)).toBe(true);
+  });
+
   it('rejects mem-per-rank below one row, naming the numbers', () => {
     expect(() => planSlabs({ height: 10, width: 10 }, 2, { bytesPerRow: 4000, memPerRank: 3999 }))
       .toThrow(/mem-per-rank.*3999.*4000/);

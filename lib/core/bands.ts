@@ -3,7 +3,11 @@ import { UsageError } from '../errors';
 import type { Canvas, PlannedTile } from './geometry';
 import { sortedBy } from './overlap';
 
-export interface Band { y0: number; y1: number }
+/**
+ * Rows [y0, y1) of the canvas; with x0/x1, only columns [x0, x1) of them (whole chunks of a chunk
+ * row that two ranks share: see SlabOptions.chunkCols). Without, whole rows.
+ */
+export interface Band { y0: number; y1: number; x0?: number; x1?: number }
 
 export interface SlabPlan { rank: number; y0: number; y1: number; bands: Band[] }
 
@@ -25,6 +29,15 @@ export interface SlabOptions {
    * a pyramid's row pairs and level chunks stay inside one rank (core/pyramid slabRowUnit).
    */
   slabUnit?: number;
+  /**
+   * The chunk width of compressed output, to split the chunks themselves (row-major) evenly over
+   * the ranks instead of whole chunk rows: a chunk row may then be shared by two ranks, each
+   * blending and writing whole chunks of its own columns (a band with x0/x1). Compression is
+   * most of the work there, and whole chunk rows split unevenly: 11 rows over 2 ranks give one
+   * rank 6 (54 %, which alone caps 2 ranks at 1.85x one), 121 chunks give it 61. Ignored with a
+   * slabUnit (a pyramid's levels are made from whole rows) and without compression.
+   */
+  chunkCols?: number;
 }
 
 /**
@@ -73,21 +86,71 @@ export function planSlabs(canvas: Canvas, ranks: number, opts: SlabOptions): { s
   const unit = opts.slabUnit ?? chunkRows ?? 1;
   if (!Number.isInteger(unit) || unit < 1 || (chunkRows !== undefined && unit % chunkRows !== 0))
     throw new Error(`slabUnit must be a positive multiple of chunkRows, got ${unit}`);
-  const units = Math.ceil(H / unit);
-  // As even as numpy's array_split. When every rank has a unit, the extra units go to the last
-  // ranks: the last unit may be short (the canvas ends inside it), so its rank is the one that can
-  // best take one more. With fewer units than ranks, the last ranks are the empty ones.
-  const base = Math.floor(units / ranks), extra = units % ranks;
-  const counts = Array.from({ length: ranks }, (_, r) => base + ((base > 0 ? r >= ranks - extra : r < extra) ? 1 : 0));
-
+  const { chunkCols } = opts;
+  if (chunkCols !== undefined && (!Number.isInteger(chunkCols) || chunkCols < 1))
+    throw new Error(`chunkCols must be a positive integer, got ${chunkCols}`);
+  if (chunkCols !== undefined && chunkRows !== undefined && opts.compressed && opts.slabUnit === undefined && ranks > 1 && H > 0 && canvas.width > 0) {
+    return slabsOfChunks(canvas, ranks, chunkRows, chunkCols, bandRows);
+  }
+  const counts = evenCounts(Math.ceil(H / unit), ranks);
   const slabs: SlabPlan[] = [];
   let start = 0;
   counts.forEach((n, rank) => {
     const y0 = Math.min(start * unit, H), y1 = Math.min((start + n) * unit, H);
     start += n;
+    slabs.push({ rank, y0, y1, bands: rowBands(y0, y1, bandRows) });
+  });
+  return { slabs, bandCount: slabs.reduce((m, s) => Math.max(m, s.bands.length), 0) };
+}
+
+/**
+ * `units` split over `ranks` as evenly as numpy's array_split. When every rank has a unit, the
+ * extra units go to the last ranks: the last unit may be short (the canvas ends inside it), so its
+ * rank is the one that can best take one more. With fewer units than ranks, the last ranks are
+ * the empty ones.
+ */
+function evenCounts(units: number, ranks: number): number[] {
+  const base = Math.floor(units / ranks), extra = units % ranks;
+  return Array.from({ length: ranks }, (_, r) => base + ((base > 0 ? r >= ranks - extra : r < extra) ? 1 : 0));
+}
+
+function rowBands(y0: number, y1: number, bandRows: number): Band[] {
+  const bands: Band[] = [];
+  for (let b = y0; b < y1; b += bandRows) bands.push({ y0: b, y1: Math.min(b + bandRows, y1) });
+  return bands;
+}
+
+/**
+ * Compressed output: the chunks, row-major, split evenly over the ranks. A rank's whole chunk
+ * rows are banded as usual; a chunk row it shares with a neighbour is a band of its columns.
+ * bandRows is whole chunk rows here (bandRowsOf refuses compressed output otherwise).
+ */
+function slabsOfChunks(canvas: Canvas, ranks: number, chunkRows: number, chunkCols: number, bandRows: number) {
+  const H = canvas.height, W = canvas.width;
+  const cols = Math.ceil(W / chunkCols);
+  const counts = evenCounts(Math.ceil(H / chunkRows) * (W > 0 ? cols : 0), ranks);
+  const slabs: SlabPlan[] = [];
+  let start = 0;
+  counts.forEach((n, rank) => {
+    const u0 = start, u1 = (start += n);
     const bands: Band[] = [];
-    for (let b = y0; b < y1; b += bandRows) bands.push({ y0: b, y1: Math.min(b + bandRows, y1) });
-    slabs.push({ rank, y0, y1, bands });
+    let wholeFrom = -1; // the first chunk row of the whole rows being gathered, or -1
+    const endWhole = (row: number) => {
+      if (wholeFrom >= 0) bands.push(...rowBands(wholeFrom * chunkRows, Math.min(row * chunkRows, H), bandRows));
+      wholeFrom = -1;
+    };
+    for (let row = Math.floor(u0 / cols); n > 0 && row * cols < u1; row++) {
+      const c0 = Math.max(u0 - row * cols, 0), c1 = Math.min(u1 - row * cols, cols);
+      if (c0 === 0 && c1 === cols) {
+        if (wholeFrom < 0) wholeFrom = row;
+        continue;
+      }
+      endWhole(row);
+      bands.push({ y0: row * chunkRows, y1: Math.min((row + 1) * chunkRows, H), x0: c0 * chunkCols, x1: Math.min(c1 * chunkCols, W) });
+    }
+    endWhole(Math.ceil(u1 / cols));
+    const y0 = bands.length ? bands[0].y0 : Math.min(Math.ceil(u0 / cols) * chunkRows, H);
+    slabs.push({ rank, y0, y1: bands.length ? bands[bands.length - 1].y1 : y0, bands });
   });
   return { slabs, bandCount: slabs.reduce((m, s) => Math.max(m, s.bands.length), 0) };
 }

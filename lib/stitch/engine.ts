@@ -26,6 +26,8 @@ export interface BandContext {
   memPerRank: number;
   /** HDF5 chunk height of the output: slabs and bands are whole chunk rows (see core/bands bandRowsOf). */
   chunkRows?: number;
+  /** HDF5 chunk width of the output: compressed output splits whole chunks over the ranks (core/bands SlabOptions.chunkCols). */
+  chunkCols?: number;
   /** The output's chunks are compressed: bands must be whole chunk rows. */
   compressed?: boolean;
   /** Rows every slab starts at a multiple of (a pyramid: core/pyramid slabRowUnit); default chunkRows. */
@@ -47,8 +49,28 @@ export interface BandContext {
   agreeEachBand?: boolean;
 }
 
-/** Receives each band; `band` is undefined once this rank is out of rows (collective calls still happen). */
+/**
+ * Receives each band, its rows by bandWidth(band) pixels; `band` is undefined once this rank is
+ * out of rows (collective calls still happen).
+ */
 export type BandSink = (band: Band | undefined, acc: AccArray) => void;
+
+/** The canvas rectangle of `band`: whole rows, or its columns [x0, x1) of them. */
+export function bandRect(band: Band, canvasWidth: number): Rect {
+  const x0 = band.x0 ?? 0;
+  return { y: band.y0, x: x0, height: band.y1 - band.y0, width: (band.x1 ?? canvasWidth) - x0 };
+}
+
+/** A band's tiles and the part of each inside it, in canonical order. */
+function tilePartsIn(plan: StitchPlan, band: Band): { tiles: PlannedTile[]; regions: Rect[] } {
+  const rect = bandRect(band, plan.canvas.width);
+  const tiles: PlannedTile[] = [], regions: Rect[] = [];
+  for (const tile of tilesInBand(plan.planned, band)) {
+    const region = intersect(tile, rect);
+    if (region) { tiles.push(tile); regions.push(region); }
+  }
+  return { tiles, regions };
+}
 
 /** The kernel's arguments for `tile`'s pixels of `region` (`data`) added into `acc`, whose [0] is canvas (accY0, accX0). */
 function tileJob(plan: StitchPlan, tile: PlannedTile, region: Rect, data: NumericArray,
@@ -89,24 +111,30 @@ export function addTile(ctx: BandContext, tile: PlannedTile, region: Rect, acc: 
 }
 
 /**
- * Converts a blended band of whole canvas rows from y0 into the output dtype (convertInto); a NaN
- * bound for an integer output ends the job naming the pixel and the tiles covering it.
+ * Converts a blended band (`band`'s rectangle; undefined: no pixels) into the output dtype
+ * (convertInto); a NaN bound for an integer output ends the job naming the pixel and the tiles
+ * covering it.
  */
-export function convertRows(ctx: Pick<BandContext, 'plan'>, acc: AccArray, out: NumericArray, dtype: Dtype, y0: number): void {
+export function convertRows(ctx: Pick<BandContext, 'plan'>, acc: AccArray, out: NumericArray, dtype: Dtype, band: Band | undefined): void {
   const nan = convertInto(acc, out);
-  if (nan < 0) return;
-  const width = ctx.plan.canvas.width;
-  const y = y0 + Math.floor(nan / width), x = nan % width;
+  if (nan < 0 || !band) return;
+  const rect = bandRect(band, ctx.plan.canvas.width);
+  const y = rect.y + Math.floor(nan / rect.width), x = rect.x + (nan % rect.width);
   const tiles = ctx.plan.planned.filter((t) => y >= t.y && y < t.y + t.height && x >= t.x && x < t.x + t.width).map((t) => t.index);
   throw new InputError(`output pixel (y=${y}, x=${x}) blends to NaN (tile${tiles.length === 1 ? '' : 's'} ${tiles.join(', ')}), which ${dtype} cannot hold: ` +
     'stitch to --dtype float32 or float64, or replace the NaN pixels');
 }
 
-/** This rank's bands and the band count every rank iterates (the largest); `bandsHeld` bands share memPerRank. */
-export function slabOf(ctx: Pick<BandContext, 'mpi' | 'plan' | 'chunkRows' | 'compressed' | 'memPerRank' | 'slabUnit'>, accDtype: AccDtype, bandsHeld = 1) {
+/**
+ * This rank's bands and the band count every rank iterates (the largest); `bandsHeld` bands share
+ * memPerRank. `shareChunkRows`: compressed output may split chunk rows by columns (SlabOptions.chunkCols).
+ */
+export function slabOf(ctx: Pick<BandContext, 'mpi' | 'plan' | 'chunkRows' | 'chunkCols' | 'compressed' | 'memPerRank' | 'slabUnit'>, accDtype: AccDtype,
+  { bandsHeld = 1, shareChunkRows = false } = {}) {
   const bytesPerRow = ctx.plan.canvas.width * bytesOf(accDtype);
   const { slabs, bandCount } = planSlabs(ctx.plan.canvas, ctx.mpi.size, {
     chunkRows: ctx.chunkRows, compressed: ctx.compressed, bytesPerRow, memPerRank: ctx.memPerRank / bandsHeld, bandsHeld, slabUnit: ctx.slabUnit,
+    chunkCols: shareChunkRows ? ctx.chunkCols : undefined,
   });
   const mine = slabs[ctx.mpi.rank];
   return { bands: mine.bands, bandCount, maxRows: mine.bands.reduce((m, b) => Math.max(m, b.y1 - b.y0), 0) };
@@ -123,9 +151,8 @@ export function blendBands(ctx: BandContext, accDtype: AccDtype, sink: BandSink)
     return;
   }
   const { mpi, plan } = ctx;
-  const width = plan.canvas.width;
-  const { bands, bandCount, maxRows } = slabOf(ctx, accDtype);
-  const acc = reusedArray('band', accDtype, maxRows * width) as AccArray;
+  const { bands, bandCount, maxRows } = slabOf(ctx, accDtype, { shareChunkRows: true });
+  const acc = reusedArray('band', accDtype, maxRows * plan.canvas.width) as AccArray;
   let done = 0;
   for (let b = 0; b < bandCount; b++) {
     const band: Band | undefined = bands[b];
@@ -134,15 +161,16 @@ export function blendBands(ctx: BandContext, accDtype: AccDtype, sink: BandSink)
       sink(undefined, acc.subarray(0, 0));
       continue;
     }
-    const rows = band.y1 - band.y0;
-    const view = acc.subarray(0, rows * width);
+    const rect = bandRect(band, plan.canvas.width);
+    const view = acc.subarray(0, rect.height * rect.width);
     agreeing(ctx, () => {
       ctx.hooks.skew();
       view.fill(0);
-      for (const tile of tilesInBand(plan.planned, band)) {
-        addTile(ctx, tile, intersect(tile, { y: band.y0, x: 0, height: rows, width })!, view, band.y0, 0, width);
+      const { tiles, regions } = tilePartsIn(plan, band);
+      tiles.forEach((tile, i) => {
+        addTile(ctx, tile, regions[i], view, rect.y, rect.x, rect.width);
         done++;
-      }
+      });
     });
     sink(band, view);
     if (mpi.rank === 0) ctx.progress?.(Math.min(done, plan.planned.length), plan.planned.length);
@@ -185,9 +213,7 @@ interface BandParts { band: Band; tiles: PlannedTile[]; regions: Rect[]; element
 interface BandWork { band: Band; acc: AccArray; jobs: BackgroundJob[]; tiles: number }
 
 function bandParts(ctx: BandContext, band: Band): BandParts {
-  const width = ctx.plan.canvas.width;
-  const tiles = tilesInBand(ctx.plan.planned, band);
-  const regions = tiles.map((t) => intersect(t, { y: band.y0, x: 0, height: band.y1 - band.y0, width })!);
+  const { tiles, regions } = tilePartsIn(ctx.plan, band);
   return { band, tiles, regions, elements: regions.reduce((n, r) => n + r.height * r.width, 0) };
 }
 
@@ -197,14 +223,14 @@ function bandParts(ctx: BandContext, band: Band): BandParts {
  * others are read here, ahead of the blend (which writes the slot's rows).
  */
 function readBand(ctx: BandContext, { band, tiles, regions }: BandParts, parts: NumericArray, slot: AccArray): BandWork {
-  const width = ctx.plan.canvas.width;
-  const acc = slot.subarray(0, (band.y1 - band.y0) * width);
+  const rect = bandRect(band, ctx.plan.canvas.width);
+  const acc = slot.subarray(0, rect.height * rect.width);
   const jobs: BackgroundJob[] = [];
   let offset = 0;
   tiles.forEach((tile, i) => {
     const region = regions[i];
     const data = parts.subarray(offset, (offset += region.height * region.width)) as NumericArray;
-    const job: BackgroundJob = tileJob(ctx.plan, tile, region, data, acc, band.y0, 0, width);
+    const job: BackgroundJob = tileJob(ctx.plan, tile, region, data, acc, rect.y, rect.x, rect.width);
     if (startTileRead(ctx, tile)) {
       const raw = rawTilePart(ctx, tile, region);
       if (raw) {
@@ -236,7 +262,7 @@ function rawTilePart(ctx: BandContext, tile: PlannedTile, region: Rect): FileRun
  */
 function blendBandsPipelined(ctx: BandContext, accDtype: AccDtype, sink: BandSink): void {
   const { mpi, plan } = ctx;
-  const { bands, bandCount, maxRows } = slabOf(ctx, accDtype, 2);
+  const { bands, bandCount, maxRows } = slabOf(ctx, accDtype, { bandsHeld: 2, shareChunkRows: true });
   const planned = bands.map((b) => bandParts(ctx, b));
   // Two slots, each sized for this rank's largest band, allocated before the first read.
   const elements = planned.reduce((m, p) => Math.max(m, p.elements), 0);

@@ -83,7 +83,7 @@ function convertScratch(ctx: StrategyContext, accDataset: Dataset, accDtype: Acc
     const data = dataBuffer.subarray(0, rows * width) as NumericArray;
     ctx.meter.timed('read', () => accDataset.read([band?.y0 ?? 0, 0], [rows, width], acc, { transfer: 'collective' }));
     // The writes below are collective.
-    agreeing({ mpi: ctx.mpi, agreeEachBand: true }, () => ctx.meter.timed('convert', () => convertRows(ctx, acc, data, ctx.outDtype, band?.y0 ?? 0)));
+    agreeing({ mpi: ctx.mpi, agreeEachBand: true }, () => ctx.meter.timed('convert', () => convertRows(ctx, acc, data, ctx.outDtype, band)));
     ctx.meter.timed('write', () => ctx.sink.writeRows(band?.y0 ?? 0, rows, data, 'collective'));
     ctx.meter.read(acc.byteLength);
     ctx.meter.written(data.byteLength);

@@ -227,8 +227,8 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
     io = chooseTransfer(mpi, req, { fsClass: fileSystem.class, mpioLayer, cellChunks: layout.pyramid?.format === 'bdv' });
     const tty = mpi.rank === 0 && process.stderr.isTTY && req.progress;
     const ctx: StrategyContext = {
-      mpi, source, plan, meter, hooks, sink, outDtype: dtype, io, pipeline, memPerRank: req.memPerRank, chunkRows: layout.chunk?.[0], compressed: req.gzip !== undefined,
-      slabUnit: layout.pyramid?.slabUnit,
+      mpi, source, plan, meter, hooks, sink, outDtype: dtype, io, pipeline, memPerRank: req.memPerRank, chunkRows: layout.chunk?.[0], chunkCols: layout.chunk?.[1],
+      compressed: req.gzip !== undefined, slabUnit: layout.pyramid?.slabUnit,
       // Collective writes synchronise the ranks at every band or tile anyway: agree on failed
       // reads there too, so a bad tile ends the job with one line, not an abort.
       // A pyramid's levels may be written collectively at every band whatever the canvas's transfer.
@@ -316,7 +316,7 @@ interface RunFacts { io: Transfer; pipeline: boolean; plan: StitchPlan; meter: M
 function runChannels(ctx: StrategyContext, source: ChannelSource): void {
   const { sink } = ctx;
   for (let c = 0; c < channelCount(source); c++) {
-    const plane: OutputSink = { ...sink, writeRows: (y0, rows, data, transfer) => sink.writeRows(y0, rows, data, transfer, c) };
+    const plane: OutputSink = { ...sink, writeRows: (y0, rows, data, transfer, _plane, columns) => sink.writeRows(y0, rows, data, transfer, c, columns) };
     runSlab({ ...ctx, source: c === 0 ? source : source.forChannel(c), sink: plane });
   }
 }

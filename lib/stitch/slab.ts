@@ -26,13 +26,15 @@ function blendAndWrite(ctx: StrategyContext): void {
     if (accDtype !== ctx.outDtype) {
       data = reusedArray('band-out', ctx.outDtype, acc.length);
       // A NaN bound for an integer output: agreed like a failed read when bands are collective.
-      agreeing(ctx, () => ctx.meter.timed('convert', () => convertRows(ctx, acc, data, ctx.outDtype, band?.y0 ?? 0)));
+      agreeing(ctx, () => ctx.meter.timed('convert', () => convertRows(ctx, acc, data, ctx.outDtype, band)));
     }
     // A rank out of rows still takes part in a collective write, with nothing selected (a
     // pyramid's levels may be written collectively under an independent canvas).
     if (!band && ctx.io === 'independent' && !ctx.sink.pyramidCollective) return;
     const rows = band ? band.y1 - band.y0 : 0;
-    ctx.meter.timed('write', () => ctx.sink.writeRows(band?.y0 ?? 0, rows, data, ctx.io));
+    // A chunk row shared with another rank: this rank's chunks of it (core/bands).
+    const columns = band?.x0 !== undefined ? { x0: band.x0, x1: band.x1! } : undefined;
+    ctx.meter.timed('write', () => ctx.sink.writeRows(band?.y0 ?? 0, rows, data, ctx.io, 0, columns));
     ctx.meter.written(data.byteLength);
   });
   // A pyramid's last level rows of this rank (collective: every rank calls).

@@ -90,12 +90,15 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
     dtype: spec.dtype,
     name: `${paths.final}:${spec.dataset}`,
     canvas,
-    writeRows(y0: number, rows: number, data: NumericArray, transfer: Transfer, plane = 0): void {
+    writeRows(y0: number, rows: number, data: NumericArray, transfer: Transfer, plane = 0, columns?: { x0: number; x1: number }): void {
+      // Levels are made from whole rows (core/bands never splits a pyramid's rows by columns).
+      if (columns && levels) throw new Error('writeRows: columns of rows with pyramid levels');
+      const x0 = columns?.x0 ?? 0, cols = columns ? columns.x1 - columns.x0 : width;
       // The levels' kernel runs on a second thread while these rows are written.
       levels?.startRows(y0, rows, data);
       try {
-        if (planes) canvas.write([plane, y0, 0], [1, rows, width], storedView(data, stored), { transfer });
-        else datasets[separate ? plane : 0].write([y0, 0], [rows, width], data, { transfer });
+        if (planes) canvas.write([plane, y0, x0], [1, rows, cols], storedView(data, stored), { transfer });
+        else datasets[separate ? plane : 0].write([y0, x0], [rows, cols], data, { transfer });
       } catch (error) {
         // The thread must be done with `data` before anything else runs.
         levels?.settle();
@@ -105,6 +108,7 @@ export function createHdf5Sink(mpi: Mpi, spec: Hdf5OutputSpec): OutputSink {
       // The level chunks' file offsets are not at hand: hand the OS the whole file's dirty pages.
       if (levelBytes > 0 && spec.earlyWriteback && offsets[0] !== null) file.startWriteback();
       if (rows === 0 || !spec.earlyWriteback) return;
+      if (columns && offsets[separate ? plane : 0] !== null) throw new Error('writeRows: columns of a contiguous dataset');
       // This band's bytes (whole rows: one contiguous run), or the whole file when chunked.
       const offset = offsets[separate ? plane : 0];
       if (offset === null) file.startWriteback();

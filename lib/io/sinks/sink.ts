@@ -17,9 +17,10 @@ export interface OutputSink {
   /**
    * Writes whole rows [y0, y0 + rows) of the canvas. Collective when `transfer` is: every rank
    * calls as often as the others, with rows = 0 when it has nothing. `plane`: the channel of a
-   * multi-channel output (default 0).
+   * multi-channel output (default 0). `columns`: only columns [x0, x1) of the rows (whole chunks of
+   * a compressed output's chunk row shared by two ranks; never with pyramid levels).
    */
-  writeRows(y0: number, rows: number, data: NumericArray, transfer: Transfer, plane?: number): void;
+  writeRows(y0: number, rows: number, data: NumericArray, transfer: Transfer, plane?: number, columns?: { x0: number; x1: number }): void;
   /**
    * Pyramid levels are made from the rows as they are written, and written collectively whatever
    * `transfer` says for the canvas: every rank must then call writeRows for every band (rows = 0
