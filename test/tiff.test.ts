@@ -197,6 +197,13 @@ describe('multi-channel TIFF input: [C, H, W] or a dataset per channel, each cha
       expect(job.stdout).toMatch(/verify: OK: 24\/24 tiles ok/);
       const planes = stitched(out), one = stitched(set.grid).length;
       expect(planes.length).toBe(2 * one);
+      if (writer === 'multipage') {
+        // Compressed, 7 x 4 chunks over 3 ranks (9, 9 and 10): chunk rows shared by two ranks, in each plane.
+        const gz = path.join(dir, `${writer}-gzip.h5`);
+        const zipped = mpirun(3, [stitchJs, path.join(set.tiffs, pattern), '--overlap', '6', '--out', gz, '--chunk', '16x64', '--compress', 'gzip']);
+        expect(zipped.code, zipped.stderr).toBe(0);
+        expect(Buffer.from((stitched(gz) as Float32Array).buffer).equals(Buffer.from((planes as Float32Array).buffer))).toBe(true);
+      }
       for (const [c, ref] of [[0, set.grid], [1, channel1]] as const) {
         const expected = stitched(ref);
         let differ = 0;
