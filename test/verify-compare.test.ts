@@ -3,7 +3,11 @@
 // one ulp either side, on the 32-bit ranges' ends, on edge and random values, for each integer
 // output dtype and both accumulator dtypes, it must fail exactly the pixels that differ from the
 // reference, and report the first of them whatever the length and wherever the block edges fall.
-import { describe, expect, it } from 'vitest';
+// Then verify itself, which checks integer outputs with it: a pixel off by one is charged.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mpirun, node, run, stitchJs, tempDir } from './helpers/mpirun';
 import { prng } from './helpers/prng';
 import { referenceConvert } from './helpers/reference-convert';
 import { native } from '../lib/runtime/addon';
@@ -223,4 +227,39 @@ describe('firstMismatch() reports the first mismatch whatever the length and blo
     expect(codeOf(() => native().firstMismatch(new Int32Array(4) as never, new Uint8Array(4)))).toBe('TypeError ERR_INVALID_ARG_TYPE');
     expect(codeOf(() => native().firstMismatch(acc, [0, 0, 0, 0] as never))).toBe('TypeError ERR_INVALID_ARG_TYPE');
   });
+});
+
+describe('verify of an integer output charges a pixel off by one', () => {
+  const dir = tempDir();
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const input = path.join(dir, 'in.h5');
+
+  /** Moves the pixel at (y, x) of /stitched one step (down at the dtype's top). */
+  function nudge(file: string, y: number, x: number): void {
+    const script = 'import h5py, numpy, sys\n' +
+      'y, x = int(sys.argv[2]), int(sys.argv[3])\n' +
+      'with h5py.File(sys.argv[1], "r+") as f:\n' +
+      '  d = f["stitched"]; v = int(d[y, x]); d[y, x] = v - 1 if v == numpy.iinfo(d.dtype).max else v + 1';
+    const job = run('/usr/bin/python3', ['-c', script, file, String(y), String(x)]);
+    expect(job.code, job.stderr).toBe(0);
+  }
+
+  // 3x3 tiles of 48 overlapping by 6: a 132x132 canvas, 17,424 pixels, one band of 4¼ blocks.
+  for (const [dtype, ranks] of [['uint8', 1], ['int16', 2], ['uint32', 1]] as const) {
+    it(`${dtype} at ${ranks} rank${ranks > 1 ? 's' : ''}: in a blended overlap and at the last pixel`, () => {
+      if (!fs.existsSync(input)) expect(node([stitchJs, 'generate', input, '--tiles', '3x3', '--tile', '48', '--overlap', '6', '--dtype', 'uint16']).code).toBe(0);
+      const out = path.join(dir, `${dtype}.h5`);
+      const stitched = mpirun(ranks, [stitchJs, input, '--out', out, '--dtype', dtype, '--verify']);
+      expect(stitched.code, stitched.stderr).toBe(0);
+      expect(stitched.stdout).toMatch(/^h5stitch verify: OK: 9\/9 tiles ok/m);
+      // Row 45 lies in the overlap of tile rows 0 and 1, column 20 in tile column 0 only.
+      nudge(out, 45, 20);
+      nudge(out, 131, 131);
+      const job = mpirun(ranks, [stitchJs, 'verify', out]);
+      expect(job.code, job.stderr).toBe(1);
+      expect(job.stdout).toMatch(/^tile \d+: wrong \(1 pixels differ; worst \|error\| 1\.000 at y=45, x=20\)$/m);
+      expect(job.stdout).toMatch(/^tile \d+: wrong \(1 pixels differ; worst \|error\| 1\.000 at y=131, x=131\)$/m);
+      expect(job.stdout).toMatch(/^h5stitch verify: FAILED: 7\/9 tiles ok, 0 missing, 2 wrong/m);
+    });
+  }
 });
