@@ -27,6 +27,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   H5Dataset::Register(env, exports);
   kernels::RegisterBlend(env, exports);
   kernels::RegisterConvert(env, exports);
+  kernels::RegisterVerifyCompare(env, exports);
   kernels::RegisterDownsample(env, exports);
   kernels::RegisterBackground(env, exports);
   os::Register(env, exports);

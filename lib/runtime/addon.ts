@@ -179,6 +179,12 @@ export interface NativeAddon {
    * index of the first NaN stored as 0 into an integer `out`, or -1 (always -1 for floats).
    */
   convert(acc: AccArray, out: PixelArray): number;
+  /**
+   * The index of the first element of an integer `got` (same length) that is not the output value
+   * of `acc` (what convert stores: Math.round, clipped; NaN as 0), or -1. Checks the definition,
+   * not convert's arithmetic (verify_compare.h).
+   */
+  firstMismatch(acc: AccArray, got: PixelArray): number;
   /** The next pyramid level of `rows` x `width` pixels of `src` into `out` (ceil(rows/2) x ceil(width/2), same type). */
   downsample(src: PixelArray, rows: number, width: number, out: PixelArray): void;
   /**

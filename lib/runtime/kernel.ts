@@ -113,6 +113,16 @@ export function convertInto(acc: AccArray, out: NumericArray): number {
 }
 
 /**
+ * The index of the first pixel of `got` (an integer output band, as long as `acc`) that is not the
+ * output value convertInto gives `acc` there, or -1. Independent of convertInto: it checks that
+ * `got` lies in the interval of values rounding to it (verify_compare.h) instead of rounding again,
+ * so verify does not share the stitch's conversion. Native: one pass at memory speed.
+ */
+export function firstMismatchOf(acc: AccArray, got: NumericArray): number {
+  return native().firstMismatch(acc, got as PixelArray);
+}
+
+/**
  * The next pyramid level of `rows` x `width` pixels: `out` (ceil(rows/2) x ceil(width/2), the
  * same type as `src`) gets the mean of the up-to-2x2 pixels each covers, rounded once (half to
  * even for integers; docs/pyramid.md). Native: one pass at memory speed.

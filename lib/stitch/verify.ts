@@ -2,9 +2,10 @@
  * Checks a stitched output against its tiles, independently of the stitch: verify reads whole tiles
  * through its own reader (verify-tiles.ts), finds each band's tiles and each tile's neighbours with
  * its own geometry, blends them into a band with the native kernel (the one piece it shares with
- * the stitch, checked against a plain TypeScript reference in the tests), rounds integer outputs
- * itself, and compares with the output band by band: per tile ok | missing | wrong. What this
- * proves and what it cannot: docs/verify.md.
+ * the stitch, checked against a plain TypeScript reference in the tests), and compares with the
+ * output band by band: integer outputs by checking that each pixel lies in the interval of values
+ * that round to it (native, not the stitch's conversion), floats as they are; per tile ok |
+ * missing | wrong. What this proves and what it cannot: docs/verify.md.
  */
 import { accDtypeOf, bytesOf, newArray, OUTPUT_DTYPES, rangeOf, type AccArray, type Dtype, type NumericArray, type PixelArray } from '../core/dtype';
 import type { PlacedTile, PlannedTile } from '../core/geometry';
@@ -12,7 +13,7 @@ import { planStitch } from '../core/plan';
 import { fingerprintChanges, PROVENANCE, type Provenance } from '../core/provenance';
 import { planRounds } from '../core/rounds';
 import { rawWeight } from '../core/weights';
-import { expected, UsageError } from '../errors';
+import { expected, H5StitchError, UsageError } from '../errors';
 import { readLayoutFile } from '../io/layout-file';
 import { readProvenance } from '../io/provenance';
 import { storedView } from '../core/pyramid';
@@ -20,7 +21,7 @@ import { readPyramidInfo } from '../io/levels';
 import { verifyLevels, type LevelVerdict } from './verify-levels';
 import { openTileSource } from '../io/sources';
 import { openFile, type Dataset, type H5File } from '../runtime/hdf5';
-import { accumulateRegion } from '../runtime/kernel';
+import { accumulateRegion, firstMismatchOf } from '../runtime/kernel';
 import { initMpi, type Mpi } from '../runtime/mpi';
 import { checkImagePath } from '../io/sinks/png';
 import { MAP_EXTENSIONS, writeTileMap } from '../io/sinks/tile-map';
@@ -243,8 +244,20 @@ function checkOutput(mpi: Mpi, o: VerifyOptions): VerifyReport {
         }
         // Tiles that end in this band are not needed by this rank's later bands.
         for (const t of inBand) if (t.y + t.height <= by1) held.delete(t.index);
-        toOutputDtype(accBand, expectedBand, outDtype);
-        if (sameBytes(gotBand, expectedBand)) return;
+        if (integer) {
+          // Native, against the definition of the output value rather than by rounding again
+          // (docs/verify.md); the expected band is computed only to charge a failing band's pixels.
+          const first = firstMismatchOf(accBand, gotBand);
+          if (first < 0) return;
+          toOutputDtype(accBand, expectedBand, outDtype);
+          // The two checks are independent: a pixel one fails and the other passes is a defect in verify.
+          if (gotBand[first] === expectedBand[first]) {
+            throw new H5StitchError('ERR_KERNEL', `verify: the native check fails pixel ${first} of rows ${by0}..${by1 - 1} (${gotBand[first]} for ${accBand[first]}) but Math.round gives ${expectedBand[first]}`);
+          }
+        } else {
+          toOutputDtype(accBand, expectedBand, outDtype);
+          if (sameBytes(gotBand, expectedBand)) return;
+        }
         compareBand(gotBand as PixelArray, expectedBand as PixelArray, by0, width, integer, inBand, stats, uncovered);
       };
 

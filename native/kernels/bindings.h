@@ -1,4 +1,5 @@
-// The Node-API side of the kernels: argument checks, then plain calls into blend.h / convert.h.
+// The Node-API side of the kernels: argument checks, then plain calls into blend.h / convert.h /
+// verify_compare.h.
 #pragma once
 
 #include <napi.h>
@@ -11,6 +12,8 @@ namespace h5stitch::kernels {
 void RegisterBlend(Napi::Env env, Napi::Object exports);
 // convert(acc, out) (convert_binding.cc).
 void RegisterConvert(Napi::Env env, Napi::Object exports);
+// firstMismatch(acc, got) (verify_compare_binding.cc).
+void RegisterVerifyCompare(Napi::Env env, Napi::Object exports);
 // downsample(src, rows, width, out) and startDownsample(steps) (downsample_binding.cc).
 void RegisterDownsample(Napi::Env env, Napi::Object exports);
 
