@@ -43,7 +43,7 @@ const packedCovering = new WeakMap<readonly PlannedTile[], Int32Array>();
  * The kernel's argument object, `read` included as a plain field (undefined when absent): a copy
  * made by spreading this object and adding `read` survived every scavenge (V8 promoted 5.9 MB of
  * them over 1,200 bands against 0.4 MB built in one literal), and that garbage grew one pipelined
- * rank's heap by 24 MB over 1,170 bands (49152² uint8, one rank: peak RSS 135 -> 122 MiB).
+ * rank's V8 heap by 24 MB over 1,170 bands (49152² uint8, one rank: peak RSS 127-135 -> 118-122 MiB).
  */
 function nativeArgs(args: AccumulateArgs, read?: FileRuns) {
   const { acc, accWidth, accY0, accX0, tile, covering, data, region, blend } = args;
