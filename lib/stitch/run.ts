@@ -259,7 +259,10 @@ export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): Stitc
   } finally {
     source.close();
   }
-  const result = report(mpi, req, { io, pipeline, plan, meter, started, fileSystem, channels, startKiB, tileBytes: source.height * source.width * bytesOf(req.dtype) });
+  const result = report(mpi, req, { io, pipeline, plan, meter, started, fileSystem, channels, startKiB,
+    // Tiles are held as read (the input's dtype): uint8 tiles counted as a float32 output's were 24 MiB
+    // of bound no run used (2 tiles of 2048²).
+    tileBytes: source.height * source.width * bytesOf(source.dtype) });
   if (layout.pyramid) {
     const s = sink!.pyramidStats!;
     const [reduceSeconds, writeSeconds] = mpi.allreduce(new Float64Array([s.reduceSeconds, s.writeSeconds]), 'max');

@@ -95,7 +95,10 @@ int Start(Background* b) {
 Napi::Value WaitJs(const Napi::CallbackInfo& info) {
   auto* batch = static_cast<Background*>(info.Data());
   batch->Join();
-  batch->held.clear();
+  // Freed now, capacity too: the batch itself goes only when its finalizer runs, which Node
+  // defers to the event loop, so a synchronous stitch keeps every band's batch to its end (one
+  // pipelined rank, 1,170 bands: the malloc heap grew 2.0 MiB with their emptied vectors, 1.4 without).
+  std::vector<Napi::Reference<Napi::Value>>().swap(batch->held);
   if (batch->inputFailed) ThrowWithCode(info.Env(), kCodeInput, batch->error);
   if (!batch->error.empty()) ThrowWithCode(info.Env(), kCodeKernel, batch->what + " failed: " + batch->error);
   Napi::Object times = Napi::Object::New(info.Env());
