@@ -114,11 +114,13 @@ describe('planSlabs', () => {
       return slabs;
     };
     // The benchmark's 476 MiB gzip case: 11 x 11 chunks of 1024 over 2 ranks: 60 and 61 chunks,
-    // chunk row 5 shared (5 and 6 of its chunks), not rows 0-4 and 5-10 (55 and 66 chunks).
+    // chunk row 5 shared (5 and 6 of its chunks), not rows 0-4 and 5-10 (55 and 66 chunks). The
+    // shared row is each rank's last band, so the two partial bands are written in the same call.
     const [a, b] = check(11170, 11170, 2, 1024, 1024, 1024);
     expect(a.bands.at(-1)).toEqual({ y0: 5120, y1: 6144, x0: 0, x1: 5120 });
-    expect(b.bands[0]).toEqual({ y0: 5120, y1: 6144, x0: 5120, x1: 11170 });
-    expect(b.bands.at(-1)).toEqual({ y0: 10240, y1: 11170 });
+    expect(b.bands.at(-1)).toEqual({ y0: 5120, y1: 6144, x0: 5120, x1: 11170 });
+    expect(b.bands.slice(0, -1)).toEqual([6144, 7168, 8192, 9216, 10240].map((y0) => ({ y0, y1: Math.min(y0 + 1024, 11170) })));
+    expect([a.bands.length, b.bands.length]).toEqual([6, 6]);
     for (let h = 1; h < 40; h += 6)
       for (const w of [1, 5, 23])
         for (const ranks of [2, 3, 7])

@@ -122,8 +122,10 @@ function rowBands(y0: number, y1: number, bandRows: number): Band[] {
 
 /**
  * Compressed output: the chunks, row-major, split evenly over the ranks. A rank's whole chunk
- * rows are banded as usual; a chunk row it shares with a neighbour is a band of its columns.
- * bandRows is whole chunk rows here (bandRowsOf refuses compressed output otherwise).
+ * rows are banded as usual; a chunk row it shares with a neighbour is a band of its columns,
+ * after its whole rows: HDF5 writes filtered chunks collectively, one call per band on every
+ * rank, so the ranks compress in step, and a partial band beside a whole one would leave a rank
+ * idle. bandRows is whole chunk rows here (bandRowsOf refuses compressed output otherwise).
  */
 function slabsOfChunks(canvas: Canvas, ranks: number, chunkRows: number, chunkCols: number, bandRows: number) {
   const H = canvas.height, W = canvas.width;
@@ -133,7 +135,7 @@ function slabsOfChunks(canvas: Canvas, ranks: number, chunkRows: number, chunkCo
   let start = 0;
   counts.forEach((n, rank) => {
     const u0 = start, u1 = (start += n);
-    const bands: Band[] = [];
+    const bands: Band[] = [], shared: Band[] = [];
     let wholeFrom = -1; // the first chunk row of the whole rows being gathered, or -1
     const endWhole = (row: number) => {
       if (wholeFrom >= 0) bands.push(...rowBands(wholeFrom * chunkRows, Math.min(row * chunkRows, H), bandRows));
@@ -146,11 +148,12 @@ function slabsOfChunks(canvas: Canvas, ranks: number, chunkRows: number, chunkCo
         continue;
       }
       endWhole(row);
-      bands.push({ y0: row * chunkRows, y1: Math.min((row + 1) * chunkRows, H), x0: c0 * chunkCols, x1: Math.min(c1 * chunkCols, W) });
+      shared.push({ y0: row * chunkRows, y1: Math.min((row + 1) * chunkRows, H), x0: c0 * chunkCols, x1: Math.min(c1 * chunkCols, W) });
     }
     endWhole(Math.ceil(u1 / cols));
-    const y0 = bands.length ? bands[0].y0 : Math.min(Math.ceil(u0 / cols) * chunkRows, H);
-    slabs.push({ rank, y0, y1: bands.length ? bands[bands.length - 1].y1 : y0, bands });
+    bands.push(...shared);
+    const y0 = bands.length ? Math.min(...bands.map((b) => b.y0)) : Math.min(Math.ceil(u0 / cols) * chunkRows, H);
+    slabs.push({ rank, y0, y1: bands.length ? Math.max(...bands.map((b) => b.y1)) : y0, bands });
   });
   return { slabs, bandCount: slabs.reduce((m, s) => Math.max(m, s.bands.length), 0) };
 }
