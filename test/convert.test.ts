@@ -1,7 +1,7 @@
 // The native convert() kernel against a plain TypeScript reference (test/helpers/reference-convert.ts), byte for byte, on edge values
 // (NaN with payloads, ±Infinity, -0, halves, range bounds, huge and tiny values) and random ones.
 import { describe, expect, it } from 'vitest';
-import { prng } from './helpers/prng';
+import { prng, randomValues } from './helpers/prng';
 import { referenceConvert } from './helpers/reference-convert';
 import { native } from '../lib/runtime/addon';
 import type { Dtype } from '../lib/core/dtype';
@@ -36,26 +36,6 @@ function edgeValues(): number[] {
     for (const d of [-1, -0.5, -0.49999999999999994, -0.25, 0, 0.25, 0.49999999999999994, 0.5, 0.75, 1]) values.push(b + d);
   }
   return values;
-}
-
-function randomValues(seed: number, n: number): number[] {
-  const rand = prng(seed);
-  const bits = new Uint32Array(2);
-  const asDouble = new Float64Array(bits.buffer);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    switch (i % 5) {
-      case 0: out.push((rand() - 0.5) * 2 ** (rand() * 70)); break; // every magnitude up to 2^69
-      case 1: out.push(Math.floor((rand() - 0.5) * 2 ** 34) + 0.5); break; // halves across every integer range
-      case 2: out.push((rand() - 0.3) * 70000); break; // mostly inside the 16-bit ranges
-      case 3: out.push(Math.floor((rand() - 0.5) * 600) / 4); break; // quarters around the 8-bit ranges
-      default:
-        bits[0] = rand() * 2 ** 32;
-        bits[1] = rand() * 2 ** 32;
-        out.push(asDouble[0]); // any bit pattern: subnormals, NaN payloads, infinities
-    }
-  }
-  return out;
 }
 
 /** The acc as the strategies hold it: float32 values come from a float32 store (or raw bits). */

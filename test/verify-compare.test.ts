@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mpirun, node, run, stitchJs, tempDir } from './helpers/mpirun';
-import { prng } from './helpers/prng';
+import { prng, randomValues } from './helpers/prng';
 import { referenceConvert } from './helpers/reference-convert';
 import { native } from '../lib/runtime/addon';
 import { OUTPUT_DTYPES, rangeOf, type Dtype } from '../lib/core/dtype';
@@ -80,26 +80,6 @@ function edgeValues(): number[] {
     Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, -Number.MIN_VALUE, 3.4028234663852886e38, -3.4028234663852886e38,
     1.401298464324817e-45, 2 ** 52 + 0.5, 2 ** 53, -(2 ** 63), 2 ** 64, 1e300, -1e300,
   ];
-}
-
-function randomValues(seed: number, n: number): number[] {
-  const rand = prng(seed);
-  const bits = new Uint32Array(2);
-  const asDouble = new Float64Array(bits.buffer);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    switch (i % 5) {
-      case 0: out.push((rand() - 0.5) * 2 ** (rand() * 70)); break; // every magnitude up to 2^69
-      case 1: out.push(Math.floor((rand() - 0.5) * 2 ** 34) + 0.5); break; // halves across every integer range
-      case 2: out.push((rand() - 0.3) * 70000); break; // mostly inside the 16-bit ranges
-      case 3: out.push(Math.floor((rand() - 0.5) * 600) / 4); break; // quarters around the 8-bit ranges
-      default:
-        bits[0] = rand() * 2 ** 32;
-        bits[1] = rand() * 2 ** 32;
-        out.push(asDouble[0]); // any bit pattern: subnormals, NaN payloads, infinities
-    }
-  }
-  return out;
 }
 
 function accOf(type: 'float32' | 'float64', values: number[]): Acc {
