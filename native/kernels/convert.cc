@@ -1,6 +1,8 @@
 // Built with -ffp-contract=off like blend.cc (it computes output pixels).
 #include "kernels/convert.h"
 
+#include "common/cpu_clones.h"
+
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -43,14 +45,8 @@ constexpr bool kFloatExact = std::is_integral_v<Out> && sizeof(Out) <= 2;
 // -fno-trapping-math: 1.0 ns per pixel here against 2.4 for the double loop below), with the same
 // results: after clipping |c| < 2^16, so the truncation t is exact and c - t is the exact fraction
 // (Sterbenz), compared with one half as RoundClipped does. NaN clips to lo, then becomes 0.
-// Cloned for AVX2, picked at load time (the prebuilt addon must run on any x86-64): 8 lanes
-// instead of 4, 1.02 -> 0.58 ns per pixel into uint8, 1.34 -> 0.51 into uint16 here. The same
-// operations in each clone (no FMA: -ffp-contract=off), so the same bits.
-#if defined(__x86_64__) && defined(__GNUC__)
-#define H5STITCH_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define H5STITCH_AVX2_CLONES
-#endif
+// Cloned for AVX2 (common/cpu_clones.h): 8 lanes instead of 4, 1.02 -> 0.58 ns per pixel into
+// uint8, 1.34 -> 0.51 into uint16 here.
 template <typename Out>
 H5STITCH_AVX2_CLONES
 int64_t ConvertFloatToSmall(const float* acc, Out* out, size_t length) {
