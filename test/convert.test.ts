@@ -1,6 +1,7 @@
 // The native convert() kernel against a plain TypeScript reference (test/helpers/reference-convert.ts), byte for byte, on edge values
 // (NaN with payloads, ±Infinity, -0, halves, range bounds, huge and tiny values) and random ones.
 import { describe, expect, it } from 'vitest';
+import { errorCodeOf } from './helpers/errors';
 import { prng, randomValues } from './helpers/prng';
 import { referenceConvert } from './helpers/reference-convert';
 import { native } from '../lib/runtime/addon';
@@ -85,14 +86,7 @@ describe('native convert() is convertInto, bit for bit', () => {
 
   it('checks its arguments', () => {
     const acc = new Float32Array(4);
-    const codeOf = (fn: () => void) => {
-      try {
-        fn();
-        return 'NO_ERROR';
-      } catch (e) {
-        return `${(e as Error).name} ${(e as { code?: string }).code}`;
-      }
-    };
+    const codeOf = errorCodeOf;
     expect(codeOf(() => native().convert(acc, new Uint8Array(3)))).toBe('H5StitchError ERR_OUT_OF_RANGE');
     expect(codeOf(() => native().convert(new Int32Array(4) as never, new Uint8Array(4)))).toBe('TypeError ERR_INVALID_ARG_TYPE');
     expect(codeOf(() => native().convert(acc, new BigInt64Array(4) as never))).toBe('TypeError ERR_INVALID_ARG_TYPE');

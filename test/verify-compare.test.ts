@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mpirun, node, run, stitchJs, tempDir } from './helpers/mpirun';
+import { errorCodeOf } from './helpers/errors';
 import { prng, randomValues } from './helpers/prng';
 import { referenceConvert } from './helpers/reference-convert';
 import { native } from '../lib/runtime/addon';
@@ -190,14 +191,7 @@ describe('firstMismatch() reports the first mismatch whatever the length and blo
   }
 
   it('checks its arguments', () => {
-    const codeOf = (fn: () => void) => {
-      try {
-        fn();
-        return 'NO_ERROR';
-      } catch (e) {
-        return `${(e as Error).name} ${(e as { code?: string }).code}`;
-      }
-    };
+    const codeOf = errorCodeOf;
     const acc = new Float32Array(4);
     expect(codeOf(() => native().firstMismatch(acc, new Uint8Array(3)))).toBe('H5StitchError ERR_OUT_OF_RANGE');
     expect(codeOf(() => native().firstMismatch(acc, new Float32Array(4) as never))).toBe('TypeError ERR_INVALID_ARG_TYPE');
