@@ -50,7 +50,7 @@ export interface BandContext {
 }
 
 /**
- * Receives each band, its rows by bandWidth(band) pixels; `band` is undefined once this rank is
+ * Receives each band, bandRect(band) of the canvas (rows by columns); `band` is undefined once this rank is
  * out of rows (collective calls still happen).
  */
 export type BandSink = (band: Band | undefined, acc: AccArray) => void;
@@ -61,15 +61,13 @@ export function bandRect(band: Band, canvasWidth: number): Rect {
   return { y: band.y0, x: x0, height: band.y1 - band.y0, width: (band.x1 ?? canvasWidth) - x0 };
 }
 
-/** A band's tiles and the part of each inside it, in canonical order. */
-function tilePartsIn(plan: StitchPlan, band: Band): { tiles: PlannedTile[]; regions: Rect[] } {
+/** Calls `visit` with each of a band's tiles and the part of it inside the band, in canonical order. */
+function forEachTilePart(plan: StitchPlan, band: Band, visit: (tile: PlannedTile, region: Rect) => void): void {
   const rect = bandRect(band, plan.canvas.width);
-  const tiles: PlannedTile[] = [], regions: Rect[] = [];
   for (const tile of tilesInBand(plan.planned, band)) {
     const region = intersect(tile, rect);
-    if (region) { tiles.push(tile); regions.push(region); }
+    if (region) visit(tile, region);
   }
-  return { tiles, regions };
 }
 
 /** The kernel's arguments for `tile`'s pixels of `region` (`data`) added into `acc`, whose [0] is canvas (accY0, accX0). */
@@ -166,9 +164,8 @@ export function blendBands(ctx: BandContext, accDtype: AccDtype, sink: BandSink)
     agreeing(ctx, () => {
       ctx.hooks.skew();
       view.fill(0);
-      const { tiles, regions } = tilePartsIn(plan, band);
-      tiles.forEach((tile, i) => {
-        addTile(ctx, tile, regions[i], view, rect.y, rect.x, rect.width);
+      forEachTilePart(plan, band, (tile, region) => {
+        addTile(ctx, tile, region, view, rect.y, rect.x, rect.width);
         done++;
       });
     });
@@ -213,18 +210,18 @@ interface BandParts { band: Band; tiles: PlannedTile[]; regions: Rect[] }
 interface BandWork { band: Band; acc: AccArray; jobs: BackgroundJob[]; tiles: number }
 
 function bandParts(ctx: BandContext, band: Band): BandParts {
-  const { tiles, regions } = tilePartsIn(ctx.plan, band);
+  const tiles: PlannedTile[] = [], regions: Rect[] = [];
+  forEachTilePart(ctx.plan, band, (tile, region) => {
+    tiles.push(tile);
+    regions.push(region);
+  });
   return { band, tiles, regions };
 }
 
-/** The pixels of a band's tile parts. */
+/** The pixels of a band's tile parts (without listing them). */
 function bandElements(ctx: BandContext, band: Band): number {
-  const rect = bandRect(band, ctx.plan.canvas.width);
   let elements = 0;
-  for (const t of tilesInBand(ctx.plan.planned, band)) {
-    const part = intersect(t, rect);
-    if (part) elements += part.height * part.width;
-  }
+  forEachTilePart(ctx.plan, band, (_, region) => { elements += region.height * region.width; });
   return elements;
 }
 
