@@ -64,8 +64,9 @@ export function accumulateRegion(args: AccumulateArgs): void {
 /** A batch of accumulations (or downsamples) running on a background thread. */
 export interface BackgroundAccumulate {
   /**
-   * Blocks until the batch is done; returns the seconds the background thread took and those of
-   * them it spent reading input. Throws InputError when a job's data could not be read.
+   * Blocks until the batch is done; returns the seconds it took and those of them spent reading
+   * input (a blend's: summed over the background thread and this one, which takes a share of the
+   * strips left when it calls wait). Throws InputError when a job's data could not be read.
    */
   wait(): BackgroundTimes;
 }
@@ -99,9 +100,11 @@ function waitFor(wait: () => BackgroundTimes): () => BackgroundTimes {
  * the caller does I/O. `band` is the jobs' accumulator (whole rows; every job's acc) and may hold
  * anything: the result is as if it had been zeroed first (each pixel's first job sets it; pixels
  * no job covers become 0), without the extra pass over memory. A job with `read` gets its data
- * from that file first, on the same thread (so the caller's thread only writes). Every job is
- * checked before this returns. `band`, the jobs' data and their files' fds belong to the batch
- * until wait().
+ * from that file first, on the same thread (so the caller's thread only writes). The band is
+ * done in strips of rows, and wait() blends the strips the thread has not taken yet on the
+ * caller's thread, so a caller that finished its I/O first helps instead of waiting (same bits:
+ * each row is blended on its own). Every job is checked before this returns. `band`, the jobs'
+ * data and their files' fds belong to the batch until wait().
  */
 export function startAccumulateRegions(band: AccArray, jobs: readonly BackgroundJob[]): BackgroundAccumulate {
   return { wait: waitFor(native().startAccumulate({ band, jobs: jobs.map((job) => nativeArgs(job, job.read)) })) };

@@ -262,11 +262,12 @@ function rawTilePart(ctx: BandContext, tile: PlannedTile, region: Rect): FileRun
 
 /**
  * blendBands with the blend on a second thread: while band k is blended there, the main thread
- * writes band k-1 (sink) and reads the tiles of band k+1, so on a rank with a spare CPU the kernel
- * costs no wall time. Tile parts the source can locate as raw bytes in a file (source.rawRegion)
- * are read on that thread too, just before their blend, so the main thread only writes. Two bands
- * of memPerRank / 2 each; HDF5 and MPI stay on the main thread. `compute` is the background
- * thread's blend time (it overlaps read and write); its reads count in `read`.
+ * writes band k-1 (sink) and reads the tiles of band k+1, then blends what is left of band k
+ * beside the thread (wait() takes its remaining strips), so on a rank with a spare CPU neither
+ * thread idles while the other works. Tile parts the source can locate as raw bytes in a file
+ * (source.rawRegion) are read by whichever thread blends them, just before, so the main thread
+ * reads nothing itself. Two bands of memPerRank / 2 each; HDF5 and MPI stay on the main thread.
+ * `compute` is the blend's seconds on both threads (it overlaps the writes); its reads count in `read`.
  */
 function blendBandsPipelined(ctx: BandContext, accDtype: AccDtype, sink: BandSink): void {
   const { mpi, plan } = ctx;

@@ -11,6 +11,7 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include "common/errors.h"
 
@@ -36,6 +37,7 @@ struct Background {
   std::function<double()> work;
   pthread_t worker{};
   bool running = false;  // started and not joined yet
+  std::shared_ptr<SharedTasks> tasks;  // shared with wait() (StartShared)
   std::vector<Napi::Reference<Napi::Value>> held;
   std::string error;
   bool inputFailed = false;  // error is an InputFailure's message
@@ -46,6 +48,19 @@ struct Background {
     // The batch's jobs (their covering lists, what they read) go now, not when V8 gets round to
     // finalizing wait(): it does not see this memory (a 90,000-tile stitch peaked 110 MiB higher).
     work = nullptr;
+    if (tasks) Finish();
+  }
+  // The shared tasks' outcome, once both threads are done with them.
+  void Finish() {
+    try {
+      std::tie(seconds, readSeconds) = tasks->Finish();
+    } catch (const InputFailure& e) {
+      error = e.what();
+      inputFailed = true;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    tasks.reset();
   }
   // A batch dropped without wait() (the job is ending on an error) still must not outlive its thread.
   ~Background() { Join(); }
@@ -72,7 +87,7 @@ void* RunBatch(void* arg) {
 // with the node's mask, so the scheduler places it on a free CPU from the start: one that widened
 // itself once running started on the main thread's core and took turns with it first (one rank,
 // 476 MiB to tmpfs: 0.52 s -> 0.40 s wall with the mask set at creation).
-int Start(Background* b) {
+int StartThread(Background* b) {
   pthread_attr_t attr;
   if (int failed = pthread_attr_init(&attr)) return failed;
   struct Destroy {
@@ -94,6 +109,7 @@ int Start(Background* b) {
 
 Napi::Value WaitJs(const Napi::CallbackInfo& info) {
   auto* batch = static_cast<Background*>(info.Data());
+  if (batch->tasks && batch->running) batch->tasks->Take();
   batch->Join();
   // Freed now, capacity too: the batch itself goes only when its finalizer runs, which Node
   // defers to the event loop, so a synchronous stitch keeps every band's batch to its end (one
@@ -107,21 +123,36 @@ Napi::Value WaitJs(const Napi::CallbackInfo& info) {
   return times;
 }
 
-}  // namespace
-
-Napi::Function StartBackground(Napi::Env env, const char* what, const std::vector<Napi::Value>& held,
-                               std::function<double()> work) {
+Napi::Function Start(Napi::Env env, const char* what, const std::vector<Napi::Value>& held, std::function<double()> work,
+                     std::shared_ptr<SharedTasks> tasks) {
   auto batch = std::make_unique<Background>();
   batch->what = what;
   batch->work = std::move(work);
+  batch->tasks = std::move(tasks);
   for (const Napi::Value& v : held) batch->held.push_back(Napi::Persistent(v));
-  if (int failed = Start(batch.get())) {
+  if (int failed = StartThread(batch.get())) {
     ThrowWithCode(env, kCodeKernel, std::string(what) + " failed: cannot start a thread: " + std::strerror(failed));
   }
   Background* b = batch.get();
   Napi::Function wait = Napi::Function::New(env, WaitJs, "wait", b);
   wait.AddFinalizer([](Napi::Env, Background* done) { delete done; }, batch.release());
   return wait;
+}
+
+}  // namespace
+
+Napi::Function StartBackground(Napi::Env env, const char* what, const std::vector<Napi::Value>& held,
+                               std::function<double()> work) {
+  return Start(env, what, held, std::move(work), nullptr);
+}
+
+Napi::Function StartShared(Napi::Env env, const char* what, const std::vector<Napi::Value>& held,
+                           std::shared_ptr<SharedTasks> tasks) {
+  SharedTasks* shared = tasks.get();
+  return Start(env, what, held, [shared] {
+    shared->Take();
+    return 0.0;
+  }, std::move(tasks));
 }
 
 Napi::Value SetWorkerCpusJs(const Napi::CallbackInfo& info) {

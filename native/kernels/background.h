@@ -4,7 +4,9 @@
 #include <napi.h>
 
 #include <functional>
+#include <memory>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace h5stitch::kernels {
@@ -23,5 +25,23 @@ struct InputFailure : std::runtime_error {
 // leave them alone meanwhile (lib/stitch/engine.ts does).
 Napi::Function StartBackground(Napi::Env env, const char* what, const std::vector<Napi::Value>& held,
                                std::function<double()> work);
+
+// Work in independent tasks that two threads can share: the batch's thread starts taking them at
+// once, and wait() takes the rest on the main thread (idle otherwise: it has written its band)
+// before it joins, so neither waits while tasks are left.
+class SharedTasks {
+ public:
+  virtual ~SharedTasks() = default;
+  // Takes tasks and runs them until none is left; runs on both threads at once; never throws.
+  virtual void Take() = 0;
+  // On the main thread, once no thread takes tasks any more: throws the failure of the first task
+  // (in task order) that failed, an InputFailure for input, else returns { seconds, readSeconds }
+  // summed over both threads.
+  virtual std::pair<double, double> Finish() = 0;
+};
+
+// StartBackground for shared tasks: wait() returns or throws what `tasks->Finish()` does.
+Napi::Function StartShared(Napi::Env env, const char* what, const std::vector<Napi::Value>& held,
+                           std::shared_ptr<SharedTasks> tasks);
 
 }  // namespace h5stitch::kernels

@@ -190,14 +190,14 @@ void LinearRow(const Row<Acc, Data>& row, double* weight, const std::vector<Span
 }
 
 template <typename Acc, typename Data>
-void Accumulate(Acc* acc, const Data* data, const Job& job) {
+void Accumulate(Acc* acc, const Data* data, const Job& job, int64_t yFrom, int64_t yTo) {
   const Region& r = job.r;
   const int64_t w = r.x1 - r.x0;
   if (g_weight.size() < static_cast<size_t>(w)) g_weight.resize(static_cast<size_t>(w));
   // Indexed by canvas x, like a and d below.
   double* weight = g_weight.data() - r.x0;
   static const std::vector<Span> kNoSpans;
-  for (int64_t y = r.y0; y < r.y1; y++) {
+  for (int64_t y = std::max(r.y0, yFrom); y < std::min(r.y1, yTo); y++) {
     const bool needEarlier = job.fresh && job.blend != Blend::kMax;
     const Row<Acc, Data> row{acc + (y - job.accY0) * job.accWidth - job.accX0, data + (y - r.y0) * w - r.x0, y, job,
                              needEarlier ? SharedSpans(job.covering, job.tile, y, r, true, g_earlier) : kNoSpans};
@@ -213,27 +213,29 @@ void Accumulate(Acc* acc, const Data* data, const Job& job) {
 }
 
 template <typename Acc>
-void RunInto(Acc* acc, const Job& job) {
+void RunInto(Acc* acc, const Job& job, int64_t y0, int64_t y1) {
   WithElement(job.dataType, [&](auto zero) {
     using Data = decltype(zero);
-    Accumulate(acc, static_cast<const Data*>(job.data), job);
+    Accumulate(acc, static_cast<const Data*>(job.data), job, y0, y1);
   });
 }
 
 }  // namespace
 
-void Run(const Job& job) {
-  if (job.r.y0 == job.r.y1 || job.r.x0 == job.r.x1) return;
-  if (job.accType == Element::kFloat32) RunInto(static_cast<float*>(job.acc), job);
-  else RunInto(static_cast<double*>(job.acc), job);
+void Run(const Job& job) { RunRows(job, job.r.y0, job.r.y1); }
+
+void RunRows(const Job& job, int64_t y0, int64_t y1) {
+  if (std::max(job.r.y0, y0) >= std::min(job.r.y1, y1) || job.r.x0 == job.r.x1) return;
+  if (job.accType == Element::kFloat32) RunInto(static_cast<float*>(job.acc), job, y0, y1);
+  else RunInto(static_cast<double*>(job.acc), job, y0, y1);
 }
 
-void ZeroUncovered(const std::vector<Job>& jobs, int64_t length) {
+void ZeroUncovered(const std::vector<Job>& jobs, int64_t rowFrom, int64_t rowTo) {
   const Job& first = jobs[0];
   const int64_t width = first.accWidth, elementSize = first.accType == Element::kFloat32 ? 4 : 8;
   auto* base = static_cast<uint8_t*>(first.acc);
   std::vector<Span> covered;
-  for (int64_t row = 0; row < length / width; row++) {
+  for (int64_t row = rowFrom; row < rowTo; row++) {
     const int64_t y = first.accY0 + row;
     covered.clear();
     for (const Job& j : jobs) {

@@ -43,8 +43,12 @@ struct Job {
 // Adds the job's data into its accumulator.
 void Run(const Job& job);
 
-// Zeroes the pixels of a band (the rows of jobs[0]'s accumulator, `length` elements) that no job's
+// Run, for the job's rows in canvas rows [y0, y1) only. Each row is blended on its own, so a job
+// run in pieces of rows gives the same bits as run whole.
+void RunRows(const Job& job, int64_t y0, int64_t y1);
+
+// Zeroes the pixels of accumulator rows [rowFrom, rowTo) (of jobs[0]'s accumulator) that no job's
 // region covers; fresh jobs set the others.
-void ZeroUncovered(const std::vector<Job>& jobs, int64_t length);
+void ZeroUncovered(const std::vector<Job>& jobs, int64_t rowFrom, int64_t rowTo);
 
 }  // namespace h5stitch::kernels

@@ -23,4 +23,11 @@ void WithElement(Element element, F&& f) {
   }
 }
 
+// The bytes of one element.
+inline int64_t ElementSize(Element element) {
+  int64_t size = 0;
+  WithElement(element, [&](auto zero) { size = sizeof zero; });
+  return size;
+}
+
 }  // namespace h5stitch::kernels

@@ -7,6 +7,22 @@
 
 namespace h5stitch::os {
 
+bool RowsOf(const FileRuns& runs, int64_t rows, int64_t rowBytes, int64_t from, int64_t to, FileRuns& part) {
+  if (runs.rowBytes == 0 || rows == 0 || rowBytes == 0) {
+    part = {runs.fd, runs.offset, 0, 0, 0};  // nothing to read
+    return true;
+  }
+  if (runs.rows == rows && runs.rowBytes == rowBytes) {
+    part = {runs.fd, runs.offset + from * runs.strideBytes, to - from, rowBytes, runs.strideBytes};
+    return true;
+  }
+  if (runs.rows == 1 && runs.rowBytes == rows * rowBytes) {
+    part = {runs.fd, runs.offset + from * rowBytes, 1, (to - from) * rowBytes, runs.strideBytes};
+    return true;
+  }
+  return false;
+}
+
 std::string ReadRuns(const FileRuns& runs, void* into, const std::string& what) {
   if (runs.rowBytes == 0) return "";  // nothing to read, however many runs
   auto* out = static_cast<uint8_t*>(into);

@@ -13,6 +13,11 @@ struct FileRuns {
   int64_t offset, rows, rowBytes, strideBytes;
 };
 
+// The runs of rows [from, to) of a region of `rows` rows of `rowBytes` bytes each that `runs`
+// read packed: as one run per row, or as one run of all of them (rows contiguous in the file).
+// Returns false (and leaves `part` alone) for any other shape.
+bool RowsOf(const FileRuns& runs, int64_t rows, int64_t rowBytes, int64_t from, int64_t to, FileRuns& part);
+
 // Reads the runs into `into` (rows * rowBytes bytes, packed). Returns "" when every byte was read,
 // else why not, as "cannot read <what>: ...": the file ended early (it was truncated after it was
 // opened) or the read failed (strerror).
