@@ -45,6 +45,12 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 
+# A build/ copied from another checkout (a worktree) names that checkout's sources in its CMake
+# cache, and CMake refuses it: start such a build afresh rather than keep its stale addon.
+if [ -f build/CMakeCache.txt ] && ! grep -qxF "CMAKE_HOME_DIRECTORY:INTERNAL=$PWD" build/CMakeCache.txt; then
+  say "build/ was configured for another directory: configuring afresh"
+  rm -rf build
+fi
 npx cmake-js compile "${cmake_flags[@]}" >/tmp/h5stitch-build.log 2>&1 || { cat /tmp/h5stitch-build.log >&2; exit 1; }
 npx tsc -p tsconfig.json
 say "ready ($(node -e "const a=require('./dist/runtime/addon.js').native();console.log(a.mpi.libraryVersion().library.split(',')[0]+', HDF5 '+a.hdf5Version().version)"))"

@@ -174,6 +174,11 @@ export interface NativeAddon {
    */
   setWorkerCpus(mode: 'node' | 'inherit'): void;
   /**
+   * 'node': lets the calling thread run on any CPU of the cpuset (its mask saved first); 'saved':
+   * puts the saved mask back. Returns whether the thread's mask changed.
+   */
+  setCallerCpus(mode: 'node' | 'saved'): boolean;
+  /**
    * Copies a float accumulator into `out` (same length, its own memory): floats as a typed-array
    * store would, integers rounded like Math.round and clipped to the dtype's range. Returns the
    * index of the first NaN stored as 0 into an integer `out`, or -1 (always -1 for floats).

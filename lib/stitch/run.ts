@@ -100,14 +100,19 @@ export function stitch(options: StitchOptions): StitchReport {
  * node's CPUs (the job's cpuset, not the rank's binding) shared among the node's ranks give it
  * two or more; otherwise the thread would only take turns with the main thread or another rank.
  * A rank bound to one CPU (Open MPI's default for 1-2 ranks) then lets the blend thread leave its
- * binding (setWorkerCpus('node')), so it can use the spare CPU. Collective.
+ * binding (setWorkerCpus('node')), so it can use the spare CPU; a rank alone on its node lets its
+ * main thread leave it too, for the run (runStitch restores it), since it shares the blend: bound,
+ * it waited for its CPU while the other ran the blend thread or the kernel's writeback (one rank,
+ * 476 MiB: 0.33-0.38 s bound, 0.30-0.32 s widened, in pairs of jobs). Collective.
  */
 function choosePipeline(mpi: Mpi, req: Pick<StitchRequest, 'strategy' | 'pipeline'>): boolean {
   if (req.strategy !== 'slab' || req.pipeline === 'off') return false;
   const spare = Math.floor(nodeCpus() / mpi.localSize()) >= 2;
   // Every rank must agree: the band count (and so the number of collective writes) depends on it.
   const on = req.pipeline === 'on' || mpi.allreduce(new Int32Array([spare ? 1 : 0]), 'min')[0] === 1;
-  native().setWorkerCpus(on && spare && os.availableParallelism() < 2 ? 'node' : 'inherit');
+  const bound = on && spare && os.availableParallelism() < 2;
+  native().setWorkerCpus(bound ? 'node' : 'inherit');
+  if (bound && mpi.localSize() === 1) native().setCallerCpus('node');
   return on;
 }
 
@@ -183,6 +188,15 @@ function openAndPlan(req: StitchRequest, pipelineWanted: boolean, meter: Meter):
 
 /** The collective run behind {@link stitch}, with the test hooks injected. */
 export function runStitch(mpi: Mpi, req: StitchRequest, hooks: TestHooks): StitchReport {
+  try {
+    return runStitchWithCpus(mpi, req, hooks);
+  } finally {
+    // choosePipeline may have let this thread leave its binding for the run: the caller gets it back.
+    native().setCallerCpus('saved');
+  }
+}
+
+function runStitchWithCpus(mpi: Mpi, req: StitchRequest, hooks: TestHooks): StitchReport {
   const { strategy, dtype } = req;
   const started = mpi.wtime();
   const startKiB = rssKiB('VmRSS');

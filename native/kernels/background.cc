@@ -10,6 +10,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 
@@ -163,8 +164,35 @@ Napi::Value SetWorkerCpusJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The calling thread's CPUs before setCallerCpus('node'), per thread (each Node environment calls
+// from its own).
+thread_local std::optional<cpu_set_t> callerCpus;
+
+// setCallerCpus('node' | 'saved'): 'node' saves the calling thread's CPU mask and lets it run on
+// any CPU of the cpuset; 'saved' puts the saved mask back (nothing when none is saved). Returns
+// whether the thread's mask changed. A mask the kernel refuses leaves the thread as it was.
+Napi::Value SetCallerCpusJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string mode = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  if (mode != "node" && mode != "saved") ThrowTypeError(env, "'node' or 'saved'", "setCallerCpus mode", info[0]);
+  const pthread_t self = pthread_self();
+  if (mode == "saved") {
+    if (!callerCpus) return Napi::Boolean::New(env, false);
+    const bool restored = pthread_setaffinity_np(self, sizeof *callerCpus, &*callerCpus) == 0;
+    callerCpus.reset();
+    return Napi::Boolean::New(env, restored);
+  }
+  cpu_set_t before;
+  if (callerCpus || pthread_getaffinity_np(self, sizeof before, &before) != 0) return Napi::Boolean::New(env, false);
+  const cpu_set_t all = AllCpus();
+  if (pthread_setaffinity_np(self, sizeof all, &all) != 0) return Napi::Boolean::New(env, false);
+  callerCpus = before;
+  return Napi::Boolean::New(env, true);
+}
+
 void RegisterBackground(Napi::Env env, Napi::Object exports) {
   exports.Set("setWorkerCpus", Napi::Function::New(env, SetWorkerCpusJs, "setWorkerCpus"));
+  exports.Set("setCallerCpus", Napi::Function::New(env, SetCallerCpusJs, "setCallerCpus"));
 }
 
 }  // namespace h5stitch::kernels

@@ -25,20 +25,35 @@ export function openTileSource(input: string, options: TileSourceOptions = {}): 
     }
     return openNpyDirectory(input);
   }
-  const head = Buffer.alloc(8);
-  let got: number;
-  try {
-    const fd = fs.openSync(input, 'r');
-    try {
-      got = fs.readSync(fd, head, 0, 8, 0);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch (error) {
-    throw new InputError(`input ${input} is not readable: ${(error as Error).message}`);
-  }
-  if (got < 8 || !head.equals(Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]))) {
+  if (!hasHdf5Signature(input)) {
     throw new UsageError(`input ${input} is not an HDF5 file (no HDF5 signature) nor a directory of .npy tiles`);
   }
   return openHdf5Tiles(input, options);
+}
+
+const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * Whether `file` holds HDF5's signature where the format puts it: at byte 0, or after a user
+ * block of 512, 1024, 2048, ... bytes (the superblock then starts there; h5py's userblock_size).
+ */
+function hasHdf5Signature(file: string): boolean {
+  const head = Buffer.alloc(HDF5_SIGNATURE.length);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (error) {
+    throw new InputError(`input ${file} is not readable: ${(error as Error).message}`);
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    for (let at = 0; at + head.length <= size; at = at === 0 ? 512 : at * 2) {
+      if (fs.readSync(fd, head, 0, head.length, at) === head.length && head.equals(HDF5_SIGNATURE)) return true;
+    }
+    return false;
+  } catch (error) {
+    throw new InputError(`input ${file} is not readable: ${(error as Error).message}`);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
