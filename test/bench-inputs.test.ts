@@ -35,7 +35,7 @@ describe('bench --inputs', () => {
       for (const [input, compression, tiled] of [['tiff', 'none', false], ['tiff-deflate', 'deflate', false], ['tiff-deflate-tiled', 'deflate', true]] as const) {
         const series = openTileSource(report.inputs.find((i: { input: string }) => i.input === input).path);
         expect(series.count).toBe(6);
-        for (let t = 0; t < 6; t++) expect(Array.from(series.readRegion(t, 0, 100, 0, 300))).toEqual(Array.from(h5.readRegion(t, 0, 100, 0, 300)));
+        for (let t = 0; t < 6; t++) expect(Array.from(series.readRegion(t, 0, 100, 0, 300) as ArrayLike<number>)).toEqual(Array.from(h5.readRegion(t, 0, 100, 0, 300) as ArrayLike<number>));
         series.close();
         const file = path.join(path.dirname(report.inputs.find((i: { input: string }) => i.input === input).path), 'tile_r01_c02.tif');
         const tiff = new (native().TiffFile)(file);

@@ -17,6 +17,8 @@ function scratch(n: number): void {
 
 export function referenceAccumulate(args: AccumulateArgs): void {
   const { acc, accWidth, accY0, accX0, tile, covering, data, region, blend } = args;
+  // The oracle reads tiles, not the kernel's packed records.
+  if (covering instanceof Int32Array) throw new TypeError('referenceAccumulate takes covering as PlannedTile[]');
   const { y0, y1, x0, x1 } = region;
   const w = x1 - x0;
   scratch(w);
