@@ -3,7 +3,7 @@ import { prng } from './helpers/prng';
 import { gridPositions, explicitPositions, PlannedTile, Canvas } from '../lib/core/geometry';
 import { planRounds } from '../lib/core/rounds';
 import { neighbourIndex, weightSum, rawWeight, type BlendMode } from '../lib/core/weights';
-import { accumulateRegion, convertInto, startAccumulateRegions, type AccumulateArgs } from '../lib/runtime/kernel';
+import { accumulateRegion, convertInto, startAccumulateRegions, zeroUncovered, type AccumulateArgs } from '../lib/runtime/kernel';
 import { newArray, rangeOf, type Dtype } from '../lib/core/dtype';
 import { referenceAccumulate } from './helpers/reference-blend';
 
@@ -249,6 +249,43 @@ describe('background accumulate (slab --pipeline)', () => {
     expect(() => startAccumulateRegions(acc, elsewhere)).toThrow(/job 1 does not accumulate into `band`/);
     expect(acc.every((v) => v === 3)).toBe(true); // nothing ran
     expect(() => startAccumulateRegions(new Int16Array(4) as never, [])).toThrow(TypeError);
+  });
+});
+
+describe('fresh jobs on this thread (slab without --pipeline)', () => {
+  it('zeroUncovered, then fresh jobs in order, give the bits of the jobs on a zeroed accumulator, whatever it held', () => {
+    for (const seed of [31, 33])
+      for (const blend of ['linear', 'none', 'max'] as const) {
+        const { tiles, canvas } = randomSet(seed);
+        const planned = planRounds(tiles);
+        const nb = neighbourIndex(planned);
+        const here = new Float32Array(canvas.height * canvas.width);
+        const there = Float32Array.from({ length: here.length }, (_, k) => [NaN, -0, 7, -1e30][k % 4]);
+        const rand = prng(seed);
+        const data = planned.map((t) => Float32Array.from({ length: t.height * t.width }, (_, k) => (k % 53 === 4 ? -0 : k % 61 === 9 ? NaN : (rand() - 0.5) * 1000)));
+        const job = (acc: Float32Array, i: number, fresh: boolean): AccumulateArgs => {
+          const t = planned[i];
+          return { acc, accWidth: canvas.width, accY0: 0, accX0: 0, tile: t, covering: nb[i], blend, data: data[i], fresh,
+            region: { y0: t.y, y1: t.y + t.height, x0: t.x, x1: t.x + t.width } };
+        };
+        planned.forEach((_, i) => accumulateRegion(job(here, i, false)));
+        zeroUncovered(there, canvas.width, 0, 0, planned.map((_, i) => job(there, i, true).region));
+        planned.forEach((_, i) => accumulateRegion(job(there, i, true)));
+        const k = here.findIndex((v, j) => !Object.is(v, there[j]));
+        if (k >= 0) expect.fail(`seed ${seed}, ${blend}: fresh != zeroed at [${k}]: ${there[k]} vs ${here[k]}`);
+        expect(here.some((v, j) => !covered(planned, Math.floor(j / canvas.width), j % canvas.width) && Object.is(v, 0))).toBe(true);
+      }
+  });
+
+  it('zeroUncovered checks its regions against the band and zeroes all of a band without any', () => {
+    const band = new Float64Array(12).fill(5);
+    expect(() => zeroUncovered(band, 4, 10, 0, [{ y0: 9, y1: 11, x0: 0, x1: 4 }])).toThrow(/region \[9,11\)x\[0,4\) is not inside the band/);
+    expect(() => zeroUncovered(band, 4, 10, 0, [{ y0: 10, y1: 13, x0: 0, x1: 5 }])).toThrow(/not inside the band/);
+    expect(() => zeroUncovered(band, 5, 10, 0, [])).toThrow(/is not whole rows of accWidth 5/);
+    zeroUncovered(band, 4, 10, 0, [{ y0: 10, y1: 12, x0: 1, x1: 3 }]);
+    expect(Array.from(band)).toEqual([0, 5, 5, 0, 0, 5, 5, 0, 0, 0, 0, 0]);
+    zeroUncovered(band, 4, 10, 0, []);
+    expect(band.every((v) => Object.is(v, 0))).toBe(true);
   });
 });
 

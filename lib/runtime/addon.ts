@@ -158,7 +158,12 @@ export interface NativeAddon {
   writeTiff(path: string, pixels: NumericArray, options: { height: number; width: number; compression: 'none' | 'deflate'; rowsPerStrip?: number; tile?: [number, number] }): void;
   hdf5Version(): { version: string; parallel: boolean; threadsafe: boolean };
   /** The blend kernel (see runtime/kernel.ts accumulateRegion); needs no MPI. */
-  accumulate(args: NativeAccumulateArgs): void;
+  accumulate(args: NativeAccumulateArgs & { fresh?: boolean }): void;
+  /**
+   * Zeroes the pixels of `band` (whole rows accWidth wide, [0] at canvas (accY0, accX0)) that no
+   * region ([y0, y1, x0, x1] records, each inside the band) covers; leaves the others.
+   */
+  zeroUncovered(args: { band: AccArray; accWidth: number; accY0: number; accX0: number; regions: Int32Array }): void;
   /**
    * Checks every job now, then runs them in order on a new thread (no JS, HDF5 or MPI there),
    * setting each pixel of `band` (every job's acc, whole rows) at its first job and zeroing those

@@ -28,6 +28,12 @@ export interface AccumulateArgs {
   /** canvas coordinates, inside the tile and inside acc */
   region: Region;
   blend: BlendMode;
+  /**
+   * acc may hold anything where `tile` is a pixel's first covering tile (the earlier tiles of the
+   * band added already, in canonical order): the kernel sets those pixels as if acc were zero
+   * there, without the pass that would zero it (zeroUncovered zeroes the pixels no tile covers).
+   */
+  fresh?: boolean;
 }
 
 /** [order, y, x, height, width] per tile, the form the native kernel takes. */
@@ -46,11 +52,11 @@ const packedCovering = new WeakMap<readonly PlannedTile[], Int32Array>();
  * rank's V8 heap by 24 MB over 1,170 bands (49152² uint8, one rank: peak RSS 127-135 -> 118-122 MiB).
  */
 function nativeArgs(args: AccumulateArgs, read?: FileRuns) {
-  const { acc, accWidth, accY0, accX0, tile, covering, data, region, blend } = args;
+  const { acc, accWidth, accY0, accX0, tile, covering, data, region, blend, fresh } = args;
   let rects = covering instanceof Int32Array ? covering : packedCovering.get(covering);
   if (!rects) packedCovering.set(covering as readonly PlannedTile[], (rects = packRects(covering as readonly PlannedTile[])));
   const self = Int32Array.of(tile.order, tile.y, tile.x, tile.height, tile.width);
-  return { acc, accWidth, accY0, accX0, tile: self, covering: rects, data, region: [region.y0, region.y1, region.x0, region.x1] as [number, number, number, number], blend, read };
+  return { acc, accWidth, accY0, accX0, tile: self, covering: rects, data, region: [region.y0, region.y1, region.x0, region.x1] as [number, number, number, number], blend, read, fresh };
 }
 
 /**
@@ -59,6 +65,17 @@ function nativeArgs(args: AccumulateArgs, read?: FileRuns) {
  */
 export function accumulateRegion(args: AccumulateArgs): void {
   native().accumulate(nativeArgs(args));
+}
+
+/**
+ * Zeroes the pixels of `band` (whole rows `accWidth` wide, [0] at canvas (accY0, accX0)) that none
+ * of `regions` covers, leaving the others: a band whose tile parts are then added in canonical
+ * order as `fresh` jobs ends as if it had been zeroed first, without a pass over all of it.
+ */
+export function zeroUncovered(band: AccArray, accWidth: number, accY0: number, accX0: number, regions: readonly Region[]): void {
+  const records = new Int32Array(regions.length * 4);
+  regions.forEach((r, i) => records.set([r.y0, r.y1, r.x0, r.x1], i * 4));
+  native().zeroUncovered({ band, accWidth, accY0, accX0, regions: records });
 }
 
 /** A batch of accumulations (or downsamples) running on a background thread. */

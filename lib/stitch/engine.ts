@@ -8,10 +8,11 @@ import { planSlabs, tilesInBand, type Band } from '../core/bands';
 import { bytesOf, type AccArray, type AccDtype, type Dtype, type NumericArray } from '../core/dtype';
 import { intersect, type PlannedTile, type Rect } from '../core/geometry';
 import { coveringRects, type StitchPlan } from '../core/plan';
+import type { Region } from '../core/weights';
 import type { TileSource } from '../io/sources';
 import { reusedArray } from '../runtime/buffers';
 import { InputError } from '../errors';
-import { accumulateRegion, convertInto, startAccumulateRegions, type AccumulateArgs, type BackgroundAccumulate, type BackgroundJob, type FileRuns } from '../runtime/kernel';
+import { accumulateRegion, convertInto, startAccumulateRegions, zeroUncovered, type AccumulateArgs, type BackgroundAccumulate, type BackgroundJob, type FileRuns } from '../runtime/kernel';
 import type { Mpi } from '../runtime/mpi';
 import type { TestHooks } from '../testing/hooks';
 import type { Meter } from './meter';
@@ -70,14 +71,20 @@ function forEachTilePart(plan: StitchPlan, band: Band, visit: (tile: PlannedTile
   }
 }
 
+/** A canvas rectangle as the kernel's [y0, y1) x [x0, x1) region. */
+function regionOf(r: Rect): Region {
+  return { y0: r.y, y1: r.y + r.height, x0: r.x, x1: r.x + r.width };
+}
+
 /** The kernel's arguments for `tile`'s pixels of `region` (`data`) added into `acc`, whose [0] is canvas (accY0, accX0). */
 function tileJob(plan: StitchPlan, tile: PlannedTile, region: Rect, data: NumericArray,
-  acc: AccArray, accY0: number, accX0: number, accWidth: number): AccumulateArgs {
+  acc: AccArray, accY0: number, accX0: number, accWidth: number, fresh = false): AccumulateArgs {
   return {
     acc, accWidth, accY0, accX0, tile, covering: coveringRects(plan, tile.order),
     data: data as AccumulateArgs['data'],
-    region: { y0: region.y, y1: region.y + region.height, x0: region.x, x1: region.x + region.width },
+    region: regionOf(region),
     blend: plan.blend,
+    fresh,
   };
 }
 
@@ -101,11 +108,14 @@ function readTilePart(ctx: BandContext, tile: PlannedTile, region: Rect): Numeri
   return readHere(ctx, tile, region);
 }
 
-/** Reads the part of `tile` inside `region` and adds it into `acc` (whose [0] is canvas (accY0, accX0)). */
-export function addTile(ctx: BandContext, tile: PlannedTile, region: Rect, acc: AccArray, accY0: number, accX0: number, accWidth: number): void {
+/**
+ * Reads the part of `tile` inside `region` and adds it into `acc` (whose [0] is canvas (accY0,
+ * accX0)); `fresh`: as the band's next tile in canonical order (AccumulateArgs.fresh).
+ */
+export function addTile(ctx: BandContext, tile: PlannedTile, region: Rect, acc: AccArray, accY0: number, accX0: number, accWidth: number, fresh = false): void {
   const data = readTilePart(ctx, tile, region);
   ctx.meter.held(data.byteLength);
-  ctx.meter.timed('compute', () => accumulateRegion(tileJob(ctx.plan, tile, region, data, acc, accY0, accX0, accWidth)));
+  ctx.meter.timed('compute', () => accumulateRegion(tileJob(ctx.plan, tile, region, data, acc, accY0, accX0, accWidth, fresh)));
 }
 
 /**
@@ -163,9 +173,12 @@ export function blendBands(ctx: BandContext, accDtype: AccDtype, sink: BandSink)
     const view = acc.subarray(0, rect.height * rect.width);
     agreeing(ctx, () => {
       ctx.hooks.skew();
-      view.fill(0);
-      forEachTilePart(plan, band, (tile, region) => {
-        addTile(ctx, tile, region, view, rect.y, rect.x, rect.width);
+      // Not zeroed first (a pass over the band, 0.3 s of a 3 s 49152² uint8 job at 4 ranks): each
+      // pixel's first tile sets it (fresh) and the pixels no tile covers are zeroed.
+      const { tiles, regions } = bandParts(ctx, band);
+      ctx.meter.timed('compute', () => zeroUncovered(view, rect.width, rect.y, rect.x, regions.map(regionOf)));
+      tiles.forEach((tile, i) => {
+        addTile(ctx, tile, regions[i], view, rect.y, rect.x, rect.width, true);
         done++;
       });
     });

@@ -115,11 +115,14 @@ Job ParseJob(Napi::Env env, const Napi::Value& argsValue) {
   return job;
 }
 
-// accumulate({acc, accWidth, accY0, accX0, tile, covering, data, region: [y0,y1,x0,x1], blend}):
-// adds `data` (the tile's pixels of `region`, row-major) into `acc`, whose [0] is canvas
-// (accY0, accX0), weighted by `blend`.
+// accumulate({acc, accWidth, accY0, accX0, tile, covering, data, region: [y0,y1,x0,x1], blend,
+// fresh?}): adds `data` (the tile's pixels of `region`, row-major) into `acc`, whose [0] is canvas
+// (accY0, accX0), weighted by `blend`. fresh: acc may hold anything where this tile is a pixel's
+// first covering tile (earlier tiles' calls done, in canonical order); it is set there as if acc
+// were zero (see Job::fresh, and zeroUncovered for the pixels no tile covers).
 Napi::Value AccumulateJs(const Napi::CallbackInfo& info) {
   Job job = ParseJob(info.Env(), info[0]);
+  job.fresh = BoolOption(info.Env(), info[0].As<Napi::Object>(), "fresh", false);
   // Only background jobs read their data (startAccumulate): a `read` here would be ignored.
   Napi::Value read = info[0].As<Napi::Object>().Get("read");
   if (!read.IsUndefined()) ThrowTypeError(info.Env(), "undefined (only startAccumulate jobs read their data)", "read", read);
@@ -321,10 +324,54 @@ Napi::Value StartAccumulateJs(const Napi::CallbackInfo& info) {
                      std::make_shared<BandBlend>(std::move(jobs), std::move(reads), DataOf(band), band.ByteLength(), rows));
 }
 
+// zeroUncovered({band, accWidth, accY0, accX0, regions}): zeroes the pixels of `band` (whole rows
+// accWidth wide, [0] at canvas (accY0, accX0)) that none of `regions` (an Int32Array of [y0, y1,
+// x0, x1] canvas records, each inside the band) covers, and leaves the others: with fresh
+// accumulate() calls over those regions the band ends as if it had been zeroed first.
+Napi::Value ZeroUncoveredJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) ThrowTypeError(env, "an object", "zeroUncovered() arguments", info[0]);
+  Napi::Object args = info[0].As<Napi::Object>();
+  Napi::Value bandValue = args.Get("band");
+  if (!IsFloatArray(bandValue)) ThrowTypeError(env, "a Float32Array or Float64Array", "band", bandValue);
+  auto band = bandValue.As<Napi::TypedArray>();
+  Job shell;
+  shell.acc = DataOf(band);
+  shell.accType = ElementOf(band);
+  shell.accWidth = IntegerField(env, args, "accWidth");
+  shell.accY0 = IntegerField(env, args, "accY0");
+  shell.accX0 = IntegerField(env, args, "accX0");
+  const int64_t length = static_cast<int64_t>(band.ElementLength());
+  if (shell.accWidth <= 0 || length % shell.accWidth != 0) {
+    ThrowWithCode(env, kCodeRange, "band of " + std::to_string(length) + " values is not whole rows of accWidth " + std::to_string(shell.accWidth));
+  }
+  const int64_t rows = length / shell.accWidth;
+  Napi::Value regionsValue = args.Get("regions");
+  if (!regionsValue.IsTypedArray() || regionsValue.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      regionsValue.As<Napi::TypedArray>().ElementLength() % 4 != 0) {
+    ThrowTypeError(env, "an Int32Array of [y0, y1, x0, x1] records", "regions", regionsValue);
+  }
+  auto regions = regionsValue.As<Napi::Int32Array>();
+  std::vector<Job> jobs;
+  for (size_t i = 0; i < regions.ElementLength(); i += 4) {
+    Job job = shell;
+    job.r = Region{regions[i], regions[i + 1], regions[i + 2], regions[i + 3]};
+    if (job.r.y0 > job.r.y1 || job.r.x0 > job.r.x1 || job.r.y0 < shell.accY0 || job.r.y1 > shell.accY0 + rows ||
+        job.r.x0 < shell.accX0 || job.r.x1 > shell.accX0 + shell.accWidth) {
+      ThrowWithCode(env, kCodeRange, "region " + RegionText(job.r) + " is not inside the band");
+    }
+    jobs.push_back(std::move(job));
+  }
+  if (jobs.empty()) std::fill_n(static_cast<uint8_t*>(shell.acc), band.ByteLength(), 0);  // all-zero bytes are +0.0
+  else ZeroUncovered(jobs, 0, rows);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterBlend(Napi::Env env, Napi::Object exports) {
   exports.Set("accumulate", Napi::Function::New(env, AccumulateJs, "accumulate"));
+  exports.Set("zeroUncovered", Napi::Function::New(env, ZeroUncoveredJs, "zeroUncovered"));
   exports.Set("startAccumulate", Napi::Function::New(env, StartAccumulateJs, "startAccumulate"));
 }
 
