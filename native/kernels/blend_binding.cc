@@ -289,6 +289,15 @@ class BandBlend : public SharedTasks {
   bool inputFailed_ = false;
 };
 
+// The arguments object of `what` (startAccumulate, zeroUncovered) and its `band`, a float array.
+std::pair<Napi::Object, Napi::TypedArray> BandArguments(Napi::Env env, const Napi::Value& value, const char* what) {
+  if (!value.IsObject()) ThrowTypeError(env, "an object", std::string(what) + " arguments", value);
+  Napi::Object args = value.As<Napi::Object>();
+  Napi::Value band = args.Get("band");
+  if (!IsFloatArray(band)) ThrowTypeError(env, "a Float32Array or Float64Array", "band", band);
+  return {args, band.As<Napi::TypedArray>()};
+}
+
 // startAccumulate({band, jobs: [accumulate() arguments]}): checks every job here, then runs them
 // in order on a new thread, shared with wait() (BandBlend), and returns wait() (see background.h).
 // `band` is the jobs' accumulator (whole rows) and may hold anything: each pixel is set by the
@@ -299,11 +308,7 @@ class BandBlend : public SharedTasks {
 // open until wait() returns.
 Napi::Value StartAccumulateJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject()) ThrowTypeError(env, "an object", "startAccumulate() arguments", info[0]);
-  Napi::Object args = info[0].As<Napi::Object>();
-  Napi::Value bandValue = args.Get("band");
-  if (!IsFloatArray(bandValue)) ThrowTypeError(env, "a Float32Array or Float64Array", "band", bandValue);
-  auto band = bandValue.As<Napi::TypedArray>();
+  auto [args, band] = BandArguments(env, info[0], "startAccumulate()");
   Napi::Value jobsValue = args.Get("jobs");
   if (!jobsValue.IsArray()) ThrowTypeError(env, "an array of accumulate() arguments", "jobs", jobsValue);
   Napi::Array jobArray = jobsValue.As<Napi::Array>();
@@ -316,7 +321,7 @@ Napi::Value StartAccumulateJs(const Napi::CallbackInfo& info) {
     reads.push_back(ReadField(env, v.As<Napi::Object>(), jobs.back(), i));
     held.push_back(v.As<Napi::Object>().Get("data"));
   }
-  held.push_back(bandValue);
+  held.push_back(band);
   // Without jobs, rows of any width: the band's elements one row each.
   const int64_t width = jobs.empty() ? 1 : jobs[0].accWidth;
   const int64_t rows = static_cast<int64_t>(band.ElementLength()) / width;
@@ -330,11 +335,7 @@ Napi::Value StartAccumulateJs(const Napi::CallbackInfo& info) {
 // accumulate() calls over those regions the band ends as if it had been zeroed first.
 Napi::Value ZeroUncoveredJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject()) ThrowTypeError(env, "an object", "zeroUncovered() arguments", info[0]);
-  Napi::Object args = info[0].As<Napi::Object>();
-  Napi::Value bandValue = args.Get("band");
-  if (!IsFloatArray(bandValue)) ThrowTypeError(env, "a Float32Array or Float64Array", "band", bandValue);
-  auto band = bandValue.As<Napi::TypedArray>();
+  auto [args, band] = BandArguments(env, info[0], "zeroUncovered()");
   Job shell;
   shell.acc = DataOf(band);
   shell.accType = ElementOf(band);
