@@ -49,10 +49,10 @@ struct Background {
     // The batch's jobs (their covering lists, what they read) go now, not when V8 gets round to
     // finalizing wait(): it does not see this memory (a 90,000-tile stitch peaked 110 MiB higher).
     work = nullptr;
-    if (tasks) Finish();
+    if (tasks) CollectShared();
   }
   // The shared tasks' outcome, once both threads are done with them.
-  void Finish() {
+  void CollectShared() {
     try {
       std::tie(seconds, readSeconds) = tasks->Finish();
     } catch (const InputFailure& e) {

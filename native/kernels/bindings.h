@@ -4,11 +4,15 @@
 
 #include <napi.h>
 
+#include <string>
+
+#include "common/args.h"
+#include "common/errors.h"
 #include "kernels/element.h"
 
 namespace h5stitch::kernels {
 
-// accumulate(args) and startAccumulate({band, jobs}) (blend_binding.cc).
+// accumulate(args), startAccumulate({band, jobs}) and zeroUncovered(args) (blend_binding.cc).
 void RegisterBlend(Napi::Env env, Napi::Object exports);
 // convert(acc, out) (convert_binding.cc).
 void RegisterConvert(Napi::Env env, Napi::Object exports);
@@ -17,7 +21,8 @@ void RegisterVerifyCompare(Napi::Env env, Napi::Object exports);
 // downsample(src, rows, width, out) and startDownsample(steps) (downsample_binding.cc).
 void RegisterDownsample(Napi::Env env, Napi::Object exports);
 
-// setWorkerCpus('node' | 'inherit'): where background batch threads may run (background.cc).
+// setWorkerCpus('node' | 'inherit'): where background batch threads may run, and
+// setCallerCpus('node' | 'saved'): where the calling thread may (background.cc).
 void RegisterBackground(Napi::Env env, Napi::Object exports);
 
 // The element type of a typed array IsNumericArray (common/args.h) admits.
@@ -31,6 +36,19 @@ inline Element ElementOf(const Napi::TypedArray& array) {
     case napi_uint32_array: return Element::kUint32;
     case napi_float32_array: return Element::kFloat32;
     default: return Element::kFloat64;
+  }
+}
+
+// `value` as an accumulator (a Float32Array or Float64Array) named `name`; TypeError otherwise.
+inline Napi::TypedArray FloatArrayArg(Napi::Env env, const Napi::Value& value, const std::string& name) {
+  if (!IsFloatArray(value)) ThrowTypeError(env, "a Float32Array or Float64Array", name, value);
+  return value.As<Napi::TypedArray>();
+}
+
+// ERR_RANGE unless `array` (named `name`) has as many elements as `acc`.
+inline void RequireLengthOfAcc(Napi::Env env, const Napi::TypedArray& array, const std::string& name, const Napi::TypedArray& acc) {
+  if (array.ElementLength() != acc.ElementLength()) {
+    ThrowWithCode(env, kCodeRange, name + " has " + std::to_string(array.ElementLength()) + " elements, acc " + std::to_string(acc.ElementLength()));
   }
 }
 

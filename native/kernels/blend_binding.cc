@@ -48,10 +48,9 @@ std::string RegionText(const Region& r) {
 // The fields of one accumulate() argument object, each checked on its own.
 Job JobFields(Napi::Env env, const Napi::Object& args) {
   Job job;
-  Napi::Value acc = args.Get("acc");
-  if (!IsFloatArray(acc)) ThrowTypeError(env, "a Float32Array or Float64Array", "acc", acc);
-  job.acc = DataOf(acc.As<Napi::TypedArray>());
-  job.accType = ElementOf(acc.As<Napi::TypedArray>());
+  auto acc = FloatArrayArg(env, args.Get("acc"), "acc");
+  job.acc = DataOf(acc);
+  job.accType = ElementOf(acc);
   job.accWidth = IntegerField(env, args, "accWidth");
   job.accY0 = IntegerField(env, args, "accY0");
   job.accX0 = IntegerField(env, args, "accX0");
@@ -293,9 +292,7 @@ class BandBlend : public SharedTasks {
 std::pair<Napi::Object, Napi::TypedArray> BandArguments(Napi::Env env, const Napi::Value& value, const char* what) {
   if (!value.IsObject()) ThrowTypeError(env, "an object", std::string(what) + " arguments", value);
   Napi::Object args = value.As<Napi::Object>();
-  Napi::Value band = args.Get("band");
-  if (!IsFloatArray(band)) ThrowTypeError(env, "a Float32Array or Float64Array", "band", band);
-  return {args, band.As<Napi::TypedArray>()};
+  return {args, FloatArrayArg(env, args.Get("band"), "band")};
 }
 
 // startAccumulate({band, jobs: [accumulate() arguments]}): checks every job here, then runs them
